@@ -1,0 +1,16 @@
+"""sqlgen: realistic, labelled synthetic card payments, generated with DuckDB."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "generate_dataframe", "load_config", "write_parquet"]
+
+
+def __getattr__(name: str):
+    # The API is imported lazily so `import sqlgen` stays cheap for the CLI.
+    if name in ("generate_dataframe", "write_parquet", "load_config"):
+        from sqlgen import core
+
+        return getattr(core, name)
+    raise AttributeError(name)

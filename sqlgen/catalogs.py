@@ -1,0 +1,145 @@
+"""Customer, merchant and card catalogs: drawn with numpy, materialized as DuckDB tables.
+
+`build_catalogs` creates the tables `customers`, `merchants` and `cards` (plus the
+reference tables `countries` and `mccs`) in a connection; `write_catalogs` persists
+them as Parquet and enforces `catalog.max_size_mb`; `load_catalogs` reads them back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from sqlgen import sampling
+from sqlgen.config import CatalogConfig
+from sqlgen.errors import SqlgenError
+from sqlgen.render import render
+from sqlgen.schema import reference, table_schema
+from sqlgen.seeds import stream
+
+CATALOG_TABLES = ("customers", "merchants", "cards")
+
+
+def _weights(table: list[dict], key: str = "weight") -> np.ndarray:
+    return np.asarray([row[key] for row in table], dtype=np.float64)
+
+
+def _locations(country_idx: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    countries = reference()["countries"]
+    lat0 = _weights(countries, "lat")[country_idx]
+    lon0 = _weights(countries, "lon")[country_idx]
+    spread = _weights(countries, "spread")[country_idx]
+    lat = np.clip(lat0 + rng.normal(0, 1, len(country_idx)) * spread, -89.9, 89.9)
+    lon = np.clip(lon0 + rng.normal(0, 1, len(country_idx)) * spread, -179.9, 179.9)
+    return lat, lon
+
+
+def _country_codes(idx: np.ndarray) -> pa.Array:
+    return sampling.dictionary(idx, [c["code"] for c in reference()["countries"]])
+
+
+def _customers(cfg: CatalogConfig, seed: int) -> pa.Table:
+    rng = stream(seed, "catalog.customers")
+    n = cfg.num_customers
+    country = sampling.draw_from_cdf(sampling.cdf(_weights(reference()["countries"])), n, rng)
+    lat, lon = _locations(country, rng)
+    return pa.table({
+        "customer_id": np.arange(n, dtype=np.int64),
+        "home_country": _country_codes(country),
+        "home_lat": lat,
+        "home_lon": lon,
+        "popularity": sampling.zipf_weights(n, cfg.zipf_customers, rng),
+    })
+
+
+def _merchants(cfg: CatalogConfig, seed: int) -> pa.Table:
+    rng = stream(seed, "catalog.merchants")
+    n = cfg.num_merchants
+    ref = reference()
+    mcc = sampling.draw_from_cdf(sampling.cdf(_weights(ref["mccs"])), n, rng)
+    country = sampling.draw_from_cdf(sampling.cdf(_weights(ref["countries"])), n, rng)
+    lat, lon = _locations(country, rng)
+    return pa.table({
+        "merchant_id": np.arange(n, dtype=np.int64),
+        "mcc_code": sampling.dictionary(mcc, [m["code"] for m in ref["mccs"]]),
+        "country_code": _country_codes(country),
+        "latitude": lat,
+        "longitude": lon,
+        "risk": rng.beta(cfg.merchant_risk_alpha, cfg.merchant_risk_beta, n),
+        "popularity": sampling.zipf_weights(n, cfg.zipf_merchants, rng),
+    })
+
+
+def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray) -> pa.Table:
+    rng = stream(seed, "catalog.cards")
+    n, owners = cfg.num_cards, cfg.num_customers
+    # Every customer holds at least one card while cards last; the rest are dealt
+    # by customer popularity, so heavy customers carry several cards.
+    first = rng.permutation(owners)[: min(n, owners)]
+    extra = sampling.draw_from_cdf(sampling.cdf(customer_popularity), n - len(first), rng)
+    owner = np.concatenate([first, extra]).astype(np.int64)
+    scheme, vocab = sampling.categorical(reference()["card_schemes"], n, rng)
+    return pa.table({
+        "card_id": np.arange(n, dtype=np.int64),
+        "customer_id": owner,
+        "bin": rng.integers(0, 100_000, n),
+        "serial": rng.integers(0, 10_000_000_000, n),
+        "card_scheme": sampling.dictionary(scheme, vocab),
+        "risk": rng.beta(cfg.card_risk_alpha, cfg.card_risk_beta, n),
+        "popularity": sampling.zipf_weights(n, cfg.zipf_cards, rng),
+    })
+
+
+def create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+    ref = reference()
+    con.register("countries_src", pa.Table.from_pylist(ref["countries"]))
+    con.register("mccs_src", pa.Table.from_pylist(ref["mccs"]))
+    con.execute(render("reference_tables.sql"))
+    con.unregister("countries_src")
+    con.unregister("mccs_src")
+
+
+def _materialize(con: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
+    con.execute(render("create_table.sql", schema=table_schema(table), source=source))
+
+
+def build_catalogs(con: duckdb.DuckDBPyConnection, cfg: CatalogConfig, seed: int) -> None:
+    """Create the catalog tables in `con`; the same config and seed give the same rows."""
+    customers = _customers(cfg, seed)
+    con.register("customer_draws", customers)
+    _materialize(con, "customers", "customer_draws")
+    con.register("merchant_draws", _merchants(cfg, seed))
+    _materialize(con, "merchants", "merchant_draws")
+    popularity = customers.column("popularity").to_numpy()
+    con.register("card_draws", _card_draws(cfg, seed, popularity))
+    con.register("card_rows", con.sql(render("cards_from_draws.sql")))
+    _materialize(con, "cards", "card_rows")
+    for view in ("customer_draws", "merchant_draws", "card_draws", "card_rows"):
+        con.unregister(view)
+    create_reference_tables(con)
+
+
+def write_catalogs(con: duckdb.DuckDBPyConnection, directory: Path, max_size_mb: float) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for table in CATALOG_TABLES:
+        path = directory / f"{table}.parquet"
+        con.execute(render("copy_table.sql", table=table, path=path, row_group_size=122_880))
+        size_mb = path.stat().st_size / 2**20
+        if size_mb > max_size_mb:
+            path.unlink()
+            raise SqlgenError(
+                f"catalog file {table}.parquet would be {size_mb:.1f} MB, over "
+                f"catalog.max_size_mb={max_size_mb:g}; lower the catalog size or raise max_size_mb"
+            )
+
+
+def load_catalogs(con: duckdb.DuckDBPyConnection, directory: Path) -> None:
+    for table in CATALOG_TABLES:
+        path = directory / f"{table}.parquet"
+        if not path.is_file():
+            raise SqlgenError(f"catalog file {path} is missing; run `sqlgen catalogs` first")
+        con.execute(render("load_parquet_table.sql", table=table, path=path))
+    create_reference_tables(con)

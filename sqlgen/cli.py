@@ -1,0 +1,132 @@
+"""The `sqlgen` command: thin subcommands over the runner and inspectors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlgen import __version__
+from sqlgen.errors import SqlgenError
+
+log = logging.getLogger("sqlgen")
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="YAML config (default: the built-in default)")
+    p.add_argument("--log-level", default="INFO", type=str.upper, choices=_LEVELS)
+
+
+def _where(p: argparse.ArgumentParser) -> None:
+    _common(p)
+    p.add_argument("--out-dir", type=Path, help="output directory (default: the config's)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sqlgen", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"sqlgen {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="generate, label and publish payments")
+    _where(run)
+    run.add_argument("--s3", action="store_true", help="upload the run to S3")
+    run.add_argument("--num-workers", type=int)
+    run.add_argument("--batch-size", type=int)
+    run.add_argument("--realism", choices=("v1", "v2"))
+    run.add_argument("--executor", choices=("auto", "local", "processes"))
+    run.add_argument("--rows", type=int)
+    run.add_argument("--seed", type=int)
+    run.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+
+    cat = sub.add_parser("catalogs", help="build the catalogs only (Parquet + database)")
+    _where(cat)
+
+    sql = sub.add_parser("sql", help="run SQL against a run's catalogs and payments")
+    _where(sql)
+    sql.add_argument("query")
+    sql.add_argument("--max-rows", type=int, default=40, help="rows to print (0: all)")
+
+    schema = sub.add_parser("schema", help="print a table schema")
+    schema.add_argument("table", nargs="?", default="payments",
+                        choices=("payments", "customers", "merchants", "cards"))
+    schema.add_argument("--log-level", default="INFO", type=str.upper, choices=_LEVELS)
+    return parser
+
+
+def _config(args: argparse.Namespace):
+    from sqlgen.config import load_config, with_overrides
+
+    cfg = load_config(args.config)
+    overrides = {"out_dir": args.out_dir}
+    if args.command == "run":
+        overrides |= {"num_workers": args.num_workers, "batch_size": args.batch_size,
+                      "realism": args.realism, "executor": args.executor, "rows": args.rows,
+                      "seed": args.seed}
+        if args.s3:
+            overrides["s3_upload"] = True
+    return with_overrides(cfg, **overrides)
+
+
+def _out_dir(args: argparse.Namespace) -> Path:
+    if args.out_dir is not None and args.config is None:
+        return args.out_dir
+    return _config(args).out_dir
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sqlgen.runner import log_settings, run
+
+    cfg = _config(args)
+    log_settings(cfg)
+    run(cfg, show_progress=not args.no_progress)
+    return 0
+
+
+def cmd_catalogs(args: argparse.Namespace) -> int:
+    from sqlgen.runner import build_catalogs_only
+
+    build_catalogs_only(_config(args))
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from sqlgen.inspect import run_sql
+
+    print(run_sql(_out_dir(args), args.query, args.max_rows))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from sqlgen.inspect import schema_text
+
+    print(schema_text(args.table))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "catalogs": cmd_catalogs, "sql": cmd_sql, "schema": cmd_schema}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=getattr(logging, args.log_level),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    debug = args.log_level == "DEBUG"
+    try:
+        return COMMANDS[args.command](args)
+    except SqlgenError as exc:
+        log.error("%s", exc, exc_info=debug)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        log.error("interrupted; nothing was published")
+        return 1
+    except Exception as exc:  # the one place unknown failures become exit 1
+        log.error("%s: %s", type(exc).__name__, exc, exc_info=debug)
+        return 1
+
+
+def entrypoint() -> None:
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The run configuration: pydantic models (unknown keys rejected) and `load_config`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sqlgen.errors import ConfigError
+from sqlgen.resources import default_config_path
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CatalogConfig(_Model):
+    num_customers: int = Field(50_000, ge=1, le=50_000_000)  # customers in the catalog
+    num_merchants: int = Field(5_000, ge=1, le=10_000_000)  # merchants in the catalog
+    num_cards: int = Field(75_000, ge=1, le=100_000_000)  # cards, each owned by one customer
+    # Zipf exponents: popularity of rank k is k**-s (0 = uniform). Customers' exponent
+    # deals cards to owners; merchants' and cards' set their share of payments.
+    zipf_customers: float = Field(0.8, ge=0, le=4)
+    zipf_merchants: float = Field(1.1, ge=0, le=4)
+    zipf_cards: float = Field(0.9, ge=0, le=4)
+    merchant_risk_alpha: float = Field(2.0, gt=0)  # merchant risk ~ Beta(alpha, beta)
+    merchant_risk_beta: float = Field(20.0, gt=0)
+    card_risk_alpha: float = Field(2.0, gt=0)  # card risk ~ Beta(alpha, beta)
+    card_risk_beta: float = Field(30.0, gt=0)
+    max_size_mb: float = Field(256.0, gt=0)  # largest allowed catalog Parquet file
+
+
+class TemporalConfig(_Model):
+    start_date: dt.date = dt.date(2025, 1, 1)  # first day of payments
+    end_date: dt.date = dt.date(2025, 3, 31)  # last day of payments (inclusive)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TemporalConfig:
+        if self.end_date < self.start_date:
+            raise ValueError(
+                f"end_date {self.end_date} is before start_date {self.start_date}; "
+                "end_date must be on or after start_date"
+            )
+        return self
+
+
+class LognormalAmount(_Model):
+    distribution: Literal["lognormal"] = "lognormal"
+    mu: float = Field(3.4, ge=-5, le=15)  # mean of log(amount)
+    sigma: float = Field(1.0, gt=0, le=5)  # std of log(amount)
+
+
+class NormalAmount(_Model):
+    distribution: Literal["normal"]
+    mean: float = Field(60.0, gt=0)
+    std: float = Field(25.0, gt=0)  # draws below 0.01 are clipped to 0.01
+
+
+class UniformAmount(_Model):
+    distribution: Literal["uniform"]
+    low: float = Field(1.0, gt=0)
+    high: float = Field(200.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformAmount:
+        if self.high <= self.low:
+            raise ValueError(f"high {self.high} must be greater than low {self.low}")
+        return self
+
+
+AmountConfig = Annotated[
+    LognormalAmount | NormalAmount | UniformAmount, Field(discriminator="distribution")
+]
+
+
+class FeatureConfig(_Model):
+    amount: AmountConfig = LognormalAmount()
+
+
+class LabelConfig(_Model):
+    # p = expit(logit(fraud_rate) + w_amount*log(amount+1) + w_mrisk*merchant_risk
+    #           + w_crisk*card_risk + w_night*[local hour < 6]); then corrected to the
+    # exact count with random unlabelling (overshoot) or bursts and fill (undershoot).
+    w_amount: float = Field(0.35, ge=-10, le=10)
+    w_mrisk: float = Field(3.0, ge=-50, le=50)
+    w_crisk: float = Field(2.0, ge=-50, le=50)
+    w_night: float = Field(1.0, ge=-10, le=10)
+    burst_size: int = Field(5, ge=1, le=10_000)  # frauds per burst wave
+    burst_window_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)  # ± around a wave
+
+
+class S3Config(_Model):
+    raw_bucket_param: str = "/fraud/raw_bucket_name"  # SSM parameter: payments bucket
+    artifacts_bucket_param: str = "/fraud/artifacts_bucket_name"  # SSM: catalogues bucket
+    region: str | None = None  # None: the AWS environment decides
+    endpoint_url: str | None = None  # None: AWS_ENDPOINT_URL or the AWS default
+
+
+class GeneratorConfig(_Model):
+    rows: int = Field(1_000_000, ge=1, le=10_000_000_000)  # payments in the run
+    fraud_rate: float = Field(0.01, gt=0, lt=1)  # exactly round(fraud_rate*rows) frauds
+    seed: int = Field(42, ge=0, le=2**63 - 1)
+    num_workers: int = Field(1, ge=1, le=1024)
+    batch_size: int = Field(1_000_000, ge=1, le=50_000_000)  # most rows in one chunk
+    realism: Literal["v1", "v2"] = "v2"
+    executor: Literal["auto", "local", "processes"] = "auto"  # auto: processes if workers>1
+    out_dir: Path = Path("output")
+    s3_upload: bool = False
+    catalog: CatalogConfig = CatalogConfig()
+    temporal: TemporalConfig = TemporalConfig()
+    feature: FeatureConfig = FeatureConfig()
+    label: LabelConfig = LabelConfig()
+    s3: S3Config = S3Config()
+
+    @property
+    def fraud_target(self) -> int:
+        return round(self.fraud_rate * self.rows)
+
+    def data_fingerprint(self) -> str:
+        """Hash of everything that decides the rows (not workers, executor or paths)."""
+        data = self.model_dump(mode="json", exclude={"num_workers", "executor", "out_dir",
+                                                    "s3_upload", "s3"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    def catalog_fingerprint(self) -> str:
+        data = {"seed": self.seed, "catalog": self.catalog.model_dump(mode="json")}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+    # Discriminated unions put the tag in the path: amount.lognormal.mu -> amount.mu.
+    for tag in ("lognormal.", "normal.", "uniform."):
+        loc = loc.replace(tag, "")
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return f"unknown field '{loc}' (not a sqlgen setting; check the spelling)"
+    if "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], dict):
+        return f"field '{loc}': {msg} (got {err['input']!r})"
+    return f"field '{loc or '<top>'}': {msg}"
+
+
+def validate_config(data: dict[str, Any], source: str = "config") -> GeneratorConfig:
+    try:
+        return GeneratorConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = len(exc.errors()) - 1
+        suffix = f" (+{more} more)" if more else ""
+        raise ConfigError(f"{source}: invalid {_describe(first)}{suffix}") from exc
+
+
+def load_config(path: str | Path | None = None) -> GeneratorConfig:
+    """Read and validate a YAML config; `None` loads the built-in default."""
+    path = Path(path) if path is not None else default_config_path()
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    return validate_config(data, str(path))
+
+
+def with_overrides(cfg: GeneratorConfig, **overrides: Any) -> GeneratorConfig:
+    """Apply CLI overrides (None means not given) and validate the result again."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given:
+        return cfg
+    data = cfg.model_dump()
+    data.update(given)
+    return validate_config(data, "command line")

@@ -1,0 +1,43 @@
+"""Renders the SQL templates in `sql/` and quotes the few literals DuckDB cannot bind.
+
+Jinja shapes a statement (which columns, which joins); values travel as bound
+parameters. `COPY ... TO` and `read_parquet` need file paths inline, so those go
+through `sql_string`, the only place a literal is spliced.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from sqlgen.resources import resource_dir
+from sqlgen.schema import check_identifier
+
+
+def sql_string(value: str | Path) -> str:
+    """A single-quoted SQL string literal."""
+    text = str(value)
+    if "\x00" in text:
+        raise ValueError("NUL byte in SQL literal")
+    return "'" + text.replace("'", "''") + "'"
+
+
+@cache
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("sql"))),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["ident"] = check_identifier
+    env.filters["literal"] = sql_string
+    return env
+
+
+def render(name: str, **context: Any) -> str:
+    return _env().get_template(name).render(**context)

@@ -1,0 +1,79 @@
+"""Vectorized numpy draws: Zipf popularity, weighted categories, amounts, times, UUIDs.
+
+Nothing here loops over rows; every function takes a Generator and returns arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pyarrow as pa
+
+from sqlgen.config import LognormalAmount, NormalAmount, UniformAmount
+
+
+def zipf_weights(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
+    """Popularity weights k**-s over ranks 1..n, dealt to entities in random order."""
+    weights = np.arange(1, n + 1, dtype=np.float64) ** -exponent
+    weights /= weights.sum()
+    return weights[rng.permutation(n)]
+
+
+def cdf(weights: np.ndarray) -> np.ndarray:
+    c = np.cumsum(weights, dtype=np.float64)
+    c /= c[-1]
+    return c
+
+
+def draw_from_cdf(table: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices drawn with the probabilities behind a cumulative table (table-driven)."""
+    idx = np.searchsorted(table, rng.random(size), side="right")
+    return np.minimum(idx, len(table) - 1)
+
+
+def categorical(
+    weights: Mapping[str, float], size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, list[str]]:
+    """Codes into the returned vocabulary, drawn by relative weight."""
+    vocab = list(weights)
+    w = np.asarray([weights[k] for k in vocab], dtype=np.float64)
+    return draw_from_cdf(cdf(w), size, rng).astype(np.int32), vocab
+
+
+def amounts(
+    spec: LognormalAmount | NormalAmount | UniformAmount, size: int, rng: np.random.Generator
+) -> np.ndarray:
+    if isinstance(spec, LognormalAmount):
+        values = rng.lognormal(spec.mu, spec.sigma, size)
+    elif isinstance(spec, NormalAmount):
+        values = rng.normal(spec.mean, spec.std, size)
+    else:
+        values = rng.uniform(spec.low, spec.high, size)
+    return np.maximum(values, 0.01)
+
+
+def sorted_times(t0_us: int, t1_us: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Microsecond timestamps uniform in [t0, t1), in time order."""
+    times = rng.integers(t0_us, t1_us, size=size, dtype=np.int64)
+    times.sort()
+    return times
+
+
+def uuid4(size: int, rng: np.random.Generator, null_rate: float = 0.0) -> pa.Array:
+    """Random version-4 UUIDs as an Arrow `uuid` array (DuckDB reads it as UUID)."""
+    raw = rng.integers(0, 2**63, size=(size, 2), dtype=np.int64).view(np.uint8).reshape(size, 16)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    validity = None
+    if null_rate > 0:
+        mask = rng.random(size) >= null_rate
+        validity = pa.array(mask).buffers()[1]
+    storage = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), size, [validity, pa.py_buffer(raw.tobytes())]
+    )
+    return pa.ExtensionArray.from_storage(pa.uuid(), storage)
+
+
+def dictionary(codes: np.ndarray, vocab: list[str] | pa.Array) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), pa.array(vocab))

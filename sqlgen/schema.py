@@ -1,0 +1,57 @@
+"""Table schemas from `schema/*.yaml` and the reference vocabularies beside them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import yaml
+
+from sqlgen.resources import resource_dir
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+_TYPE = re.compile(r"^[A-Z]+(\(\d+(,\s*\d+)?\))?$")
+
+
+def check_identifier(name: str) -> str:
+    """Identifiers are spliced into SQL, so only plain snake_case names pass."""
+    if not _IDENT.match(name):
+        raise ValueError(f"invalid SQL identifier {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    table: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+@cache
+def table_schema(table: str) -> TableSchema:
+    data = yaml.safe_load((resource_dir("schema") / f"{check_identifier(table)}.yaml").read_text())
+    columns = []
+    for col in data["columns"]:
+        if not _TYPE.match(col["type"]):
+            raise ValueError(f"schema {table}: invalid type {col['type']!r}")
+        columns.append(Column(check_identifier(col["name"]), col["type"],
+                              bool(col.get("nullable", True)), col.get("description", "")))
+    return TableSchema(check_identifier(data["table"]), tuple(columns))
+
+
+@cache
+def reference() -> dict[str, Any]:
+    return yaml.safe_load((resource_dir("schema") / "reference.yaml").read_text())
