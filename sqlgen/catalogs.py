@@ -46,13 +46,15 @@ def _customers(cfg: CatalogConfig, seed: int) -> pa.Table:
     n = cfg.num_customers
     country = sampling.draw_from_cdf(sampling.cdf(_weights(reference()["countries"])), n, rng)
     lat, lon = _locations(country, rng)
-    return pa.table({
-        "customer_id": np.arange(n, dtype=np.int64),
-        "home_country": _country_codes(country),
-        "home_lat": lat,
-        "home_lon": lon,
-        "popularity": sampling.zipf_weights(n, cfg.zipf_customers, rng),
-    })
+    return pa.table(
+        {
+            "customer_id": np.arange(n, dtype=np.int64),
+            "home_country": _country_codes(country),
+            "home_lat": lat,
+            "home_lon": lon,
+            "popularity": sampling.zipf_weights(n, cfg.zipf_customers, rng),
+        }
+    )
 
 
 def _merchants(cfg: CatalogConfig, seed: int) -> pa.Table:
@@ -62,15 +64,17 @@ def _merchants(cfg: CatalogConfig, seed: int) -> pa.Table:
     mcc = sampling.draw_from_cdf(sampling.cdf(_weights(ref["mccs"])), n, rng)
     country = sampling.draw_from_cdf(sampling.cdf(_weights(ref["countries"])), n, rng)
     lat, lon = _locations(country, rng)
-    return pa.table({
-        "merchant_id": np.arange(n, dtype=np.int64),
-        "mcc_code": sampling.dictionary(mcc, [m["code"] for m in ref["mccs"]]),
-        "country_code": _country_codes(country),
-        "latitude": lat,
-        "longitude": lon,
-        "risk": rng.beta(cfg.merchant_risk_alpha, cfg.merchant_risk_beta, n),
-        "popularity": sampling.zipf_weights(n, cfg.zipf_merchants, rng),
-    })
+    return pa.table(
+        {
+            "merchant_id": np.arange(n, dtype=np.int64),
+            "mcc_code": sampling.dictionary(mcc, [m["code"] for m in ref["mccs"]]),
+            "country_code": _country_codes(country),
+            "latitude": lat,
+            "longitude": lon,
+            "risk": rng.beta(cfg.merchant_risk_alpha, cfg.merchant_risk_beta, n),
+            "popularity": sampling.zipf_weights(n, cfg.zipf_merchants, rng),
+        }
+    )
 
 
 def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray) -> pa.Table:
@@ -82,15 +86,17 @@ def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray) 
     extra = sampling.draw_from_cdf(sampling.cdf(customer_popularity), n - len(first), rng)
     owner = np.concatenate([first, extra]).astype(np.int64)
     scheme, vocab = sampling.categorical(reference()["card_schemes"], n, rng)
-    return pa.table({
-        "card_id": np.arange(n, dtype=np.int64),
-        "customer_id": owner,
-        "bin": rng.integers(0, 100_000, n),
-        "serial": rng.integers(0, 10_000_000_000, n),
-        "card_scheme": sampling.dictionary(scheme, vocab),
-        "risk": rng.beta(cfg.card_risk_alpha, cfg.card_risk_beta, n),
-        "popularity": sampling.zipf_weights(n, cfg.zipf_cards, rng),
-    })
+    return pa.table(
+        {
+            "card_id": np.arange(n, dtype=np.int64),
+            "customer_id": owner,
+            "bin": rng.integers(0, 100_000, n),
+            "serial": rng.integers(0, 10_000_000_000, n),
+            "card_scheme": sampling.dictionary(scheme, vocab),
+            "risk": rng.beta(cfg.card_risk_alpha, cfg.card_risk_beta, n),
+            "popularity": sampling.zipf_weights(n, cfg.zipf_cards, rng),
+        }
+    )
 
 
 def create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:

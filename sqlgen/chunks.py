@@ -48,11 +48,13 @@ class ChunkContext:
 
     def __init__(self, cfg: GeneratorConfig, catalog_dir: Path | None, threads: int = 1):
         self.cfg = cfg
-        self.con = duckdb.connect(config={
-            "threads": max(1, threads),
-            "preserve_insertion_order": True,
-            "arrow_lossless_conversion": True,  # UUIDs stay 16-byte UUIDs through Arrow
-        })
+        self.con = duckdb.connect(
+            config={
+                "threads": max(1, threads),
+                "preserve_insertion_order": True,
+                "arrow_lossless_conversion": True,  # UUIDs stay 16-byte UUIDs through Arrow
+            }
+        )
         if catalog_dir is None:
             build_catalogs(self.con, cfg.catalog, cfg.seed)
         else:
@@ -105,24 +107,26 @@ def draw_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:
         entry[mask] = e_codes + len(entries)
         devices += d_vocab
         entries += e_vocab
-    return pa.table({
-        "row_idx": np.arange(n, dtype=np.int32),
-        "event_us": sampling.sorted_times(spec.t0_us, spec.t1_us, n, rng),
-        "card_id": sampling.draw_from_cdf(ctx.card_cdf, n, rng).astype(np.int64),
-        "merchant_id": sampling.draw_from_cdf(ctx.merchant_cdf, n, rng).astype(np.int64),
-        "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
-        "channel": sampling.dictionary(channel, channels),
-        "device_type": sampling.dictionary(device, devices),
-        "pos_entry_mode": sampling.dictionary(entry, entries),
-        "is_recurring": rng.random(n) < ref["recurring_rate"],
-        "dlat": rng.normal(0, 0.02, n),
-        "dlon": rng.normal(0, 0.02, n),
-        "transaction_id": sampling.uuid4(n, rng),
-        "device_id": sampling.uuid4(n, rng, null_rate=ref["device_null_rate"]),
-        "ip_address": sampling.dictionary(rng.integers(0, len(ctx.ip_pool), n), ctx.ip_pool),
-        "user_agent": sampling.dictionary(rng.integers(0, len(ctx.ua_pool), n), ctx.ua_pool),
-        "u_label": rng.random(n),
-    })
+    return pa.table(
+        {
+            "row_idx": np.arange(n, dtype=np.int32),
+            "event_us": sampling.sorted_times(spec.t0_us, spec.t1_us, n, rng),
+            "card_id": sampling.draw_from_cdf(ctx.card_cdf, n, rng).astype(np.int64),
+            "merchant_id": sampling.draw_from_cdf(ctx.merchant_cdf, n, rng).astype(np.int64),
+            "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
+            "channel": sampling.dictionary(channel, channels),
+            "device_type": sampling.dictionary(device, devices),
+            "pos_entry_mode": sampling.dictionary(entry, entries),
+            "is_recurring": rng.random(n) < ref["recurring_rate"],
+            "dlat": rng.normal(0, 0.02, n),
+            "dlon": rng.normal(0, 0.02, n),
+            "transaction_id": sampling.uuid4(n, rng),
+            "device_id": sampling.uuid4(n, rng, null_rate=ref["device_null_rate"]),
+            "ip_address": sampling.dictionary(rng.integers(0, len(ctx.ip_pool), n), ctx.ip_pool),
+            "user_agent": sampling.dictionary(rng.integers(0, len(ctx.ua_pool), n), ctx.ua_pool),
+            "u_label": rng.random(n),
+        }
+    )
 
 
 def build_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:
@@ -157,8 +161,15 @@ def write_chunk(ctx: ChunkContext, table: pa.Table, spec: ChunkSpec, root: Path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ctx.con.register("chunk", table)
     try:
-        ctx.con.execute(render("copy_chunk.sql", columns=table_schema("payments").columns,
-                               source="chunk", path=path, row_group_size=ROW_GROUP_SIZE))
+        ctx.con.execute(
+            render(
+                "copy_chunk.sql",
+                columns=table_schema("payments").columns,
+                source="chunk",
+                path=path,
+                row_group_size=ROW_GROUP_SIZE,
+            )
+        )
     finally:
         ctx.con.unregister("chunk")
     digest = hashlib.sha256()
@@ -167,5 +178,6 @@ def write_chunk(ctx: ChunkContext, table: pa.Table, spec: ChunkSpec, root: Path)
             digest.update(block)
         os.fsync(fh.fileno())
     fraud = int(pc.sum(table.column("label_fraud")).as_py() or 0)
-    return FileStat(spec.index, spec.relpath, table.num_rows, fraud, path.stat().st_size,
-                    digest.hexdigest())
+    return FileStat(
+        spec.index, spec.relpath, table.num_rows, fraud, path.stat().st_size, digest.hexdigest()
+    )

@@ -51,8 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--max-rows", type=int, default=40, help="rows to print (0: all)")
 
     schema = sub.add_parser("schema", help="print a table schema")
-    schema.add_argument("table", nargs="?", default="payments",
-                        choices=("payments", "customers", "merchants", "cards"))
+    schema.add_argument(
+        "table",
+        nargs="?",
+        default="payments",
+        choices=("payments", "customers", "merchants", "cards"),
+    )
     schema.add_argument("--log-level", default="INFO", type=str.upper, choices=_LEVELS)
     return parser
 
@@ -63,9 +67,14 @@ def _config(args: argparse.Namespace):
     cfg = load_config(args.config)
     overrides = {"out_dir": args.out_dir}
     if args.command == "run":
-        overrides |= {"num_workers": args.num_workers, "batch_size": args.batch_size,
-                      "realism": args.realism, "executor": args.executor, "rows": args.rows,
-                      "seed": args.seed}
+        overrides |= {
+            "num_workers": args.num_workers,
+            "batch_size": args.batch_size,
+            "realism": args.realism,
+            "executor": args.executor,
+            "rows": args.rows,
+            "seed": args.seed,
+        }
         if args.s3:
             overrides["s3_upload"] = True
     return with_overrides(cfg, **overrides)
@@ -112,8 +121,10 @@ COMMANDS = {"run": cmd_run, "catalogs": cmd_catalogs, "sql": cmd_sql, "schema": 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=getattr(logging, args.log_level),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, args.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     debug = args.log_level == "DEBUG"
     try:
         return COMMANDS[args.command](args)

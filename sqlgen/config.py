@@ -123,8 +123,9 @@ class GeneratorConfig(_Model):
 
     def data_fingerprint(self) -> str:
         """Hash of everything that decides the rows (not workers, executor or paths)."""
-        data = self.model_dump(mode="json", exclude={"num_workers", "executor", "out_dir",
-                                                    "s3_upload", "s3"})
+        data = self.model_dump(
+            mode="json", exclude={"num_workers", "executor", "out_dir", "s3_upload", "s3"}
+        )
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def catalog_fingerprint(self) -> str:

@@ -36,8 +36,15 @@ def write_parquet(table: pa.Table, path: str | Path) -> Path:
     con = duckdb.connect()
     try:
         con.register("payments_arrow", table)
-        con.execute(render("copy_chunk.sql", columns=table_schema("payments").columns,
-                           source="payments_arrow", path=path, row_group_size=122_880))
+        con.execute(
+            render(
+                "copy_chunk.sql",
+                columns=table_schema("payments").columns,
+                source="payments_arrow",
+                path=path,
+                row_group_size=122_880,
+            )
+        )
     finally:
         con.close()
     return path

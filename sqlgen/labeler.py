@@ -34,16 +34,25 @@ def correct_labels(
         drop = rng.choice(np.flatnonzero(scenario), have - target, replace=False)
         scenario[drop] = GENUINE
     elif have < target:
-        missing = _bursts(scenario, target - have, merchant_id, event_us, merchant_risk,
-                          burst_size, window_us, rng)
+        missing = _bursts(
+            scenario,
+            target - have,
+            merchant_id,
+            event_us,
+            merchant_risk,
+            burst_size,
+            window_us,
+            rng,
+        )
         if missing:
             fill = rng.choice(np.flatnonzero(scenario == GENUINE), missing, replace=False)
             scenario[fill] = FILL
     return scenario
 
 
-def _bursts(scenario, missing, merchant_id, event_us, merchant_risk, burst_size, window_us,
-            rng) -> int:
+def _bursts(
+    scenario, missing, merchant_id, event_us, merchant_risk, burst_size, window_us, rng
+) -> int:
     order = np.lexsort((event_us, merchant_id))
     m_sorted, t_sorted = merchant_id[order], event_us[order]
     genuine = scenario == GENUINE
@@ -62,7 +71,7 @@ def _bursts(scenario, missing, merchant_id, event_us, merchant_risk, burst_size,
         lo_m, hi_m = np.searchsorted(m_sorted, [m, m + 1])
         seg = t_sorted[lo_m:hi_m]
         lo, hi = np.searchsorted(seg, [t - window_us, t + window_us + 1])
-        cand = order[lo_m + lo: lo_m + hi]
+        cand = order[lo_m + lo : lo_m + hi]
         cand = cand[scenario[cand] == GENUINE]
         take = min(burst_size, missing, len(cand))
         if take:

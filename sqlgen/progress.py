@@ -16,8 +16,9 @@ def _duration(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, total: int, enabled: bool = True, stream: TextIO | None = None,
-                 interval: float = 5.0):
+    def __init__(
+        self, total: int, enabled: bool = True, stream: TextIO | None = None, interval: float = 5.0
+    ):
         self.total = total
         self.done = 0
         self.stream = stream or sys.stderr
@@ -33,8 +34,7 @@ class Progress:
         eta = (self.total - self.done) / rate if rate > 0 else float("inf")
         eta_s = _duration(eta) if eta != float("inf") else "?"
         pct = 100.0 * self.done / self.total if self.total else 100.0
-        return (f"{self.done:,}/{self.total:,} rows ({pct:5.1f}%) "
-                f"{rate:,.0f} rows/s ETA {eta_s}")
+        return f"{self.done:,}/{self.total:,} rows ({pct:5.1f}%) {rate:,.0f} rows/s ETA {eta_s}"
 
     def update(self, rows: int) -> None:
         self.done += rows

@@ -50,8 +50,13 @@ def build_manifest(cfg: GeneratorConfig, run_id: str, stats: list[FileStat]) -> 
         "fraud_target": cfg.fraud_target,
         "config": cfg.model_dump(mode="json"),
         "files": [
-            {"path": f"payments/{s.relpath}", "rows": s.rows, "fraud_rows": s.fraud_rows,
-             "bytes": s.bytes, "sha256": s.sha256}
+            {
+                "path": f"payments/{s.relpath}",
+                "rows": s.rows,
+                "fraud_rows": s.fraud_rows,
+                "bytes": s.bytes,
+                "sha256": s.sha256,
+            }
             for s in stats
         ],
     }
@@ -61,8 +66,16 @@ def log_settings(cfg: GeneratorConfig) -> None:
     log.info(
         "sqlgen %s: rows=%s fraud_rate=%s (%s frauds) seed=%s workers=%s executor=%s "
         "batch_size=%s realism=%s out_dir=%s",
-        __version__, f"{cfg.rows:,}", cfg.fraud_rate, f"{cfg.fraud_target:,}", cfg.seed,
-        cfg.num_workers, cfg.executor, f"{cfg.batch_size:,}", cfg.realism, cfg.out_dir,
+        __version__,
+        f"{cfg.rows:,}",
+        cfg.fraud_rate,
+        f"{cfg.fraud_target:,}",
+        cfg.seed,
+        cfg.num_workers,
+        cfg.executor,
+        f"{cfg.batch_size:,}",
+        cfg.realism,
+        cfg.out_dir,
     )
 
 
@@ -73,8 +86,12 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
         out.sweep()
         run_id = new_run_id(cfg)
         specs = plan_chunks(cfg)
-        log.info("plan: %d chunks over %s..%s", len(specs), cfg.temporal.start_date,
-                 cfg.temporal.end_date)
+        log.info(
+            "plan: %d chunks over %s..%s",
+            len(specs),
+            cfg.temporal.start_date,
+            cfg.temporal.end_date,
+        )
         staged = out.stage_run(run_id)
         staged_catalog = None
         try:
@@ -107,8 +124,13 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
             raise
         out.write_database(con, DATABASE_TABLES)
         con.close()
-    log.info("published %s rows (%s frauds) in %d files to %s", f"{manifest['rows']:,}",
-             f"{manifest['fraud_rows']:,}", len(manifest["files"]), out.payments)
+    log.info(
+        "published %s rows (%s frauds) in %d files to %s",
+        f"{manifest['rows']:,}",
+        f"{manifest['fraud_rows']:,}",
+        len(manifest["files"]),
+        out.payments,
+    )
     return RunResult(out.root, manifest)
 
 

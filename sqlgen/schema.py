@@ -47,8 +47,14 @@ def table_schema(table: str) -> TableSchema:
     for col in data["columns"]:
         if not _TYPE.match(col["type"]):
             raise ValueError(f"schema {table}: invalid type {col['type']!r}")
-        columns.append(Column(check_identifier(col["name"]), col["type"],
-                              bool(col.get("nullable", True)), col.get("description", "")))
+        columns.append(
+            Column(
+                check_identifier(col["name"]),
+                col["type"],
+                bool(col.get("nullable", True)),
+                col.get("description", ""),
+            )
+        )
     return TableSchema(check_identifier(data["table"]), tuple(columns))
 
 

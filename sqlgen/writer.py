@@ -130,8 +130,7 @@ class OutputDir:
             olds.append(self._swap_link(self.payments, staged_payments))
         for old in olds:
             if old is not None and old not in (staged_payments, staged_catalog):
-                shutil.rmtree(old.parent if old.name == "payments" else old,
-                              ignore_errors=True)
+                shutil.rmtree(old.parent if old.name == "payments" else old, ignore_errors=True)
 
     def write_manifest(self, staged_payments: Path, manifest: dict[str, Any]) -> None:
         body = json.dumps(manifest, indent=2, sort_keys=True).encode()

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import numpy as np
+import pytest
+
+from sqlgen.config import load_config, with_overrides
+from sqlgen.plan import largest_remainder, plan_chunks, to_us
+
+
+@pytest.mark.parametrize("total", [0, 1, 7, 1000, 12345])
+def test_largest_remainder_is_exact(total):
+    weights = np.array([3.0, 1.0, 1.0, 0.5])
+    parts = largest_remainder(total, weights)
+    assert parts.sum() == total
+    assert np.all(np.abs(parts - total * weights / weights.sum()) < 1)
+
+
+@pytest.mark.parametrize("batch", [1, 333, 1000, 10_000])
+def test_plan_covers_rows_and_frauds_exactly(tiny, batch):
+    cfg = with_overrides(tiny, batch_size=batch)
+    specs = plan_chunks(cfg)
+    assert sum(s.rows for s in specs) == cfg.rows
+    assert sum(s.fraud_target for s in specs) == cfg.fraud_target
+    assert all(0 < s.rows <= batch for s in specs)
+    assert all(s.fraud_target <= s.rows for s in specs)
+
+
+def test_chunks_are_time_slices_inside_one_month(tiny):
+    specs = plan_chunks(tiny)
+    start = to_us(dt.datetime(2025, 1, 15))
+    end = to_us(dt.datetime(2025, 3, 11))
+    assert specs[0].t0_us == start and specs[-1].t1_us == end
+    for a, b in itertools.pairwise(specs):
+        assert a.t1_us == b.t0_us
+    for s in specs:
+        first = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=s.t0_us)
+        last = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=s.t1_us - 1)
+        assert (first.year, first.month) == (last.year, last.month) == (s.year, s.month)
+        assert s.relpath.startswith(f"year={s.year:04d}/month={s.month:02d}/")
+
+
+def test_plan_ignores_workers(tiny):
+    assert plan_chunks(tiny) == plan_chunks(with_overrides(tiny, num_workers=3))
+
+
+def test_single_day_run():
+    cfg = with_overrides(
+        load_config(), rows=10, temporal={"start_date": "2025-05-05", "end_date": "2025-05-05"}
+    )
+    specs = plan_chunks(cfg)
+    assert len(specs) == 1 and specs[0].rows == 10

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+
+from sqlgen import sampling
+from sqlgen.config import LognormalAmount, NormalAmount, UniformAmount
+from sqlgen.seeds import stream
+
+
+def rng(i=0):
+    return stream(123, "test", i)
+
+
+@pytest.mark.parametrize("exponent", [0.0, 0.8, 1.2])
+def test_zipf_rank_frequency_follows_exponent(exponent):
+    n = 500
+    weights = sampling.zipf_weights(n, exponent, rng())
+    draws = sampling.draw_from_cdf(sampling.cdf(weights), 400_000, rng(1))
+    counts = np.sort(np.bincount(draws, minlength=n))[::-1]
+    ranks = np.arange(1, 51)
+    # log-log slope of the top-50 rank-frequency curve estimates -exponent
+    slope = np.polyfit(np.log(ranks), np.log(counts[:50]), 1)[0]
+    assert slope == pytest.approx(-exponent, abs=0.08)
+
+
+def test_zipf_weights_are_permuted_not_sorted():
+    weights = sampling.zipf_weights(1000, 1.0, rng())
+    assert weights.sum() == pytest.approx(1.0)
+    assert np.argmax(weights) != 0 or np.argmax(weights[1:]) != 0
+
+
+def test_beta_risk_mean_within_tolerance():
+    draws = rng().beta(2.0, 20.0, 200_000)
+    assert draws.mean() == pytest.approx(2 / 22, rel=0.02)
+
+
+def test_categorical_frequencies():
+    codes, vocab = sampling.categorical({"a": 1, "b": 3}, 100_000, rng())
+    assert vocab == ["a", "b"]
+    assert np.mean(codes == 1) == pytest.approx(0.75, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("spec", "mean"),
+    [
+        (LognormalAmount(mu=3.0, sigma=0.5), np.exp(3.0 + 0.125)),
+        (NormalAmount(distribution="normal", mean=80, std=10), 80.0),
+        (UniformAmount(distribution="uniform", low=10, high=30), 20.0),
+    ],
+)
+def test_amount_distributions(spec, mean):
+    values = sampling.amounts(spec, 200_000, rng())
+    assert values.min() >= 0.01
+    assert values.mean() == pytest.approx(mean, rel=0.02)
+
+
+def test_sorted_times_in_range_and_ordered():
+    t = sampling.sorted_times(1000, 5000, 10_000, rng())
+    assert t.min() >= 1000 and t.max() < 5000
+    assert np.all(np.diff(t) >= 0)
+
+
+def test_uuid4_version_variant_and_nulls():
+    arr = sampling.uuid4(20_000, rng(), null_rate=0.1)
+    values = arr.storage.to_pylist()
+    present = [uuid.UUID(bytes=v) for v in values if v is not None]
+    assert all(u.version == 4 and u.variant == uuid.RFC_4122 for u in present)
+    assert len(set(present)) == len(present)
+    assert arr.null_count / len(arr) == pytest.approx(0.1, abs=0.01)
+
+
+def test_streams_are_reproducible_and_distinct():
+    assert stream(1, "x", 0).random() == stream(1, "x", 0).random()
+    assert stream(1, "x", 0).random() != stream(1, "x", 1).random()
+    assert stream(1, "x", 0).random() != stream(1, "y", 0).random()
