@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=40, help="rows to print (0: all)")
 
+    val = sub.add_parser("validate", help="check an output directory against its manifest")
+    _where(val)
+
     schema = sub.add_parser("schema", help="print a table schema")
     schema.add_argument(
         "table",
@@ -109,6 +112,19 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from sqlgen.validate import validate
+
+    target = _config(args).fraud_target if args.config is not None else None
+    problems, summary = validate(_out_dir(args), target)
+    if problems:
+        for problem in problems:
+            log.error("invalid: %s", problem)
+        return 1
+    print(summary)
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from sqlgen.inspect import schema_text
 
@@ -116,7 +132,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "catalogs": cmd_catalogs, "sql": cmd_sql, "schema": cmd_schema}
+COMMANDS = {"run": cmd_run, "catalogs": cmd_catalogs, "sql": cmd_sql, "validate": cmd_validate,
+            "schema": cmd_schema}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

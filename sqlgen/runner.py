@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,58 +78,54 @@ def log_settings(cfg: GeneratorConfig) -> None:
     )
 
 
+def _generate(cfg: GeneratorConfig, job: ChunkJob, specs: list, show_progress: bool) -> list:
+    progress = Progress(cfg.rows, enabled=show_progress)
+    stats = []
+    try:
+        for stat in make_executor(cfg).map(job, specs):
+            stats.append(stat)
+            progress.update(stat.rows)
+    finally:
+        progress.close()
+    return stats
+
+
 def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
-    """Generate, stage and publish one run into `cfg.out_dir`."""
+    """Generate, stage and publish one run into `cfg.out_dir`, then upload if asked."""
     out = OutputDir(cfg.out_dir)
     with out.lock():
         out.sweep()
         run_id = new_run_id(cfg)
         specs = plan_chunks(cfg)
-        log.info(
-            "plan: %d chunks over %s..%s",
-            len(specs),
-            cfg.temporal.start_date,
-            cfg.temporal.end_date,
-        )
-        staged = out.stage_run(run_id)
-        staged_catalog = None
+        log.info("plan: %d chunks over %s..%s", len(specs), cfg.temporal.start_date,
+                 cfg.temporal.end_date)
+        staged, staged_catalog = out.stage(run_id)
+        con = duckdb.connect()
         try:
-            con = duckdb.connect()
             build_catalogs(con, cfg.catalog, cfg.seed)
+            catalog_dir = None
             if cfg.realism == "v2":
-                staged_catalog = out.stage_catalogs(run_id)
                 write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb)
-            job = ChunkJob(cfg, staged_catalog, staged, threads_per_worker(cfg.num_workers))
-            progress = Progress(cfg.rows, enabled=show_progress)
-            stats = []
-            try:
-                for stat in make_executor(cfg).map(job, specs):
-                    stats.append(stat)
-                    progress.update(stat.rows)
-            finally:
-                progress.close()
-            manifest = build_manifest(cfg, run_id, stats)
+                catalog_dir = staged_catalog
+            job = ChunkJob(cfg, catalog_dir, staged, threads_per_worker(cfg.num_workers))
+            manifest = build_manifest(cfg, run_id, _generate(cfg, job, specs, show_progress))
             if manifest["fraud_rows"] != cfg.fraud_target or manifest["rows"] != cfg.rows:
                 raise SqlgenError(
                     f"internal check failed: wrote {manifest['rows']} rows with "
                     f"{manifest['fraud_rows']} frauds, expected {cfg.rows} and {cfg.fraud_target}"
                 )
             out.write_manifest(staged, manifest)
-            out.publish(staged, staged_catalog)
-        except BaseException:
-            shutil.rmtree(staged.parent, ignore_errors=True)
-            if staged_catalog is not None:
-                shutil.rmtree(staged_catalog, ignore_errors=True)
-            raise
-        out.write_database(con, DATABASE_TABLES)
-        con.close()
-    log.info(
-        "published %s rows (%s frauds) in %d files to %s",
-        f"{manifest['rows']:,}",
-        f"{manifest['fraud_rows']:,}",
-        len(manifest["files"]),
-        out.payments,
-    )
+            out.publish(staged, catalog_dir)
+            out.write_database(con, DATABASE_TABLES)
+        finally:
+            con.close()
+            out.discard(run_id)
+    log.info("published %s rows (%s frauds) in %d files to %s", f"{manifest['rows']:,}",
+             f"{manifest['fraud_rows']:,}", len(manifest["files"]), out.payments)
+    if cfg.s3_upload:
+        from sqlgen.s3 import upload_run  # boto3 is imported only when uploading
+
+        upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism == "v2")
     return RunResult(out.root, manifest)
 
 
@@ -139,16 +134,16 @@ def build_catalogs_only(cfg: GeneratorConfig) -> Path:
     out = OutputDir(cfg.out_dir)
     with out.lock():
         out.sweep()
-        staged = out.stage_catalogs(new_run_id(cfg))
+        run_id = new_run_id(cfg)
+        _, staged = out.stage(run_id)
         con = duckdb.connect()
         try:
             build_catalogs(con, cfg.catalog, cfg.seed)
             write_catalogs(con, staged, cfg.catalog.max_size_mb)
             out.publish(None, staged)
-        except BaseException:
-            shutil.rmtree(staged, ignore_errors=True)
-            raise
-        out.write_database(con, DATABASE_TABLES)
-        con.close()
+            out.write_database(con, DATABASE_TABLES)
+        finally:
+            con.close()
+            out.discard(run_id)
     log.info("catalogs written to %s", out.catalog)
     return out.catalog

@@ -2,20 +2,24 @@
 
 Layout of `out_dir`:
 
-    payments -> .sqlgen/runs/<run_id>/payments   the published run (a symlink)
-    catalog  -> .sqlgen/catalogs/<run_id>        v2 catalog Parquet (a symlink)
-    sqlgen.duckdb                                catalogs + a `payments` view
-    .sqlgen/lock                                 held by the running `sqlgen run`
+    payments/                      the published run: year=YYYY/month=MM/part-*.parquet,
+                                   _manifest.json, _SUCCESS
+    catalog/                       v2 catalog Parquet
+    sqlgen.duckdb                  catalogs + a `payments` view
+    .sqlgen/lock                   held by the running `sqlgen run`
+    .sqlgen/staging/<run_id>/      where a run writes, invisible to readers of payments/
 
-A run writes everything under `.sqlgen/runs/<run_id>/`, invisible to readers of
-`out_dir/payments/**`, then swaps the `payments` link with one atomic rename. A run
-killed at any moment leaves the previous run in place; the next run sweeps its debris.
+A finished run replaces `payments/` with one atomic directory exchange (Linux
+`renameat2(RENAME_EXCHANGE)`), so readers see the old run or the new one, never a mix.
+A run killed at any moment leaves the previous run in place; the next run sweeps its
+staging.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
+import ctypes
+import errno
 import fcntl
 import json
 import os
@@ -50,6 +54,43 @@ def write_durable(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths; False where the platform cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    res = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if res == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def swap_in(staged: Path, target: Path) -> None:
+    """Put `staged` at `target`; whatever was at `target` moves to `staged`."""
+    fsync_dir(staged)
+    if target.is_symlink():
+        target.unlink()
+    if not target.exists():
+        os.rename(staged, target)
+    elif not _exchange(staged, target):
+        # No atomic exchange here (not Linux, or the filesystem refuses): two renames,
+        # with a moment where `target` is absent but never half-filled.
+        aside = staged.with_name(staged.name + ".old")
+        os.rename(target, aside)
+        os.rename(staged, target)
+        os.rename(aside, staged)
+    fsync_dir(target.parent)
+
+
 class OutputDir:
     def __init__(self, root: Path):
         self.root = Path(root).absolute()
@@ -77,60 +118,28 @@ class OutputDir:
             fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
 
-    def _published(self, link: Path) -> Path | None:
-        return link.resolve() if link.is_symlink() else None
-
     def sweep(self) -> None:
         """Remove staging left by killed or failed runs (call with the lock held)."""
-        keep = {self._published(self.payments), self._published(self.catalog)}
-        for kind in ("runs", "catalogs"):
-            base = self.state / kind
-            if not base.is_dir():
-                continue
-            for entry in base.iterdir():
-                if entry.resolve() not in keep and not any(
-                    k is not None and entry.resolve() in k.parents for k in keep
-                ):
-                    shutil.rmtree(entry, ignore_errors=True)
-        for tmp in self.root.glob(".*.tmp-*"):
+        shutil.rmtree(self.state / "staging", ignore_errors=True)
+        for tmp in self.state.glob(f"{DATABASE}.tmp-*"):
             tmp.unlink(missing_ok=True)
 
-    def stage_run(self, run_id: str) -> Path:
-        path = self.state / "runs" / run_id / "payments"
-        path.mkdir(parents=True)
-        return path
-
-    def stage_catalogs(self, run_id: str) -> Path:
-        path = self.state / "catalogs" / run_id
-        path.mkdir(parents=True)
-        return path
-
-    def _swap_link(self, link: Path, target: Path) -> Path | None:
-        """Point `link` at `target` with one atomic rename; return the old target."""
-        old = self._published(link)
-        if link.exists() and not link.is_symlink():
-            # A plain directory from another tool: moved aside once, then linked.
-            aside = self.state / "replaced" / f"{link.name}-{dt.datetime.now():%Y%m%d%H%M%S}"
-            aside.parent.mkdir(parents=True, exist_ok=True)
-            link.rename(aside)
-        tmp = self.root / f".{link.name}.tmp-{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(target.relative_to(self.root))
-        os.replace(tmp, link)
-        fsync_dir(self.root)
-        return old
+    def stage(self, run_id: str) -> tuple[Path, Path]:
+        """Fresh staging directories (payments, catalog) for one run."""
+        base = self.state / "staging" / run_id
+        (base / "payments").mkdir(parents=True)
+        (base / "catalog").mkdir()
+        return base / "payments", base / "catalog"
 
     def publish(self, staged_payments: Path | None, staged_catalog: Path | None) -> None:
-        olds = []
+        """Swap staged directories into place; the previous ones end up in staging."""
         if staged_catalog is not None:
-            fsync_dir(staged_catalog)
-            olds.append(self._swap_link(self.catalog, staged_catalog))
+            swap_in(staged_catalog, self.catalog)
         if staged_payments is not None:
-            fsync_dir(staged_payments)
-            olds.append(self._swap_link(self.payments, staged_payments))
-        for old in olds:
-            if old is not None and old not in (staged_payments, staged_catalog):
-                shutil.rmtree(old.parent if old.name == "payments" else old, ignore_errors=True)
+            swap_in(staged_payments, self.payments)
+
+    def discard(self, run_id: str) -> None:
+        shutil.rmtree(self.state / "staging" / run_id, ignore_errors=True)
 
     def write_manifest(self, staged_payments: Path, manifest: dict[str, Any]) -> None:
         body = json.dumps(manifest, indent=2, sort_keys=True).encode()

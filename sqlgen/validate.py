@@ -1,0 +1,73 @@
+"""`sqlgen validate`: does an output directory hold exactly what its manifest says?"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+
+from sqlgen.render import sql_string
+from sqlgen.schema import table_schema
+from sqlgen.writer import SUCCESS, OutputDir
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _file_facts(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list, int, int]:
+    src = f"read_parquet({sql_string(path)}, hive_partitioning = false)"
+    columns = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+    rows, frauds = con.execute(
+        f"SELECT count(*), count(*) FILTER (label_fraud) FROM {src}"
+    ).fetchone()
+    return columns, rows, frauds
+
+
+def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str], str]:
+    """Problems found (empty when valid) and a one-line summary."""
+    out = OutputDir(out_dir)
+    problems: list[str] = []
+    try:
+        manifest = out.read_manifest()
+    except Exception as exc:
+        return [str(exc)], ""
+    if not (out.payments / SUCCESS).is_file():
+        problems.append(f"payments/{SUCCESS} is missing")
+    listed = {f["path"]: f for f in manifest["files"]}
+    on_disk = {str(p.relative_to(out.root)) for p in out.payments.rglob("*.parquet")}
+    problems += [f"missing file: {p}" for p in sorted(set(listed) - on_disk)]
+    problems += [f"extra file not in manifest: {p}" for p in sorted(on_disk - set(listed))]
+    expected_cols = [(c.name, c.type) for c in table_schema("payments").columns]
+    con = duckdb.connect()
+    rows = frauds = 0
+    for rel in sorted(set(listed) & on_disk):
+        entry, path = listed[rel], out.root / rel
+        if path.stat().st_size != entry["bytes"]:
+            problems.append(f"{rel}: {path.stat().st_size} bytes, manifest says {entry['bytes']}")
+        if _sha256(path) != entry["sha256"]:
+            problems.append(f"{rel}: sha256 differs from the manifest")
+        try:
+            columns, n, f = _file_facts(con, path)
+        except duckdb.Error as exc:
+            problems.append(f"{rel}: unreadable Parquet ({str(exc).splitlines()[0]})")
+            continue
+        if columns != expected_cols:
+            problems.append(f"{rel}: schema differs from schema/payments.yaml")
+        if n != entry["rows"] or f != entry["fraud_rows"]:
+            problems.append(f"{rel}: {n} rows / {f} frauds, manifest says "
+                            f"{entry['rows']} / {entry['fraud_rows']}")
+        rows, frauds = rows + n, frauds + f
+    target = manifest["fraud_target"] if fraud_target is None else fraud_target
+    if frauds != target and not any("unreadable" in p or "missing" in p for p in problems):
+        problems.append(f"{frauds} fraud rows, the config's target is {target}")
+    if manifest["rows"] != sum(f["rows"] for f in manifest["files"]):
+        problems.append("manifest row total does not match its files")
+    summary = (f"valid: {len(listed)} files, {rows:,} rows, {frauds:,} frauds "
+               f"(target {target:,}), run {manifest['run_id']}")
+    return problems, summary

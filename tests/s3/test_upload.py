@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ROOT / "configs" / "tiny.yaml"
+
+
+def sqlgen(*args, env=None) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "sqlgen"
+    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def setup_buckets(aws, raw="raw-bucket", artifacts="artifacts-bucket", create=True):
+    aws["ssm"].put_parameter(Name="/fraud/raw_bucket_name", Value=raw, Type="String")
+    aws["ssm"].put_parameter(Name="/fraud/artifacts_bucket_name", Value=artifacts,
+                             Type="String")
+    if create:
+        aws["s3"].create_bucket(Bucket=raw)
+        aws["s3"].create_bucket(Bucket=artifacts)
+
+
+def keys(aws, bucket) -> dict[str, bytes]:
+    s3 = aws["s3"]
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def assert_local_valid(out: Path):
+    proc = sqlgen("validate", "--out-dir", out)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_upload_keys_and_bytes_match_local_files(aws, tmp_path):
+    setup_buckets(aws)
+    out = tmp_path / "out"
+    proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3")
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+    raw = keys(aws, "raw-bucket")
+    expected = {f["path"] for f in manifest["files"]} | {"payments/_manifest.json",
+                                                        "payments/_SUCCESS"}
+    assert set(raw) == expected
+    for key, body in raw.items():
+        assert body == (out / key).read_bytes(), key
+    assert all(k.startswith("payments/year=") for k in expected if k.endswith(".parquet"))
+    catalogues = keys(aws, "artifacts-bucket")
+    assert set(catalogues) == {"catalogues/customers.parquet", "catalogues/merchants.parquet",
+                               "catalogues/cards.parquet"}
+    for key, body in catalogues.items():
+        assert body == (out / "catalog" / key.split("/")[1]).read_bytes()
+    head = aws["s3"].head_object(Bucket="raw-bucket", Key=manifest["files"][0]["path"],
+                                 ChecksumMode="ENABLED")
+    assert head.get("ChecksumSHA256")
+
+
+def test_v1_uploads_no_catalogues(aws, tmp_path):
+    setup_buckets(aws)
+    proc = sqlgen("run", "--config", TINY, "--out-dir", tmp_path / "o", "--s3", "--realism", "v1")
+    assert proc.returncode == 0, proc.stderr
+    assert keys(aws, "artifacts-bucket") == {}
+    assert "payments/_SUCCESS" in keys(aws, "raw-bucket")
+
+
+@pytest.mark.parametrize("case", ["missing_bucket", "missing_parameter", "unreachable"])
+def test_aws_failures_exit_2_and_keep_local_output(aws, tmp_path, case):
+    import os
+
+    env = dict(os.environ)
+    if case == "missing_bucket":
+        setup_buckets(aws, create=False)
+        expected = "raw-bucket"
+    elif case == "missing_parameter":
+        expected = "/fraud/raw_bucket_name"
+    else:
+        from tests.s3.conftest import free_port
+
+        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
+        env["AWS_MAX_ATTEMPTS"] = "1"
+        expected = "/fraud/raw_bucket_name"
+    out = tmp_path / "out"
+    proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3", env=env)
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and expected in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert_local_valid(out)
