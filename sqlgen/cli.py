@@ -132,8 +132,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "catalogs": cmd_catalogs, "sql": cmd_sql, "validate": cmd_validate,
-            "schema": cmd_schema}
+COMMANDS = {
+    "run": cmd_run,
+    "catalogs": cmd_catalogs,
+    "sql": cmd_sql,
+    "validate": cmd_validate,
+    "schema": cmd_schema,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -97,8 +97,12 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
         out.sweep()
         run_id = new_run_id(cfg)
         specs = plan_chunks(cfg)
-        log.info("plan: %d chunks over %s..%s", len(specs), cfg.temporal.start_date,
-                 cfg.temporal.end_date)
+        log.info(
+            "plan: %d chunks over %s..%s",
+            len(specs),
+            cfg.temporal.start_date,
+            cfg.temporal.end_date,
+        )
         staged, staged_catalog = out.stage(run_id)
         con = duckdb.connect()
         try:
@@ -120,8 +124,13 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
         finally:
             con.close()
             out.discard(run_id)
-    log.info("published %s rows (%s frauds) in %d files to %s", f"{manifest['rows']:,}",
-             f"{manifest['fraud_rows']:,}", len(manifest["files"]), out.payments)
+    log.info(
+        "published %s rows (%s frauds) in %d files to %s",
+        f"{manifest['rows']:,}",
+        f"{manifest['fraud_rows']:,}",
+        len(manifest["files"]),
+        out.payments,
+    )
     if cfg.s3_upload:
         from sqlgen.s3 import upload_run  # boto3 is imported only when uploading
 

@@ -28,8 +28,9 @@ from sqlgen.writer import MANIFEST, SUCCESS, OutputDir
 log = logging.getLogger("sqlgen")
 
 AWS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, Boto3Error)
-_TRANSFER = TransferConfig(multipart_threshold=64 * 2**20, multipart_chunksize=16 * 2**20,
-                           max_concurrency=8)
+_TRANSFER = TransferConfig(
+    multipart_threshold=64 * 2**20, multipart_chunksize=16 * 2**20, max_concurrency=8
+)
 _CHECKSUM = {"ChecksumAlgorithm": "SHA256"}
 
 
@@ -71,25 +72,31 @@ def _put(s3: Any, bucket: str, path: Path, key: str, sha256_hex: str | None) -> 
             if head["ContentLength"] != path.stat().st_size:
                 raise UploadError(f"s3://{bucket}/{key}: size mismatch after upload")
     except AWS_ERRORS as exc:
-        raise UploadError(f"S3 upload to bucket '{bucket}' failed for {key}: "
-                          f"{_reason(exc)}") from exc
+        raise UploadError(
+            f"S3 upload to bucket '{bucket}' failed for {key}: {_reason(exc)}"
+        ) from exc
 
 
-def upload_run(out: OutputDir, manifest: dict[str, Any], cfg: S3Config,
-               with_catalogs: bool) -> int:
+def upload_run(out: OutputDir, manifest: dict[str, Any], cfg: S3Config, with_catalogs: bool) -> int:
     """Upload the published run; return the number of objects written."""
     ssm, s3 = _clients(cfg)
     raw = bucket_from_ssm(ssm, cfg.raw_bucket_param)
     artifacts = bucket_from_ssm(ssm, cfg.artifacts_bucket_param) if with_catalogs else None
     jobs = [(raw, out.root / f["path"], f["path"], f["sha256"]) for f in manifest["files"]]
     if artifacts is not None:
-        jobs += [(artifacts, p, f"catalogues/{p.name}", None)
-                 for p in sorted(out.catalog.glob("*.parquet"))]
+        jobs += [
+            (artifacts, p, f"catalogues/{p.name}", None)
+            for p in sorted(out.catalog.glob("*.parquet"))
+        ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         for fut in [pool.submit(_put, s3, *job) for job in jobs]:
             fut.result()
     _put(s3, raw, out.payments / MANIFEST, f"payments/{MANIFEST}", None)
     _put(s3, raw, out.payments / SUCCESS, f"payments/{SUCCESS}", None)
-    log.info("uploaded %d objects to s3://%s%s", len(jobs) + 2, raw,
-             f" and s3://{artifacts}/catalogues/" if artifacts else "")
+    log.info(
+        "uploaded %d objects to s3://%s%s",
+        len(jobs) + 2,
+        raw,
+        f" and s3://{artifacts}/catalogues/" if artifacts else "",
+    )
     return len(jobs) + 2

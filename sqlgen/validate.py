@@ -60,14 +60,18 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
         if columns != expected_cols:
             problems.append(f"{rel}: schema differs from schema/payments.yaml")
         if n != entry["rows"] or f != entry["fraud_rows"]:
-            problems.append(f"{rel}: {n} rows / {f} frauds, manifest says "
-                            f"{entry['rows']} / {entry['fraud_rows']}")
+            problems.append(
+                f"{rel}: {n} rows / {f} frauds, manifest says "
+                f"{entry['rows']} / {entry['fraud_rows']}"
+            )
         rows, frauds = rows + n, frauds + f
     target = manifest["fraud_target"] if fraud_target is None else fraud_target
     if frauds != target and not any("unreadable" in p or "missing" in p for p in problems):
         problems.append(f"{frauds} fraud rows, the config's target is {target}")
     if manifest["rows"] != sum(f["rows"] for f in manifest["files"]):
         problems.append("manifest row total does not match its files")
-    summary = (f"valid: {len(listed)} files, {rows:,} rows, {frauds:,} frauds "
-               f"(target {target:,}), run {manifest['run_id']}")
+    summary = (
+        f"valid: {len(listed)} files, {rows:,} rows, {frauds:,} frauds "
+        f"(target {target:,}), run {manifest['run_id']}"
+    )
     return problems, summary

@@ -13,14 +13,14 @@ TINY = ROOT / "configs" / "tiny.yaml"
 
 def sqlgen(*args, env=None) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).parent / "sqlgen"
-    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True,
-                          timeout=300, env=env)
+    return subprocess.run(
+        [str(exe), *map(str, args)], capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def setup_buckets(aws, raw="raw-bucket", artifacts="artifacts-bucket", create=True):
     aws["ssm"].put_parameter(Name="/fraud/raw_bucket_name", Value=raw, Type="String")
-    aws["ssm"].put_parameter(Name="/fraud/artifacts_bucket_name", Value=artifacts,
-                             Type="String")
+    aws["ssm"].put_parameter(Name="/fraud/artifacts_bucket_name", Value=artifacts, Type="String")
     if create:
         aws["s3"].create_bucket(Bucket=raw)
         aws["s3"].create_bucket(Bucket=artifacts)
@@ -44,19 +44,25 @@ def test_upload_keys_and_bytes_match_local_files(aws, tmp_path):
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((out / "payments" / "_manifest.json").read_text())
     raw = keys(aws, "raw-bucket")
-    expected = {f["path"] for f in manifest["files"]} | {"payments/_manifest.json",
-                                                        "payments/_SUCCESS"}
+    expected = {f["path"] for f in manifest["files"]} | {
+        "payments/_manifest.json",
+        "payments/_SUCCESS",
+    }
     assert set(raw) == expected
     for key, body in raw.items():
         assert body == (out / key).read_bytes(), key
     assert all(k.startswith("payments/year=") for k in expected if k.endswith(".parquet"))
     catalogues = keys(aws, "artifacts-bucket")
-    assert set(catalogues) == {"catalogues/customers.parquet", "catalogues/merchants.parquet",
-                               "catalogues/cards.parquet"}
+    assert set(catalogues) == {
+        "catalogues/customers.parquet",
+        "catalogues/merchants.parquet",
+        "catalogues/cards.parquet",
+    }
     for key, body in catalogues.items():
         assert body == (out / "catalog" / key.split("/")[1]).read_bytes()
-    head = aws["s3"].head_object(Bucket="raw-bucket", Key=manifest["files"][0]["path"],
-                                 ChecksumMode="ENABLED")
+    head = aws["s3"].head_object(
+        Bucket="raw-bucket", Key=manifest["files"][0]["path"], ChecksumMode="ENABLED"
+    )
     assert head.get("ChecksumSHA256")
 
 
