@@ -1,2 +1,2 @@
-CREATE OR REPLACE TABLE {{ table | ident }} AS
+CREATE OR REPLACE TEMP VIEW {{ view | ident }} AS
 SELECT * FROM read_parquet({{ path | literal }});

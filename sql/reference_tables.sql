@@ -1,3 +1,8 @@
--- Reference vocabularies as small tables joined by the chunk query.
-CREATE OR REPLACE TABLE countries AS SELECT * FROM countries_src;
-CREATE OR REPLACE TABLE mccs AS SELECT * FROM mccs_src;
+-- Reference vocabularies as small tables joined by the chunk query; codes are ENUMs so
+-- joins against catalog columns compare integers.
+CREATE OR REPLACE TABLE countries AS
+SELECT * REPLACE (CAST(code AS country_enum) AS code, CAST(currency AS currency_enum) AS currency)
+FROM countries_src;
+CREATE OR REPLACE TABLE mccs AS
+SELECT * REPLACE (CAST(code AS mcc_enum) AS code)
+FROM mccs_src;

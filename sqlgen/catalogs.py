@@ -17,7 +17,7 @@ from sqlgen import sampling
 from sqlgen.config import CatalogConfig
 from sqlgen.errors import SqlgenError
 from sqlgen.render import render
-from sqlgen.schema import reference, table_schema
+from sqlgen.schema import reference, static_vocabularies, table_schema
 from sqlgen.seeds import stream
 
 CATALOG_TABLES = ("customers", "merchants", "cards")
@@ -91,11 +91,31 @@ def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray) 
             "card_id": np.arange(n, dtype=np.int64),
             "customer_id": owner,
             "bin": rng.integers(0, 100_000, n),
-            "serial": rng.integers(0, 10_000_000_000, n),
             "card_scheme": sampling.dictionary(scheme, vocab),
             "risk": rng.beta(cfg.card_risk_alpha, cfg.card_risk_beta, n),
             "popularity": sampling.zipf_weights(n, cfg.zipf_cards, rng),
         }
+    )
+
+
+def create_enum_types(con: duckdb.DuckDBPyConnection, vocabularies: dict) -> None:
+    """Create `<name>_enum` ENUM types (once per connection)."""
+    existing = {r[0] for r in con.execute(render("list_enum_types.sql")).fetchall()}
+    for name, values in vocabularies.items():
+        if f"{name}_enum" not in existing:
+            con.execute(render("create_enum.sql", name=f"{name}_enum"), {"values": list(values)})
+
+
+def _pan_hash_enum(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """pan_hash is an ENUM over the catalog's cards: joined and written as integers."""
+    con.execute(
+        render(
+            "create_enum_from_column.sql",
+            name="pan_hash_enum",
+            column="pan_hash",
+            source=source,
+            order_by="card_id",
+        )
     )
 
 
@@ -114,6 +134,7 @@ def _materialize(con: duckdb.DuckDBPyConnection, table: str, source: str) -> Non
 
 def build_catalogs(con: duckdb.DuckDBPyConnection, cfg: CatalogConfig, seed: int) -> None:
     """Create the catalog tables in `con`; the same config and seed give the same rows."""
+    create_enum_types(con, static_vocabularies())
     customers = _customers(cfg, seed)
     con.register("customer_draws", customers)
     _materialize(con, "customers", "customer_draws")
@@ -122,6 +143,7 @@ def build_catalogs(con: duckdb.DuckDBPyConnection, cfg: CatalogConfig, seed: int
     popularity = customers.column("popularity").to_numpy()
     con.register("card_draws", _card_draws(cfg, seed, popularity))
     con.register("card_rows", con.sql(render("cards_from_draws.sql")))
+    _pan_hash_enum(con, "card_rows")
     _materialize(con, "cards", "card_rows")
     for view in ("customer_draws", "merchant_draws", "card_draws", "card_rows"):
         con.unregister(view)
@@ -143,9 +165,14 @@ def write_catalogs(con: duckdb.DuckDBPyConnection, directory: Path, max_size_mb:
 
 
 def load_catalogs(con: duckdb.DuckDBPyConnection, directory: Path) -> None:
+    create_enum_types(con, static_vocabularies())
     for table in CATALOG_TABLES:
         path = directory / f"{table}.parquet"
         if not path.is_file():
             raise SqlgenError(f"catalog file {path} is missing; run `sqlgen catalogs` first")
-        con.execute(render("load_parquet_table.sql", table=table, path=path))
+        con.execute(render("load_parquet_table.sql", view="catalog_file", path=path))
+        if table == "cards":
+            _pan_hash_enum(con, "catalog_file")
+        _materialize(con, table, "catalog_file")
+        con.execute(render("drop_view.sql", view="catalog_file"))
     create_reference_tables(con)

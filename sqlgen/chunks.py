@@ -15,20 +15,18 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from faker import Faker
 
 from sqlgen import sampling
-from sqlgen.catalogs import build_catalogs, load_catalogs
+from sqlgen.catalogs import build_catalogs, create_enum_types, load_catalogs
 from sqlgen.config import GeneratorConfig
-from sqlgen.labeler import correct_labels, scenario_array
+from sqlgen.labeler import SCENARIOS, correct_labels, scenario_array
 from sqlgen.plan import ChunkSpec
 from sqlgen.render import render
 from sqlgen.schema import reference, table_schema
 from sqlgen.seeds import stream
 
 ROW_GROUP_SIZE = 122_880
-_LABEL_COLUMNS = ("label_fraud", "fraud_scenario")
 
 
 @dataclass(frozen=True)
@@ -46,11 +44,17 @@ class FileStat:
 class ChunkContext:
     """Per-process state shared by chunks: DuckDB catalogs, popularity tables, pools."""
 
-    def __init__(self, cfg: GeneratorConfig, catalog_dir: Path | None, threads: int = 1):
+    def __init__(self, cfg: GeneratorConfig, catalog_dir: Path | None):
         self.cfg = cfg
         self.con = duckdb.connect(
             config={
-                "threads": max(1, threads),
+                # One thread: chunk queries then keep draw order without a sort, and
+                # parallelism comes from running chunks in several workers.
+                "threads": 1,
+                # Keep the star join as written: draws probe the catalogs' hash tables,
+                # so rows come out in draw order even when a chunk is smaller than a
+                # catalog (the optimizer would otherwise build on the draws).
+                "disabled_optimizers": "join_order,build_side_probe_side",
                 "preserve_insertion_order": True,
                 "arrow_lossless_conversion": True,  # UUIDs stay 16-byte UUIDs through Arrow
             }
@@ -59,11 +63,26 @@ class ChunkContext:
             build_catalogs(self.con, cfg.catalog, cfg.seed)
         else:
             load_catalogs(self.con, catalog_dir)
-        self.card_cdf = self._popularity_cdf("cards")
-        self.merchant_cdf = self._popularity_cdf("merchants")
+        self.cards = self._popularity("cards")
+        self.merchants = self._popularity("merchants")
         self.ip_pool, self.ua_pool = _faker_pools(cfg.seed)
-        columns = [c for c in table_schema("payments").columns if c.name not in _LABEL_COLUMNS]
-        self.enrich_sql = render("chunk_enrich.sql", columns=columns, realism=cfg.realism)
+        create_enum_types(
+            self.con,
+            {
+                "ip_address": self.ip_pool.to_pylist(),
+                "user_agent": self.ua_pool.to_pylist(),
+                "fraud_scenario": SCENARIOS,
+            },
+        )
+        self.query_args = {
+            "columns": table_schema("payments").columns,
+            "type_attr": "working_type",
+            "realism": cfg.realism,
+        }
+        self.score_sql = render("chunk_query.sql", mode="score", **self.query_args)
+        self.rows_sql = render("chunk_query.sql", mode="rows", **self.query_args)
+        self.query_args["mode"] = "rows"
+
         self.params = {
             "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
             "w_amount": cfg.label.w_amount,
@@ -72,9 +91,9 @@ class ChunkContext:
             "w_night": cfg.label.w_night,
         }
 
-    def _popularity_cdf(self, table: str) -> np.ndarray:
+    def _popularity(self, table: str) -> sampling.CdfSampler:
         weights = self.con.table(table).select("popularity").fetchnumpy()["popularity"]
-        return sampling.cdf(np.asarray(weights, dtype=np.float64))
+        return sampling.CdfSampler(np.asarray(weights, dtype=np.float64))
 
     def close(self) -> None:
         self.con.close()
@@ -84,9 +103,11 @@ def _faker_pools(seed: int) -> tuple[pa.Array, pa.Array]:
     ref = reference()
     fake = Faker()
     fake.seed_instance(seed)
-    ips = [fake.ipv4_public() for _ in range(ref["ip_pool_size"])]
-    uas = [fake.user_agent() for _ in range(ref["user_agent_pool_size"])]
-    return pa.array(ips), pa.array(uas)
+    # Pools are filled once per process; rows pick from them by index. Duplicates are
+    # dropped so the pools can serve as ENUM vocabularies.
+    ips = dict.fromkeys(fake.ipv4_public() for _ in range(ref["ip_pool_size"]))
+    uas = dict.fromkeys(fake.user_agent() for _ in range(ref["user_agent_pool_size"]))
+    return pa.array(list(ips)), pa.array(list(uas))
 
 
 def draw_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:
@@ -111,8 +132,8 @@ def draw_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:
         {
             "row_idx": np.arange(n, dtype=np.int32),
             "event_us": sampling.sorted_times(spec.t0_us, spec.t1_us, n, rng),
-            "card_id": sampling.draw_from_cdf(ctx.card_cdf, n, rng).astype(np.int64),
-            "merchant_id": sampling.draw_from_cdf(ctx.merchant_cdf, n, rng).astype(np.int64),
+            "card_id": ctx.cards.draw(n, rng),
+            "merchant_id": ctx.merchants.draw(n, rng),
             "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
             "channel": sampling.dictionary(channel, channels),
             "device_type": sampling.dictionary(device, devices),
@@ -129,55 +150,72 @@ def draw_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:
     )
 
 
-def build_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:
-    """The labelled payments of one chunk, columns in `schema/payments.yaml` order."""
-    draws = draw_chunk(ctx, spec)
-    ctx.con.register("draws", draws)
-    try:
-        enriched = ctx.con.sql(ctx.enrich_sql, params=ctx.params).to_arrow_table()
-    finally:
-        ctx.con.unregister("draws")
+def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
+    """Register the chunk's draws (view `draws`) and labels (view `labels`).
+
+    Returns the number of fraud rows. The caller runs a "rows" query, then `release`.
+    """
+    ctx.con.register("draws", draw_chunk(ctx, spec))
+    inputs = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
     label = ctx.cfg.label
     scenario = correct_labels(
-        enriched.column("logistic_label").to_numpy(),
+        np.asarray(inputs["logistic_label"]),
         spec.fraud_target,
-        enriched.column("merchant_id").to_numpy(),
-        enriched.column("event_us").to_numpy(),
-        enriched.column("merchant_risk").to_numpy(),
+        np.asarray(inputs["merchant_id"]),
+        np.asarray(inputs["event_us"]),
+        np.asarray(inputs["merchant_risk"]),
         label.burst_size,
         int(label.burst_window_minutes * 60_000_000),
         stream(ctx.cfg.seed, "labels", spec.index),
     )
-    names = table_schema("payments").names
-    table = enriched.select([n for n in names if n not in _LABEL_COLUMNS])
-    table = table.append_column("label_fraud", pa.array(scenario > 0))
-    table = table.append_column("fraud_scenario", scenario_array(scenario))
-    return table.select(names)
+    labels = pa.table(
+        {
+            "row_idx": np.asarray(inputs["row_idx"]),
+            "label_fraud": scenario > 0,
+            "fraud_scenario": scenario_array(scenario),
+        }
+    )
+    ctx.con.register("labels", labels)
+    return int(np.count_nonzero(scenario))
 
 
-def write_chunk(ctx: ChunkContext, table: pa.Table, spec: ChunkSpec, root: Path) -> FileStat:
-    """COPY one chunk to `root/<relpath>`, fsync it, and describe it."""
+def release(ctx: ChunkContext) -> None:
+    ctx.con.unregister("labels")
+    ctx.con.unregister("draws")
+
+
+def build_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:
+    """The labelled payments of one chunk as Arrow, columns in `schema/payments.yaml` order."""
+    label_chunk(ctx, spec)
+    try:
+        return ctx.con.sql(ctx.rows_sql, params=ctx.params).to_arrow_table()
+    finally:
+        release(ctx)
+
+
+def write_chunk(ctx: ChunkContext, spec: ChunkSpec, root: Path) -> FileStat:
+    """Generate one chunk, COPY it to `root/<relpath>`, fsync it, and describe it."""
+    fraud = label_chunk(ctx, spec)
     path = root / spec.relpath
     path.parent.mkdir(parents=True, exist_ok=True)
-    ctx.con.register("chunk", table)
     try:
         ctx.con.execute(
             render(
                 "copy_chunk.sql",
-                columns=table_schema("payments").columns,
-                source="chunk",
                 path=path,
                 row_group_size=ROW_GROUP_SIZE,
-            )
+                compression=ctx.cfg.compression,
+                **ctx.query_args,
+            ),
+            ctx.params,
         )
     finally:
-        ctx.con.unregister("chunk")
+        release(ctx)
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(1 << 20):
             digest.update(block)
         os.fsync(fh.fileno())
-    fraud = int(pc.sum(table.column("label_fraud")).as_py() or 0)
     return FileStat(
-        spec.index, spec.relpath, table.num_rows, fraud, path.stat().st_size, digest.hexdigest()
+        spec.index, spec.relpath, spec.rows, fraud, path.stat().st_size, digest.hexdigest()
     )

@@ -110,6 +110,8 @@ class GeneratorConfig(_Model):
     realism: Literal["v1", "v2"] = "v2"
     executor: Literal["auto", "local", "processes"] = "auto"  # auto: processes if workers>1
     out_dir: Path = Path("output")
+    # Parquet codec: snappy writes fastest; zstd makes files about 20% smaller.
+    compression: Literal["snappy", "zstd", "lz4_raw", "uncompressed"] = "snappy"
     s3_upload: bool = False
     catalog: CatalogConfig = CatalogConfig()
     temporal: TemporalConfig = TemporalConfig()

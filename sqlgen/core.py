@@ -10,7 +10,6 @@ from sqlgen.chunks import ChunkContext, build_chunk
 from sqlgen.config import GeneratorConfig, load_config
 from sqlgen.plan import plan_chunks
 from sqlgen.render import render
-from sqlgen.schema import table_schema
 
 __all__ = ["generate_dataframe", "load_config", "write_parquet"]
 
@@ -37,13 +36,7 @@ def write_parquet(table: pa.Table, path: str | Path) -> Path:
     try:
         con.register("payments_arrow", table)
         con.execute(
-            render(
-                "copy_chunk.sql",
-                columns=table_schema("payments").columns,
-                source="payments_arrow",
-                path=path,
-                row_group_size=122_880,
-            )
+            render("copy_table.sql", table="payments_arrow", path=path, row_group_size=122_880)
         )
     finally:
         con.close()

@@ -8,13 +8,12 @@ output is the same whichever executor or worker count runs it.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlgen.chunks import ChunkContext, FileStat, build_chunk, write_chunk
+from sqlgen.chunks import ChunkContext, FileStat, write_chunk
 from sqlgen.config import GeneratorConfig
 from sqlgen.plan import ChunkSpec
 
@@ -26,14 +25,13 @@ class ChunkJob:
     cfg: GeneratorConfig
     catalog_dir: Path | None  # None: build catalogs in the worker (realism v1)
     out_root: Path  # the run's staging payments directory
-    threads: int  # DuckDB threads per worker
 
     @property
-    def key(self) -> tuple[str, str, int]:
-        return (self.cfg.data_fingerprint(), str(self.catalog_dir), self.threads)
+    def key(self) -> tuple[str, str]:
+        return (self.cfg.data_fingerprint(), str(self.catalog_dir))
 
 
-_CONTEXTS: dict[tuple[str, str, int], ChunkContext] = {}
+_CONTEXTS: dict[tuple[str, str], ChunkContext] = {}
 
 
 def context_for(job: ChunkJob) -> ChunkContext:
@@ -43,13 +41,13 @@ def context_for(job: ChunkJob) -> ChunkContext:
         for old in _CONTEXTS.values():
             old.close()
         _CONTEXTS.clear()
-        ctx = _CONTEXTS[job.key] = ChunkContext(job.cfg, job.catalog_dir, job.threads)
+        ctx = _CONTEXTS[job.key] = ChunkContext(job.cfg, job.catalog_dir)
     return ctx
 
 
 def run_chunk(job: ChunkJob, spec: ChunkSpec) -> FileStat:
     ctx = context_for(job)
-    return write_chunk(ctx, build_chunk(ctx, spec), spec, job.out_root)
+    return write_chunk(ctx, spec, job.out_root)
 
 
 def release_contexts() -> None:
@@ -92,10 +90,6 @@ class ProcessExecutor:
             finally:
                 for fut in pending:
                     fut.cancel()
-
-
-def threads_per_worker(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // workers)
 
 
 def make_executor(cfg: GeneratorConfig) -> LocalExecutor | ProcessExecutor:

@@ -15,14 +15,19 @@ from sqlgen.catalogs import CATALOG_TABLES, build_catalogs, write_catalogs
 from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
 from sqlgen.errors import SqlgenError
-from sqlgen.executors import ChunkJob, make_executor, threads_per_worker
+from sqlgen.executors import ChunkJob, make_executor
 from sqlgen.plan import plan_chunks
 from sqlgen.progress import Progress
+from sqlgen.schema import table_schema
 from sqlgen.writer import OutputDir
 
 log = logging.getLogger("sqlgen")
 
-DATABASE_TABLES = [*CATALOG_TABLES, "countries", "mccs"]
+DATABASE_TABLES = [
+    *((t, table_schema(t)) for t in CATALOG_TABLES),
+    ("countries", None),
+    ("mccs", None),
+]
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
             if cfg.realism == "v2":
                 write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb)
                 catalog_dir = staged_catalog
-            job = ChunkJob(cfg, catalog_dir, staged, threads_per_worker(cfg.num_workers))
+            job = ChunkJob(cfg, catalog_dir, staged)
             manifest = build_manifest(cfg, run_id, _generate(cfg, job, specs, show_progress))
             if manifest["fraud_rows"] != cfg.fraud_target or manifest["rows"] != cfg.rows:
                 raise SqlgenError(

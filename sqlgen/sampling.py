@@ -32,6 +32,30 @@ def draw_from_cdf(table: np.ndarray, size: int, rng: np.random.Generator) -> np.
     return np.minimum(idx, len(table) - 1)
 
 
+class CdfSampler:
+    """Table-driven draws from a fixed distribution over many entities.
+
+    A guide table of the inverse CDF at evenly spaced points settles most draws with
+    one lookup; only draws whose bin spans an entity boundary fall back to a binary
+    search. Results equal `draw_from_cdf` exactly, several times faster.
+    """
+
+    def __init__(self, weights: np.ndarray, max_bins: int = 1 << 22):
+        self.cdf = cdf(weights)
+        self.bins = int(min(16 * len(weights), max_bins))
+        points = np.arange(self.bins + 1, dtype=np.float64) / self.bins
+        self.guide = np.minimum(np.searchsorted(self.cdf, points, side="right"), len(weights) - 1)
+
+    def draw(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        u = rng.random(size)
+        j = (u * self.bins).astype(np.int64)
+        out = self.guide[j]
+        ambiguous = np.flatnonzero(out != self.guide[j + 1])
+        if len(ambiguous):
+            out[ambiguous] = np.searchsorted(self.cdf, u[ambiguous], side="right")
+        return np.minimum(out, len(self.cdf) - 1)
+
+
 def categorical(
     weights: Mapping[str, float], size: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, list[str]]:

@@ -28,6 +28,12 @@ class Column:
     type: str
     nullable: bool
     description: str
+    enum: str | None = None  # vocabulary name: held as ENUM `<enum>_enum` while generating
+
+    @property
+    def working_type(self) -> str:
+        """The DuckDB type used inside sqlgen (ENUM for small vocabularies)."""
+        return f"{self.enum}_enum" if self.enum else self.type
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ def table_schema(table: str) -> TableSchema:
                 col["type"],
                 bool(col.get("nullable", True)),
                 col.get("description", ""),
+                check_identifier(col["enum"]) if col.get("enum") else None,
             )
         )
     return TableSchema(check_identifier(data["table"]), tuple(columns))
@@ -61,3 +68,23 @@ def table_schema(table: str) -> TableSchema:
 @cache
 def reference() -> dict[str, Any]:
     return yaml.safe_load((resource_dir("schema") / "reference.yaml").read_text())
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+@cache
+def static_vocabularies() -> dict[str, tuple[str, ...]]:
+    """ENUM vocabularies fixed by `reference.yaml` (per-run ones are added by callers)."""
+    ref = reference()
+    nested = lambda key: _unique([v for d in ref[key].values() for v in d])  # noqa: E731
+    return {
+        "currency": tuple(_unique([c["currency"] for c in ref["countries"]])),
+        "country": tuple(c["code"] for c in ref["countries"]),
+        "mcc": tuple(m["code"] for m in ref["mccs"]),
+        "channel": tuple(ref["channels"]),
+        "device_type": tuple(nested("device_types")),
+        "card_scheme": tuple(ref["card_schemes"]),
+        "pos_entry_mode": tuple(nested("pos_entry_modes")),
+    }

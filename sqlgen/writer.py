@@ -76,6 +76,9 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def swap_in(staged: Path, target: Path) -> None:
     """Put `staged` at `target`; whatever was at `target` moves to `staged`."""
+    for sub in sorted(staged.rglob("*"), reverse=True):
+        if sub.is_dir():
+            fsync_dir(sub)
     fsync_dir(staged)
     if target.is_symlink():
         target.unlink()

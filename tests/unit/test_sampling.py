@@ -76,3 +76,12 @@ def test_streams_are_reproducible_and_distinct():
     assert stream(1, "x", 0).random() == stream(1, "x", 0).random()
     assert stream(1, "x", 0).random() != stream(1, "x", 1).random()
     assert stream(1, "x", 0).random() != stream(1, "y", 0).random()
+
+
+@pytest.mark.parametrize("n", [1, 7, 5000])
+def test_cdf_sampler_equals_binary_search(n):
+    weights = sampling.zipf_weights(n, 1.1, rng())
+    sampler = sampling.CdfSampler(weights, max_bins=max(4, 2 * n))
+    fast = sampler.draw(100_000, rng(5))
+    exact = sampling.draw_from_cdf(sampling.cdf(weights), 100_000, rng(5))
+    assert np.array_equal(fast, exact)

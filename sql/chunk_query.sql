@@ -1,6 +1,9 @@
--- One chunk: join the numpy draws (Arrow view `draws`) to the catalogs, compute the
--- logistic fraud probability and its draw. Parameters: $intercept, $w_amount,
--- $w_mrisk, $w_crisk, $w_night.
+-- One chunk, in two modes over the same joins (the Arrow view `draws` holds the
+-- chunk's numpy samples; one DuckDB thread keeps them in draw order):
+--   mode "score": what the Python labeler needs, including the logistic draw;
+--   mode "rows":  the labelled rows in schema order, pairing each row with its label
+--                 (Arrow view `labels`) by position; a misaligned pair fails loudly.
+-- Parameters: $intercept, $w_amount, $w_mrisk, $w_crisk, $w_night.
 WITH joined AS (
     SELECT
         d.row_idx,
@@ -54,12 +57,26 @@ scored AS (
         ))) AS fraud_p
     FROM joined
 )
+{% if mode == "score" %}
 SELECT
-{% for col in columns %}
-    CAST({{ col.name | ident }} AS {{ col.type }}) AS {{ col.name | ident }},
-{% endfor %}
-    merchant_risk,
+    row_idx,
+    merchant_id,
     event_us,
+    merchant_risk,
     u_label < fraud_p AS logistic_label
 FROM scored
-ORDER BY row_idx
+{% else %}
+SELECT
+{% for col in columns %}
+{% if col.name == "label_fraud" %}
+    CASE WHEN l.row_idx = s.row_idx THEN l.label_fraud
+         ELSE error('sqlgen: chunk rows and labels out of step') END AS label_fraud,
+{% elif col.name == "fraud_scenario" %}
+    CAST(l.fraud_scenario AS {{ col | attr(type_attr) }}) AS fraud_scenario{{ "," if not loop.last }}
+{% else %}
+    CAST(s.{{ col.name | ident }} AS {{ col | attr(type_attr) }}) AS {{ col.name | ident }}{{ "," if not loop.last }}
+{% endif %}
+{% endfor %}
+FROM scored AS s
+POSITIONAL JOIN labels AS l
+{% endif %}

@@ -1,0 +1,1 @@
+SELECT type_name FROM duckdb_types() WHERE logical_type = 'ENUM';
