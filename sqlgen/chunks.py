@@ -15,13 +15,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-from faker import Faker
 
 from sqlgen import sampling
 from sqlgen.catalogs import build_catalogs, create_enum_types, load_catalogs
 from sqlgen.config import GeneratorConfig
 from sqlgen.labeler import SCENARIOS, correct_labels, scenario_array
 from sqlgen.plan import ChunkSpec
+from sqlgen.pools import Pools
 from sqlgen.render import render
 from sqlgen.schema import reference, table_schema
 from sqlgen.seeds import stream
@@ -44,7 +44,7 @@ class FileStat:
 class ChunkContext:
     """Per-process state shared by chunks: DuckDB catalogs, popularity tables, pools."""
 
-    def __init__(self, cfg: GeneratorConfig, catalog_dir: Path | None):
+    def __init__(self, cfg: GeneratorConfig, catalog_dir: Path | None, pools: Pools):
         self.cfg = cfg
         self.con = duckdb.connect(
             config={
@@ -65,12 +65,13 @@ class ChunkContext:
             load_catalogs(self.con, catalog_dir)
         self.cards = self._popularity("cards")
         self.merchants = self._popularity("merchants")
-        self.ip_pool, self.ua_pool = _faker_pools(cfg.seed)
+        self.ip_pool = pa.array(pools.ip_address)
+        self.ua_pool = pa.array(pools.user_agent)
         create_enum_types(
             self.con,
             {
-                "ip_address": self.ip_pool.to_pylist(),
-                "user_agent": self.ua_pool.to_pylist(),
+                "ip_address": pools.ip_address,
+                "user_agent": pools.user_agent,
                 "fraud_scenario": SCENARIOS,
             },
         )
@@ -97,17 +98,6 @@ class ChunkContext:
 
     def close(self) -> None:
         self.con.close()
-
-
-def _faker_pools(seed: int) -> tuple[pa.Array, pa.Array]:
-    ref = reference()
-    fake = Faker()
-    fake.seed_instance(seed)
-    # Pools are filled once per process; rows pick from them by index. Duplicates are
-    # dropped so the pools can serve as ENUM vocabularies.
-    ips = dict.fromkeys(fake.ipv4_public() for _ in range(ref["ip_pool_size"]))
-    uas = dict.fromkeys(fake.user_agent() for _ in range(ref["user_agent_pool_size"]))
-    return pa.array(list(ips)), pa.array(list(uas))
 
 
 def draw_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:

@@ -9,6 +9,7 @@ import pyarrow as pa
 from sqlgen.chunks import ChunkContext, build_chunk
 from sqlgen.config import GeneratorConfig, load_config
 from sqlgen.plan import plan_chunks
+from sqlgen.pools import make_pools
 from sqlgen.render import render
 
 __all__ = ["generate_dataframe", "load_config", "write_parquet"]
@@ -19,7 +20,7 @@ def generate_dataframe(cfg: GeneratorConfig) -> pa.Table:
 
     Same rows as `sqlgen run` with the same config; nothing is written.
     """
-    ctx = ChunkContext(cfg, None)
+    ctx = ChunkContext(cfg, None, make_pools(cfg.seed))
     try:
         return pa.concat_tables([build_chunk(ctx, spec) for spec in plan_chunks(cfg)])
     finally:

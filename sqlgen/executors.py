@@ -7,15 +7,16 @@ output is the same whichever executor or worker count runs it.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 from sqlgen.chunks import ChunkContext, FileStat, write_chunk
 from sqlgen.config import GeneratorConfig
 from sqlgen.plan import ChunkSpec
+from sqlgen.pools import Pools
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class ChunkJob:
     cfg: GeneratorConfig
     catalog_dir: Path | None  # None: build catalogs in the worker (realism v1)
     out_root: Path  # the run's staging payments directory
+    pools: Pools  # Faker pools, filled once by the driver
 
     @property
     def key(self) -> tuple[str, str]:
@@ -41,7 +43,7 @@ def context_for(job: ChunkJob) -> ChunkContext:
         for old in _CONTEXTS.values():
             old.close()
         _CONTEXTS.clear()
-        ctx = _CONTEXTS[job.key] = ChunkContext(job.cfg, job.catalog_dir)
+        ctx = _CONTEXTS[job.key] = ChunkContext(job.cfg, job.catalog_dir, job.pools)
     return ctx
 
 
@@ -61,35 +63,60 @@ class LocalExecutor:
 
     name = "local"
 
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        release_contexts()
+
     def map(self, job: ChunkJob, specs: list[ChunkSpec]) -> Iterator[FileStat]:
-        try:
-            for spec in specs:
-                yield run_chunk(job, spec)
-        finally:
-            release_contexts()
+        for spec in specs:
+            yield run_chunk(job, spec)
+
+
+def _warm_up() -> None:
+    """Pay a worker's imports while the driver is still building catalogs."""
+    import sqlgen.chunks  # noqa: F401
 
 
 class ProcessExecutor:
-    """Chunks spread over `workers` spawned processes, each with its own context."""
+    """Chunks spread over `workers` spawned processes, each with its own context.
+
+    Entering starts the workers at once so their start-up overlaps the driver's work.
+    """
 
     name = "processes"
 
     def __init__(self, workers: int):
         self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ProcessExecutor:
+        # spawn, not fork: DuckDB and thread pools do not survive a fork safely.
+        self.pool = ProcessPoolExecutor(
+            self.workers, mp_context=get_context("spawn"), initializer=_warm_up
+        )
+        for _ in range(self.workers):
+            self.pool.submit(int)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
     def map(self, job: ChunkJob, specs: list[ChunkSpec]) -> Iterator[FileStat]:
-        # spawn, not fork: DuckDB and thread pools do not survive a fork safely.
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
-            pending = {pool.submit(run_chunk, job, spec) for spec in specs}
-            try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                    for fut in done:
-                        yield fut.result()
-            finally:
-                for fut in pending:
-                    fut.cancel()
+        if self.pool is None:
+            raise RuntimeError("ProcessExecutor used outside its `with` block")
+        pending = {self.pool.submit(run_chunk, job, spec) for spec in specs}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for fut in done:
+                    yield fut.result()
+        finally:
+            for fut in pending:
+                fut.cancel()
 
 
 def make_executor(cfg: GeneratorConfig) -> LocalExecutor | ProcessExecutor:

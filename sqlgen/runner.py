@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import logging
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,7 @@ from sqlgen.config import GeneratorConfig
 from sqlgen.errors import SqlgenError
 from sqlgen.executors import ChunkJob, make_executor
 from sqlgen.plan import plan_chunks
+from sqlgen.pools import make_pools
 from sqlgen.progress import Progress
 from sqlgen.schema import table_schema
 from sqlgen.writer import OutputDir
@@ -34,6 +39,7 @@ DATABASE_TABLES = [
 class RunResult:
     out_dir: Path
     manifest: dict[str, Any]
+    timings: dict[str, float]
 
 
 def new_run_id(cfg: GeneratorConfig) -> str:
@@ -83,11 +89,13 @@ def log_settings(cfg: GeneratorConfig) -> None:
     )
 
 
-def _generate(cfg: GeneratorConfig, job: ChunkJob, specs: list, show_progress: bool) -> list:
+def _generate(
+    executor, cfg: GeneratorConfig, job: ChunkJob, specs: list, show_progress: bool
+) -> list:
     progress = Progress(cfg.rows, enabled=show_progress)
     stats = []
     try:
-        for stat in make_executor(cfg).map(job, specs):
+        for stat in executor.map(job, specs):
             stats.append(stat)
             progress.update(stat.rows)
     finally:
@@ -95,10 +103,26 @@ def _generate(cfg: GeneratorConfig, job: ChunkJob, specs: list, show_progress: b
     return stats
 
 
+class Phases:
+    """Wall time per phase of a run, logged at the end (the benchmark reads it)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - start, 3)
+
+
 def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
     """Generate, stage and publish one run into `cfg.out_dir`, then upload if asked."""
     out = OutputDir(cfg.out_dir)
-    with out.lock():
+    phase = Phases()
+    with out.lock(), contextlib.ExitStack() as stack:
         out.sweep()
         run_id = new_run_id(cfg)
         specs = plan_chunks(cfg)
@@ -111,21 +135,29 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
         staged, staged_catalog = out.stage(run_id)
         con = duckdb.connect()
         try:
-            build_catalogs(con, cfg.catalog, cfg.seed)
-            catalog_dir = None
-            if cfg.realism == "v2":
-                write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb)
-                catalog_dir = staged_catalog
-            job = ChunkJob(cfg, catalog_dir, staged)
-            manifest = build_manifest(cfg, run_id, _generate(cfg, job, specs, show_progress))
+            executor = stack.enter_context(make_executor(cfg))
+            with phase("catalogs"):
+                build_catalogs(con, cfg.catalog, cfg.seed)
+                catalog_dir = None
+                if cfg.realism == "v2":
+                    write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb)
+                    catalog_dir = staged_catalog
+                pools = make_pools(cfg.seed)
+            job = ChunkJob(cfg, catalog_dir, staged, pools)
+            with phase("chunks"):
+                stats = _generate(executor, cfg, job, specs, show_progress)
+            stack.close()
+            manifest = build_manifest(cfg, run_id, stats)
             if manifest["fraud_rows"] != cfg.fraud_target or manifest["rows"] != cfg.rows:
                 raise SqlgenError(
                     f"internal check failed: wrote {manifest['rows']} rows with "
                     f"{manifest['fraud_rows']} frauds, expected {cfg.rows} and {cfg.fraud_target}"
                 )
-            out.write_manifest(staged, manifest)
-            out.publish(staged, catalog_dir)
-            out.write_database(con, DATABASE_TABLES)
+            with phase("publish"):
+                out.write_manifest(staged, manifest)
+                out.publish(staged, catalog_dir)
+            with phase("database"):
+                out.write_database(con, DATABASE_TABLES)
         finally:
             con.close()
             out.discard(run_id)
@@ -139,8 +171,10 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
     if cfg.s3_upload:
         from sqlgen.s3 import upload_run  # boto3 is imported only when uploading
 
-        upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism == "v2")
-    return RunResult(out.root, manifest)
+        with phase("upload"):
+            upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism == "v2")
+    log.info("timings: %s", json.dumps(phase.seconds))
+    return RunResult(out.root, manifest, phase.seconds)
 
 
 def build_catalogs_only(cfg: GeneratorConfig) -> Path:

@@ -1,0 +1,167 @@
+"""sqlgen end to end against two baselines measured in the same run.
+
+    python benchmarks/bench.py                      # 1M and 10M rows, medians of 3
+    python benchmarks/bench.py --rows 200000 --repeat 1
+
+For each size: `sqlgen run` (a subprocess, start-up included) on the built-in default
+config; the write floor (DuckDB COPY of the same rows, already built, same encodings and
+partitioning: `write_floor.py`); and the legacy-style generator (`legacy_baseline.py`).
+Prints wall time, rows/s, peak RSS (whole process tree), sqlgen's time per phase, and the
+ratios sqlgen/floor (time; 1.0 = as fast as writing) and legacy/sqlgen (speed-up).
+Machines here are noisy: compare ratios from one run, not absolute numbers across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import measure  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def sqlgen_cmd(rows: int, out: Path, workers: int) -> list[str]:
+    exe = Path(sys.executable).parent / "sqlgen"
+    return [
+        str(exe),
+        "run",
+        "--rows",
+        str(rows),
+        "--out-dir",
+        str(out),
+        "--num-workers",
+        str(workers),
+        "--no-progress",
+    ]
+
+
+def phases(stderr: str) -> dict[str, float]:
+    found = re.findall(r"timings: (\{.*\})", stderr)
+    return json.loads(found[-1]) if found else {}
+
+
+def median_of(runs: list, key) -> float:
+    return statistics.median(key(r) for r in runs)
+
+
+def bench_size(rows: int, args, work: Path) -> list[dict]:
+    out = work / "sqlgen"
+    results = []
+    sq = [measure(sqlgen_cmd(rows, out, args.workers)) for _ in range(args.repeat)]
+    sq_time = median_of(sq, lambda r: r.seconds)
+    phase = {
+        k: statistics.median(phases(r.stderr).get(k, 0.0) for r in sq) for k in phases(sq[0].stderr)
+    }
+    results.append(
+        {
+            "rows": rows,
+            "tool": "sqlgen",
+            "seconds": sq_time,
+            "rss": max(r.peak_rss_mb for r in sq),
+            "phases": " ".join(f"{k}={v:.2f}" for k, v in phase.items()),
+        }
+    )
+    floor = [
+        measure([sys.executable, str(HERE / "write_floor.py"), str(out), str(work / "floor")])
+        for _ in range(args.repeat)
+    ]
+    floor_time = median_of(floor, lambda r: json.loads(r.stdout)["copy_seconds"])
+    results.append(
+        {
+            "rows": rows,
+            "tool": "write floor",
+            "seconds": floor_time,
+            "rss": max(r.peak_rss_mb for r in floor),
+            "phases": "COPY only",
+        }
+    )
+    if rows <= args.legacy_max_rows:
+        legacy = [
+            measure(
+                [
+                    sys.executable,
+                    str(HERE / "legacy_baseline.py"),
+                    str(rows),
+                    str(work / "legacy.parquet"),
+                    "--workers",
+                    str(args.workers),
+                ]
+            )
+            for _ in range(args.repeat)
+        ]
+        results.append(
+            {
+                "rows": rows,
+                "tool": "legacy-style",
+                "seconds": median_of(legacy, lambda r: r.seconds),
+                "rss": max(r.peak_rss_mb for r in legacy),
+                "phases": "",
+            }
+        )
+    for r in results:
+        r["ratio_floor"] = sq_time / floor_time
+    return results
+
+
+def print_table(results: list[dict]) -> None:
+    print(
+        f"\nmachine: {platform.machine()}, {psutil.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
+    )
+    head = f"{'rows':>12} {'tool':<13} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>11}  phases"
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        print(
+            f"{r['rows']:>12,} {r['tool']:<13} {r['seconds']:>8.2f} "
+            f"{r['rows'] / r['seconds']:>11,.0f} {r['rss']:>11,.0f}  {r['phases']}"
+        )
+    print()
+    for rows in sorted({r["rows"] for r in results}):
+        by = {r["tool"]: r for r in results if r["rows"] == rows}
+        line = (
+            f"{rows:>12,} rows: sqlgen/floor time = "
+            f"{by['sqlgen']['seconds'] / by['write floor']['seconds']:.2f}x"
+        )
+        if "legacy-style" in by:
+            line += (
+                f", sqlgen speed-up over legacy = "
+                f"{by['legacy-style']['seconds'] / by['sqlgen']['seconds']:.1f}x"
+            )
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows", default="1000000,10000000", help="comma-separated sizes (default 1M,10M)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--legacy-max-rows",
+        type=int,
+        default=10_000_000,
+        help="skip the slow legacy baseline above this size",
+    )
+    args = parser.parse_args()
+    results = []
+    for rows in [int(x) for x in args.rows.split(",")]:
+        with tempfile.TemporaryDirectory(prefix="sqlgen-bench-") as tmp:
+            results += bench_size(rows, args, Path(tmp))
+        print(f"done {rows:,} rows", file=sys.stderr)
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()
