@@ -74,7 +74,9 @@ def plan_chunks(cfg: GeneratorConfig) -> list[ChunkSpec]:
         if n == 0:
             continue
         split = largest_remainder(int(rows), np.ones(n))
-        bounds = t0 + (np.concatenate([[0], np.cumsum(split)]) * (t1 - t0)) // int(rows)
+        # Python integers: rows * span in microseconds overflows int64 at scale.
+        cum = [0, *np.cumsum(split).tolist()]
+        bounds = [t0 + (c * (t1 - t0)) // int(rows) for c in cum]
         for k in range(n):
             pieces.append((int(split[k]), int(bounds[k]), int(bounds[k + 1]), year, month))
 

@@ -52,3 +52,12 @@ def test_single_day_run():
     )
     specs = plan_chunks(cfg)
     assert len(specs) == 1 and specs[0].rows == 10
+
+
+@pytest.mark.parametrize("rows", [10_000_000, 100_000_000, 5_000_000_000])
+def test_large_runs_keep_time_slices_ordered(rows):
+    cfg = with_overrides(load_config(), rows=rows, batch_size=1_000_000)
+    specs = plan_chunks(cfg)
+    assert sum(s.rows for s in specs) == rows
+    assert all(s.t0_us < s.t1_us for s in specs)
+    assert all(a.t1_us == b.t0_us for a, b in itertools.pairwise(specs))
