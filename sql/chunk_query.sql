@@ -9,18 +9,18 @@ WITH joined AS (
         d.row_idx,
         d.transaction_id,
         make_timestamp(d.event_us) AS event_time,
-        co.utc_offset AS time_offset,
+        m.utc_offset AS time_offset,
         c.customer_id,
         d.merchant_id,
         d.card_id,
         c.pan_hash,
 {% if realism == "v2" %}
         -- v2: each merchant category has its own price level.
-        round(greatest(d.amount_raw * mc.amount_scale, 0.01), 2) AS amount,
+        round(greatest(d.amount_raw * m.amount_scale, 0.01), 2) AS amount,
 {% else %}
         round(d.amount_raw, 2) AS amount,
 {% endif %}
-        co.currency,
+        m.currency,
         m.country_code,
         m.mcc_code,
         d.channel,
@@ -40,10 +40,6 @@ WITH joined AS (
     FROM draws AS d
     JOIN cards AS c ON c.card_id = d.card_id
     JOIN merchants AS m ON m.merchant_id = d.merchant_id
-    JOIN countries AS co ON co.code = m.country_code
-{% if realism == "v2" %}
-    JOIN mccs AS mc ON mc.code = m.mcc_code
-{% endif %}
 ),
 scored AS (
     SELECT

@@ -69,6 +69,10 @@ def _merchants(cfg: CatalogConfig, seed: int) -> pa.Table:
             "merchant_id": np.arange(n, dtype=np.int64),
             "mcc_code": sampling.dictionary(mcc, [m["code"] for m in ref["mccs"]]),
             "country_code": _country_codes(country),
+            # Denormalized from the reference tables so a chunk joins one table less.
+            "currency": sampling.dictionary(country, [c["currency"] for c in ref["countries"]]),
+            "utc_offset": _weights(ref["countries"], "utc_offset")[country].astype(np.int16),
+            "amount_scale": _weights(ref["mccs"], "amount_scale")[mcc],
             "latitude": lat,
             "longitude": lon,
             "risk": rng.beta(cfg.merchant_risk_alpha, cfg.merchant_risk_beta, n),

@@ -39,6 +39,8 @@ class FileStat:
     fraud_rows: int
     bytes: int
     sha256: str
+    uploaded: bool = False  # shipped to S3 by the worker that wrote it
+    upload_error: str | None = None
 
 
 class ChunkContext:

@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--num-workers", type=int)
     run.add_argument("--batch-size", type=int)
     run.add_argument("--realism", choices=("v1", "v2"))
-    run.add_argument("--executor", choices=("auto", "local", "processes"))
+    run.add_argument("--executor", choices=("auto", "local", "processes", "dask"))
+    run.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     run.add_argument("--rows", type=int)
     run.add_argument("--seed", type=int)
     run.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
@@ -75,6 +76,7 @@ def _config(args: argparse.Namespace):
             "batch_size": args.batch_size,
             "realism": args.realism,
             "executor": args.executor,
+            "scheduler": args.scheduler,
             "rows": args.rows,
             "seed": args.seed,
         }

@@ -108,7 +108,10 @@ class GeneratorConfig(_Model):
     num_workers: int = Field(1, ge=1, le=1024)
     batch_size: int = Field(1_000_000, ge=1, le=50_000_000)  # most rows in one chunk
     realism: Literal["v1", "v2"] = "v2"
-    executor: Literal["auto", "local", "processes"] = "auto"  # auto: processes if workers>1
+    # auto: processes if num_workers > 1, else local. dask: a LocalCluster of num_workers
+    # processes, or the cluster at `scheduler` (tcp://host:8786).
+    executor: Literal["auto", "local", "processes", "dask"] = "auto"
+    scheduler: str | None = None
     out_dir: Path = Path("output")
     # Parquet codec: snappy writes fastest; zstd makes files about 20% smaller.
     compression: Literal["snappy", "zstd", "lz4_raw", "uncompressed"] = "snappy"
@@ -125,9 +128,8 @@ class GeneratorConfig(_Model):
 
     def data_fingerprint(self) -> str:
         """Hash of everything that decides the rows (not workers, executor or paths)."""
-        data = self.model_dump(
-            mode="json", exclude={"num_workers", "executor", "out_dir", "s3_upload", "s3"}
-        )
+        runtime = {"num_workers", "executor", "scheduler", "out_dir", "s3_upload", "s3"}
+        data = self.model_dump(mode="json", exclude=runtime)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def catalog_fingerprint(self) -> str:

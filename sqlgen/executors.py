@@ -1,61 +1,19 @@
-"""Where chunks run: in this process, or in a pool of processes.
+"""Where chunks run: in this process, or in a pool of local processes.
 
-Every executor runs the same task, `run_chunk(job, spec)`, which writes one file and
-returns its `FileStat`. What a chunk contains depends only on `job` and `spec`, so the
-output is the same whichever executor or worker count runs it.
+Every executor maps `tasks.run_chunk` over the plan and yields `FileStat`s as chunks
+finish, in any order; the driver sorts them. Dask lives in `dask_executor`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-from dataclasses import dataclass
 from multiprocessing import get_context
-from pathlib import Path
 
-from sqlgen.chunks import ChunkContext, FileStat, write_chunk
+from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
 from sqlgen.plan import ChunkSpec
-from sqlgen.pools import Pools
-
-
-@dataclass(frozen=True)
-class ChunkJob:
-    """Everything a worker needs to produce any chunk of one run."""
-
-    cfg: GeneratorConfig
-    catalog_dir: Path | None  # None: build catalogs in the worker (realism v1)
-    out_root: Path  # the run's staging payments directory
-    pools: Pools  # Faker pools, filled once by the driver
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.cfg.data_fingerprint(), str(self.catalog_dir))
-
-
-_CONTEXTS: dict[tuple[str, str], ChunkContext] = {}
-
-
-def context_for(job: ChunkJob) -> ChunkContext:
-    """The process's context for this job, opened on first use."""
-    ctx = _CONTEXTS.get(job.key)
-    if ctx is None:
-        for old in _CONTEXTS.values():
-            old.close()
-        _CONTEXTS.clear()
-        ctx = _CONTEXTS[job.key] = ChunkContext(job.cfg, job.catalog_dir, job.pools)
-    return ctx
-
-
-def run_chunk(job: ChunkJob, spec: ChunkSpec) -> FileStat:
-    ctx = context_for(job)
-    return write_chunk(ctx, spec, job.out_root)
-
-
-def release_contexts() -> None:
-    for ctx in _CONTEXTS.values():
-        ctx.close()
-    _CONTEXTS.clear()
+from sqlgen.tasks import ChunkJob, release_contexts, run_chunk
 
 
 class LocalExecutor:
@@ -119,8 +77,12 @@ class ProcessExecutor:
                 fut.cancel()
 
 
-def make_executor(cfg: GeneratorConfig) -> LocalExecutor | ProcessExecutor:
+def make_executor(cfg: GeneratorConfig):
     kind = cfg.executor
     if kind == "auto":
         kind = "processes" if cfg.num_workers > 1 else "local"
+    if kind == "dask":
+        from sqlgen.dask_executor import DaskExecutor
+
+        return DaskExecutor(cfg.num_workers, cfg.scheduler)
     return ProcessExecutor(cfg.num_workers) if kind == "processes" else LocalExecutor()

@@ -18,12 +18,13 @@ from sqlgen import __version__
 from sqlgen.catalogs import CATALOG_TABLES, build_catalogs, write_catalogs
 from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
-from sqlgen.errors import SqlgenError
-from sqlgen.executors import ChunkJob, make_executor
+from sqlgen.errors import SqlgenError, UploadError
+from sqlgen.executors import make_executor
 from sqlgen.plan import plan_chunks
 from sqlgen.pools import make_pools
 from sqlgen.progress import Progress
 from sqlgen.schema import table_schema
+from sqlgen.tasks import ChunkJob, WorkerUpload
 from sqlgen.writer import OutputDir
 
 log = logging.getLogger("sqlgen")
@@ -118,6 +119,18 @@ class Phases:
             self.seconds[name] = round(time.perf_counter() - start, 3)
 
 
+def _worker_upload(cfg: GeneratorConfig, executor) -> WorkerUpload | None:
+    """Workers ship their own files where the executor supports it (Dask)."""
+    if not (cfg.s3_upload and getattr(executor, "worker_uploads", False)):
+        return None
+    from sqlgen.s3 import raw_bucket
+
+    try:
+        return WorkerUpload(raw_bucket(cfg.s3), cfg.s3)
+    except UploadError:
+        return None  # the driver's upload after publishing reports it (exit 2)
+
+
 def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
     """Generate, stage and publish one run into `cfg.out_dir`, then upload if asked."""
     out = OutputDir(cfg.out_dir)
@@ -143,7 +156,7 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
                     write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb)
                     catalog_dir = staged_catalog
                 pools = make_pools(cfg.seed)
-            job = ChunkJob(cfg, catalog_dir, staged, pools)
+            job = ChunkJob(cfg, catalog_dir, staged, pools, _worker_upload(cfg, executor))
             with phase("chunks"):
                 stats = _generate(executor, cfg, job, specs, show_progress)
             stack.close()
@@ -159,6 +172,7 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
             with phase("database"):
                 out.write_database(con, DATABASE_TABLES)
         finally:
+            stack.close()  # workers stop before their staging directory goes
             con.close()
             out.discard(run_id)
     log.info(
@@ -172,7 +186,11 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
         from sqlgen.s3 import upload_run  # boto3 is imported only when uploading
 
         with phase("upload"):
-            upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism == "v2")
+            failed = [s.upload_error for s in stats if s.upload_error]
+            if failed:
+                raise UploadError(failed[0])
+            done = frozenset(f"payments/{s.relpath}" for s in stats if s.uploaded)
+            upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism == "v2", already=done)
     log.info("timings: %s", json.dumps(phase.seconds))
     return RunResult(out.root, manifest, phase.seconds)
 

@@ -9,6 +9,7 @@ a partial run. Every AWS failure becomes an `UploadError` (exit code 2).
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,7 @@ _TRANSFER = TransferConfig(
 _CHECKSUM = {"ChecksumAlgorithm": "SHA256"}
 
 
+@functools.cache
 def _clients(cfg: S3Config) -> tuple[Any, Any]:
     session = boto3.session.Session(region_name=cfg.region)
     retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
@@ -77,12 +79,33 @@ def _put(s3: Any, bucket: str, path: Path, key: str, sha256_hex: str | None) -> 
         ) from exc
 
 
-def upload_run(out: OutputDir, manifest: dict[str, Any], cfg: S3Config, with_catalogs: bool) -> int:
-    """Upload the published run; return the number of objects written."""
+def raw_bucket(cfg: S3Config) -> str:
+    ssm, _ = _clients(cfg)
+    return bucket_from_ssm(ssm, cfg.raw_bucket_param)
+
+
+def put_run_file(cfg: S3Config, bucket: str, payments_root: Path, stat: Any) -> None:
+    """Upload one payments file (a worker does this for its own chunk)."""
+    _, s3 = _clients(cfg)
+    _put(s3, bucket, payments_root / stat.relpath, f"payments/{stat.relpath}", stat.sha256)
+
+
+def upload_run(
+    out: OutputDir,
+    manifest: dict[str, Any],
+    cfg: S3Config,
+    with_catalogs: bool,
+    already: frozenset[str] = frozenset(),
+) -> int:
+    """Upload the published run (skipping files in `already`); return objects written."""
     ssm, s3 = _clients(cfg)
     raw = bucket_from_ssm(ssm, cfg.raw_bucket_param)
     artifacts = bucket_from_ssm(ssm, cfg.artifacts_bucket_param) if with_catalogs else None
-    jobs = [(raw, out.root / f["path"], f["path"], f["sha256"]) for f in manifest["files"]]
+    jobs = [
+        (raw, out.root / f["path"], f["path"], f["sha256"])
+        for f in manifest["files"]
+        if f["path"] not in already
+    ]
     if artifacts is not None:
         jobs += [
             (artifacts, p, f"catalogues/{p.name}", None)
@@ -93,10 +116,11 @@ def upload_run(out: OutputDir, manifest: dict[str, Any], cfg: S3Config, with_cat
             fut.result()
     _put(s3, raw, out.payments / MANIFEST, f"payments/{MANIFEST}", None)
     _put(s3, raw, out.payments / SUCCESS, f"payments/{SUCCESS}", None)
+    total = len(jobs) + len(already) + 2
     log.info(
         "uploaded %d objects to s3://%s%s",
-        len(jobs) + 2,
+        total,
         raw,
         f" and s3://{artifacts}/catalogues/" if artifacts else "",
     )
-    return len(jobs) + 2
+    return total

@@ -97,3 +97,32 @@ def test_aws_failures_exit_2_and_keep_local_output(aws, tmp_path, case):
     assert len(errors) == 1 and expected in errors[0], proc.stderr
     assert "Traceback" not in proc.stderr
     assert_local_valid(out)
+
+
+@pytest.mark.slow
+def test_dask_workers_upload_their_own_files(aws, tmp_path):
+    setup_buckets(aws)
+    out = tmp_path / "out"
+    proc = sqlgen(
+        "run",
+        "--config",
+        TINY,
+        "--out-dir",
+        out,
+        "--s3",
+        "--executor",
+        "dask",
+        "--num-workers",
+        "2",
+        "--no-progress",
+    )
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+    raw = keys(aws, "raw-bucket")
+    assert set(raw) == {f["path"] for f in manifest["files"]} | {
+        "payments/_manifest.json",
+        "payments/_SUCCESS",
+    }
+    for key, body in raw.items():
+        assert body == (out / key).read_bytes(), key
+    assert len(keys(aws, "artifacts-bucket")) == 3

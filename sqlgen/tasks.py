@@ -1,0 +1,80 @@
+"""The unit of work every executor runs: one chunk of one run, in any process.
+
+`run_chunk(job, spec)` generates a chunk, writes its file under `job.out_root` and, when
+the job says so, uploads it; it returns the file's `FileStat`. What a chunk contains
+depends only on `job` and `spec`, never on the process or machine that runs it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlgen.chunks import ChunkContext, FileStat, write_chunk
+from sqlgen.config import GeneratorConfig, S3Config
+from sqlgen.plan import ChunkSpec
+from sqlgen.pools import Pools
+
+# Fault injection for tests and drills: a chunk whose index is listed here fails.
+FAIL_ENV = "SQLGEN_FAIL_CHUNKS"
+
+
+@dataclass(frozen=True)
+class WorkerUpload:
+    """Upload settings for executors whose workers ship their own files (Dask)."""
+
+    bucket: str
+    s3: S3Config
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """Everything a worker needs to produce any chunk of one run."""
+
+    cfg: GeneratorConfig
+    catalog_dir: Path | None  # None: build catalogs in the worker (realism v1)
+    out_root: Path  # the run's staging payments directory
+    pools: Pools  # Faker pools, filled once by the driver
+    upload: WorkerUpload | None = None  # set: the worker uploads each file it writes
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.cfg.data_fingerprint(), str(self.catalog_dir))
+
+
+_CONTEXTS: dict[tuple[str, str], ChunkContext] = {}
+
+
+def context_for(job: ChunkJob) -> ChunkContext:
+    """The process's context for this job, opened on first use."""
+    ctx = _CONTEXTS.get(job.key)
+    if ctx is None:
+        for old in _CONTEXTS.values():
+            old.close()
+        _CONTEXTS.clear()
+        ctx = _CONTEXTS[job.key] = ChunkContext(job.cfg, job.catalog_dir, job.pools)
+    return ctx
+
+
+def run_chunk(job: ChunkJob, spec: ChunkSpec) -> FileStat:
+    if str(spec.index) in os.environ.get(FAIL_ENV, "").split(","):
+        raise RuntimeError(f"chunk {spec.index} failed ({FAIL_ENV} is set)")
+    stat = write_chunk(context_for(job), spec, job.out_root)
+    if job.upload is not None:
+        from sqlgen.errors import UploadError
+        from sqlgen.s3 import put_run_file
+
+        try:
+            put_run_file(job.upload.s3, job.upload.bucket, job.out_root, stat)
+        except UploadError as exc:
+            # Reported, not raised: the driver still publishes locally, then exits 2.
+            return replace(stat, upload_error=str(exc))
+        return replace(stat, uploaded=True)
+    return stat
+
+
+def release_contexts() -> None:
+    for ctx in _CONTEXTS.values():
+        ctx.close()
+    _CONTEXTS.clear()
