@@ -33,19 +33,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sqlgen-dask-bench-") as tmp:
         for executor in EXECUTORS:
             out = Path(tmp) / executor
-            cmd = [exe, "run", "--rows", str(args.rows), "--out-dir", str(out), "--executor",
-                   executor, "--num-workers", str(args.workers), "--no-progress"]
+            cmd = [
+                exe,
+                "run",
+                "--rows",
+                str(args.rows),
+                "--out-dir",
+                str(out),
+                "--executor",
+                executor,
+                "--num-workers",
+                str(args.workers),
+                "--no-progress",
+            ]
             runs = [measure(cmd) for _ in range(args.repeat)]
             manifest = json.loads((out / "payments" / "_manifest.json").read_text())
             hashes[executor] = [f["sha256"] for f in manifest["files"]]
-            rows.append((executor, statistics.median(r.seconds for r in runs),
-                         max(r.peak_rss_mb for r in runs)))
+            rows.append(
+                (
+                    executor,
+                    statistics.median(r.seconds for r in runs),
+                    max(r.peak_rss_mb for r in runs),
+                )
+            )
     base = dict((e, s) for e, s, _ in rows)["processes"]
-    print(f"{'executor':<10} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>11} "
-          f"{'vs processes':>13}")
+    print(
+        f"{'executor':<10} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>11} {'vs processes':>13}"
+    )
     for executor, seconds, rss in rows:
-        print(f"{executor:<10} {seconds:>8.2f} {args.rows / seconds:>11,.0f} {rss:>11,.0f} "
-              f"{seconds / base:>12.2f}x")
+        print(
+            f"{executor:<10} {seconds:>8.2f} {args.rows / seconds:>11,.0f} {rss:>11,.0f} "
+            f"{seconds / base:>12.2f}x"
+        )
     same = all(h == hashes["local"] for h in hashes.values())
     print(f"identical files across executors: {'yes' if same else 'NO'}")
     if not same:

@@ -19,11 +19,13 @@ import pyarrow as pa
 from sqlgen import sampling
 from sqlgen.catalogs import build_catalogs, create_enum_types, load_catalogs
 from sqlgen.config import GeneratorConfig
-from sqlgen.labeler import SCENARIOS, correct_labels, scenario_array
-from sqlgen.plan import ChunkSpec
+from sqlgen.draws import Draws, draw_v1, draw_v2, sort_by_time, to_arrow
+from sqlgen.labeler import SCENARIOS, add_noise, correct_labels, report_times, scenario_array
+from sqlgen.plan import ChunkSpec, largest_remainder
 from sqlgen.pools import Pools
 from sqlgen.render import render
-from sqlgen.schema import reference, table_schema
+from sqlgen.scenarios import TESTING_MCCS, inject, strength
+from sqlgen.schema import table_schema
 from sqlgen.seeds import stream
 
 ROW_GROUP_SIZE = 122_880
@@ -67,6 +69,7 @@ class ChunkContext:
             load_catalogs(self.con, catalog_dir)
         self.cards = self._popularity("cards")
         self.merchants = self._popularity("merchants")
+        self._catalog_arrays()
         self.ip_pool = pa.array(pools.ip_address)
         self.ua_pool = pa.array(pools.user_agent)
         create_enum_types(
@@ -86,13 +89,34 @@ class ChunkContext:
         self.rows_sql = render("chunk_query.sql", mode="rows", **self.query_args)
         self.query_args["mode"] = "rows"
 
+        # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
+        scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism == "v2" else 1.0
         self.params = {
             "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
-            "w_amount": cfg.label.w_amount,
-            "w_mrisk": cfg.label.w_mrisk,
-            "w_crisk": cfg.label.w_crisk,
-            "w_night": cfg.label.w_night,
+            "w_amount": cfg.label.w_amount * scale,
+            "w_mrisk": cfg.label.w_mrisk * scale,
+            "w_crisk": cfg.label.w_crisk * scale,
+            "w_night": cfg.label.w_night * scale,
+            **_centres(cfg),
         }
+
+    def _catalog_arrays(self) -> None:
+        """Per-id arrays for v2 sampling and scenario injection."""
+        fetch = lambda t: self.con.execute(render("catalog_arrays.sql", table=t)).fetchnumpy()  # noqa: E731
+        self.card_owner = np.asarray(fetch("cards")["owner"], dtype=np.int64)
+        self.customer_country = np.asarray(fetch("customers")["country"], dtype=np.int64)
+        m = fetch("merchants")
+        self.merchant_country = np.asarray(m["country"], dtype=np.int64)
+        self.merchant_offset = np.asarray(m["utc_offset"], dtype=np.int64)
+        self.merchant_scale = np.asarray(m["amount_scale"], dtype=np.float64)
+        self.merchant_risk = np.asarray(m["risk"], dtype=np.float64)
+        popularity = np.asarray(m["popularity"], dtype=np.float64)
+        self.country_merchants = {}
+        for country in np.unique(self.merchant_country):
+            ids = np.flatnonzero(self.merchant_country == country)
+            self.country_merchants[int(country)] = _Subset(ids, popularity[ids])
+        testing = np.flatnonzero(np.isin(np.asarray(m["mcc"], dtype=object), TESTING_MCCS))
+        self.testing_merchants = testing if len(testing) else np.arange(len(popularity))
 
     def _popularity(self, table: str) -> sampling.CdfSampler:
         weights = self.con.table(table).select("popularity").fetchnumpy()["popularity"]
@@ -102,44 +126,65 @@ class ChunkContext:
         self.con.close()
 
 
-def draw_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:
-    """The numpy samples of one chunk, from its own random stream."""
-    cfg, ref, n = ctx.cfg, reference(), spec.rows
+def _centres(cfg: GeneratorConfig) -> dict[str, float]:
+    """Typical value of each logit feature (v2), so p stays near fraud_rate on average.
+
+    The legacy (v1) formula adds raw features to logit(fraud_rate); with positive
+    weights p saturates and the exact-count correction then unlabels nearly at random.
+    """
+    if cfg.realism == "v1":
+        return {"c_amount": 0.0, "c_mrisk": 0.0, "c_crisk": 0.0, "c_night": 0.0}
+    amount = cfg.feature.amount
+    if amount.distribution == "lognormal":
+        c_amount = amount.mu
+    elif amount.distribution == "normal":
+        c_amount = math.log(amount.mean + 1)
+    else:
+        c_amount = math.log((amount.low + amount.high) / 2 + 1)
+    cat, hourly = cfg.catalog, cfg.temporal.hourly_weights
+    return {
+        "c_amount": c_amount,
+        "c_mrisk": cat.merchant_risk_alpha / (cat.merchant_risk_alpha + cat.merchant_risk_beta),
+        "c_crisk": cat.card_risk_alpha / (cat.card_risk_alpha + cat.card_risk_beta),
+        "c_night": sum(hourly[:6]) / sum(hourly),
+    }
+
+
+class _Subset:
+    """Zipf draws restricted to some entities (e.g. one country's merchants)."""
+
+    def __init__(self, ids: np.ndarray, weights: np.ndarray):
+        self.ids = ids
+        self.sampler = sampling.CdfSampler(weights)
+
+    def draw(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        return self.ids[self.sampler.draw(size, rng)]
+
+
+_QUOTA_ORDER = ("logistic", "burst", "card_testing", "compromised_merchant", "account_takeover")
+
+
+def quotas(cfg: GeneratorConfig, target: int) -> dict[str, int]:
+    """Split a chunk's fraud quota over the scenarios (v1: logistic and its corrections)."""
+    if cfg.realism == "v1":
+        return {"logistic": target}
+    weights = np.asarray([getattr(cfg.scenarios, n) for n in _QUOTA_ORDER], dtype=np.float64)
+    return dict(zip(_QUOTA_ORDER, largest_remainder(target, weights).tolist(), strict=True))
+
+
+def draw_chunk(ctx: ChunkContext, spec: ChunkSpec) -> tuple[Draws, np.ndarray, dict]:
+    """The chunk's numpy draws in time order, injected scenario codes, and quotas."""
+    cfg = ctx.cfg
     rng = stream(cfg.seed, "chunk", spec.index)
-    channel, channels = sampling.categorical(ref["channels"], n, rng)
-    device = np.zeros(n, dtype=np.int32)
-    entry = np.zeros(n, dtype=np.int32)
-    devices: list[str] = []
-    entries: list[str] = []
-    for code, name in enumerate(channels):
-        mask = channel == code
-        k = int(np.count_nonzero(mask))
-        d_codes, d_vocab = sampling.categorical(ref["device_types"][name], k, rng)
-        e_codes, e_vocab = sampling.categorical(ref["pos_entry_modes"][name], k, rng)
-        device[mask] = d_codes + len(devices)
-        entry[mask] = e_codes + len(entries)
-        devices += d_vocab
-        entries += e_vocab
-    return pa.table(
-        {
-            "row_idx": np.arange(n, dtype=np.int32),
-            "event_us": sampling.sorted_times(spec.t0_us, spec.t1_us, n, rng),
-            "card_id": ctx.cards.draw(n, rng),
-            "merchant_id": ctx.merchants.draw(n, rng),
-            "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
-            "channel": sampling.dictionary(channel, channels),
-            "device_type": sampling.dictionary(device, devices),
-            "pos_entry_mode": sampling.dictionary(entry, entries),
-            "is_recurring": rng.random(n) < ref["recurring_rate"],
-            "dlat": rng.normal(0, 0.02, n),
-            "dlon": rng.normal(0, 0.02, n),
-            "transaction_id": sampling.uuid4(n, rng),
-            "device_id": sampling.uuid4(n, rng, null_rate=ref["device_null_rate"]),
-            "ip_address": sampling.dictionary(rng.integers(0, len(ctx.ip_pool), n), ctx.ip_pool),
-            "user_agent": sampling.dictionary(rng.integers(0, len(ctx.ua_pool), n), ctx.ua_pool),
-            "u_label": rng.random(n),
-        }
-    )
+    share = quotas(cfg, spec.fraud_target)
+    if cfg.realism == "v1":
+        return draw_v1(ctx, spec, rng), np.zeros(spec.rows, dtype=np.int8), share
+    draws = draw_v2(ctx, spec, rng)
+    codes, unplaced = inject(ctx, spec, draws, share, stream(cfg.seed, "scenarios", spec.index))
+    share["logistic"] += unplaced
+    draws["scenario"] = codes
+    draws = sort_by_time(draws)
+    return draws, draws.pop("scenario"), share
 
 
 def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
@@ -147,24 +192,37 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
 
     Returns the number of fraud rows. The caller runs a "rows" query, then `release`.
     """
-    ctx.con.register("draws", draw_chunk(ctx, spec))
+    draws, fixed, share = draw_chunk(ctx, spec)
+    ctx.con.register("draws", to_arrow(ctx, draws))
     inputs = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
     label = ctx.cfg.label
+    rng = stream(ctx.cfg.seed, "labels", spec.index)
     scenario = correct_labels(
         np.asarray(inputs["logistic_label"]),
-        spec.fraud_target,
+        share["logistic"],
         np.asarray(inputs["merchant_id"]),
         np.asarray(inputs["event_us"]),
         np.asarray(inputs["merchant_risk"]),
         label.burst_size,
         int(label.burst_window_minutes * 60_000_000),
-        stream(ctx.cfg.seed, "labels", spec.index),
+        rng,
+        burst_target=share.get("burst", 0),
+        fixed=fixed,
     )
+    if ctx.cfg.realism == "v2":
+        add_noise(scenario, label.noise_rate, rng)
     labels = pa.table(
         {
             "row_idx": np.asarray(inputs["row_idx"]),
             "label_fraud": scenario > 0,
             "fraud_scenario": scenario_array(scenario),
+            "fraud_reported_at": report_times(
+                scenario,
+                draws["event_us"],
+                label.report_delay_median_days,
+                label.report_delay_sigma,
+                rng,
+            ),
         }
     )
     ctx.con.register("labels", labels)

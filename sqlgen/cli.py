@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=40, help="rows to print (0: all)")
 
+    rep = sub.add_parser("report", help="scenarios, fraud rates and a single-column leak check")
+    _where(rep)
+
     val = sub.add_parser("validate", help="check an output directory against its manifest")
     _where(val)
 
@@ -127,6 +130,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from sqlgen.report import build_report
+
+    text, _ = build_report(_out_dir(args))
+    print(text)
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from sqlgen.inspect import schema_text
 
@@ -139,6 +150,7 @@ COMMANDS = {
     "catalogs": cmd_catalogs,
     "sql": cmd_sql,
     "validate": cmd_validate,
+    "report": cmd_report,
     "schema": cmd_schema,
 }
 

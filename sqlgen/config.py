@@ -35,9 +35,51 @@ class CatalogConfig(_Model):
     max_size_mb: float = Field(256.0, gt=0)  # largest allowed catalog Parquet file
 
 
+_HOURLY = (
+    0.25,
+    0.15,
+    0.1,
+    0.08,
+    0.08,
+    0.15,
+    0.4,
+    0.8,
+    1.1,
+    1.2,
+    1.25,
+    1.35,
+    1.5,
+    1.4,
+    1.3,
+    1.3,
+    1.35,
+    1.5,
+    1.6,
+    1.5,
+    1.25,
+    1.0,
+    0.7,
+    0.45,
+)
+_WEEKDAY = (0.95, 0.95, 1.0, 1.0, 1.15, 1.2, 0.75)  # Monday .. Sunday
+
+
 class TemporalConfig(_Model):
     start_date: dt.date = dt.date(2025, 1, 1)  # first day of payments
     end_date: dt.date = dt.date(2025, 3, 31)  # last day of payments (inclusive)
+    # v2: relative payment intensity per local hour (24 values) and weekday (Mon..Sun).
+    hourly_weights: tuple[float, ...] = _HOURLY
+    weekday_weights: tuple[float, ...] = _WEEKDAY
+
+    @model_validator(mode="after")
+    def _cycles(self) -> TemporalConfig:
+        for name, values, size in (
+            ("hourly_weights", self.hourly_weights, 24),
+            ("weekday_weights", self.weekday_weights, 7),
+        ):
+            if len(values) != size or min(values) < 0 or max(values) <= 0:
+                raise ValueError(f"{name} needs {size} non-negative values, not all zero")
+        return self
 
     @model_validator(mode="after")
     def _ordered(self) -> TemporalConfig:
@@ -92,6 +134,38 @@ class LabelConfig(_Model):
     w_night: float = Field(1.0, ge=-10, le=10)
     burst_size: int = Field(5, ge=1, le=10_000)  # frauds per burst wave
     burst_window_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)  # ± around a wave
+    # v2: 0 = easy (strong, clean signal) .. 1 = hard (faint signal). Scales the
+    # logistic weights and how far scenario frauds stand out from their card's habits.
+    difficulty: float = Field(0.5, ge=0, le=1)
+    # v2: share of frauds never reported (labelled genuine), matched by as many
+    # genuine payments falsely reported (fraud_scenario 'false_report').
+    noise_rate: float = Field(0.0, ge=0, lt=0.5)
+    # v2: delay from payment to fraud report, lognormal with this median and sigma.
+    report_delay_median_days: float = Field(7.0, gt=0, le=365)
+    report_delay_sigma: float = Field(0.8, ge=0, le=3)
+
+
+class ScenarioConfig(_Model):
+    """v2 fraud mechanisms: relative weight of each in the fraud count (0 disables it)."""
+
+    logistic: float = Field(0.45, ge=0)  # the logistic draw on amount, risk and night
+    burst: float = Field(0.15, ge=0)  # waves of frauds at one risky merchant
+    card_testing: float = Field(0.15, ge=0)  # runs of tiny amounts on one card, minutes apart
+    compromised_merchant: float = Field(0.10, ge=0)  # cards seen at a merchant, hit days later
+    account_takeover: float = Field(0.15, ge=0)  # new device and IP, often abroad, big amounts
+
+    @model_validator(mode="after")
+    def _some(self) -> ScenarioConfig:
+        if sum(self.model_dump().values()) <= 0:
+            raise ValueError("at least one scenario needs a positive weight")
+        return self
+
+
+class BehaviourConfig(_Model):
+    """v2 cardholder habits."""
+
+    home_share: float = Field(0.92, ge=0, le=1)  # payments at merchants in the home country
+    max_devices: int = Field(3, ge=1, le=20)  # devices per customer (1..max)
 
 
 class S3Config(_Model):
@@ -120,6 +194,8 @@ class GeneratorConfig(_Model):
     temporal: TemporalConfig = TemporalConfig()
     feature: FeatureConfig = FeatureConfig()
     label: LabelConfig = LabelConfig()
+    scenarios: ScenarioConfig = ScenarioConfig()
+    behaviour: BehaviourConfig = BehaviourConfig()
     s3: S3Config = S3Config()
 
     @property

@@ -10,8 +10,18 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-SCENARIOS = ("logistic", "burst", "fill")
-GENUINE, LOGISTIC, BURST, FILL = 0, 1, 2, 3
+SCENARIOS = (
+    "logistic",
+    "burst",
+    "fill",
+    "card_testing",
+    "compromised_merchant",
+    "account_takeover",
+    "false_report",
+)
+GENUINE, LOGISTIC, BURST, FILL, CARD_TESTING, COMPROMISED, TAKEOVER, FALSE_REPORT = range(8)
+_DAY_US = 86_400_000_000
+_DAY_US = 86_400_000_000
 
 
 def correct_labels(
@@ -23,31 +33,63 @@ def correct_labels(
     burst_size: int,
     window_us: int,
     rng: np.random.Generator,
+    *,
+    burst_target: int = 0,
+    fixed: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Scenario codes per row (GENUINE, LOGISTIC, BURST, FILL) with exactly `target` frauds."""
+    """Scenario codes per row: exactly `target` logistic frauds plus `burst_target` burst
+    frauds. A logistic shortfall becomes bursts, then random fill (the legacy rule).
+
+    Rows already coded in `fixed` (injected scenarios) keep their code and are never
+    chosen again.
+    """
     n = len(logistic)
-    if not 0 <= target <= n:
-        raise ValueError(f"fraud target {target} outside 0..{n}")
-    scenario = np.where(logistic, LOGISTIC, GENUINE).astype(np.int8)
-    have = int(np.count_nonzero(logistic))
+    scenario = np.zeros(n, dtype=np.int8) if fixed is None else fixed.astype(np.int8)
+    free = int(np.count_nonzero(scenario == GENUINE))
+    if not 0 <= target + burst_target <= free:
+        raise ValueError(f"fraud target {target + burst_target} outside 0..{free}")
+    drawn = np.asarray(logistic, dtype=bool) & (scenario == GENUINE)
+    scenario[drawn] = LOGISTIC
+    have = int(np.count_nonzero(drawn))
     if have > target:
-        drop = rng.choice(np.flatnonzero(scenario), have - target, replace=False)
+        drop = rng.choice(np.flatnonzero(drawn), have - target, replace=False)
         scenario[drop] = GENUINE
-    elif have < target:
+    missing = burst_target + max(0, target - have)
+    if missing:
         missing = _bursts(
-            scenario,
-            target - have,
-            merchant_id,
-            event_us,
-            merchant_risk,
-            burst_size,
-            window_us,
-            rng,
+            scenario, missing, merchant_id, event_us, merchant_risk, burst_size, window_us, rng
         )
-        if missing:
-            fill = rng.choice(np.flatnonzero(scenario == GENUINE), missing, replace=False)
-            scenario[fill] = FILL
+    if missing:
+        fill = rng.choice(np.flatnonzero(scenario == GENUINE), missing, replace=False)
+        scenario[fill] = FILL
     return scenario
+
+
+def add_noise(scenario: np.ndarray, rate: float, rng: np.random.Generator) -> None:
+    """Miss `rate` of the frauds and falsely report as many genuine payments (in place).
+
+    The fraud count is unchanged; missed frauds look genuine, false reports are named.
+    """
+    frauds = np.flatnonzero(scenario != GENUINE)
+    k = min(round(rate * len(frauds)), len(scenario) - len(frauds))
+    if k <= 0:
+        return
+    genuine = np.flatnonzero(scenario == GENUINE)
+    scenario[rng.choice(frauds, k, replace=False)] = GENUINE
+    scenario[rng.choice(genuine, k, replace=False)] = FALSE_REPORT
+
+
+def report_times(
+    scenario: np.ndarray,
+    event_us: np.ndarray,
+    median_days: float,
+    sigma: float,
+    rng: np.random.Generator,
+) -> pa.Array:
+    """`fraud_reported_at`: payment time plus a lognormal delay; NULL for genuine rows."""
+    delay = rng.lognormal(np.log(median_days), sigma, len(scenario)) * _DAY_US
+    reported = np.asarray(event_us, dtype=np.int64) + delay.astype(np.int64)
+    return pa.array(reported, type=pa.timestamp("us"), mask=scenario == GENUINE)
 
 
 def _bursts(

@@ -84,19 +84,68 @@ def sorted_times(t0_us: int, t1_us: int, size: int, rng: np.random.Generator) ->
     return times
 
 
-def uuid4(size: int, rng: np.random.Generator, null_rate: float = 0.0) -> pa.Array:
-    """Random version-4 UUIDs as an Arrow `uuid` array (DuckDB reads it as UUID)."""
+def uuid4_bytes(size: int, rng: np.random.Generator) -> np.ndarray:
+    """Random version-4 UUIDs as a (size, 16) uint8 matrix."""
     raw = rng.integers(0, 2**63, size=(size, 2), dtype=np.int64).view(np.uint8).reshape(size, 16)
+    return set_uuid4_bits(raw)
+
+
+def set_uuid4_bits(raw: np.ndarray) -> np.ndarray:
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    validity = None
-    if null_rate > 0:
-        mask = rng.random(size) >= null_rate
-        validity = pa.array(mask).buffers()[1]
+    return raw
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finalizer: a fast, well-spread hash of uint64 keys (vectorized)."""
+    z = np.asarray(x, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def keyed_uuid4(keys: np.ndarray, salt: int) -> np.ndarray:
+    """Stable version-4-shaped UUIDs derived from integer keys: same key, same UUID."""
+    k = np.asarray(keys, dtype=np.uint64) ^ np.uint64(salt)
+    words = np.stack([mix64(k), mix64(k ^ np.uint64(0x5DEECE66D))], axis=1)
+    return set_uuid4_bits(np.ascontiguousarray(words).view(np.uint8).reshape(len(k), 16))
+
+
+def uuid_array(raw: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
+    """Arrow `uuid` array (DuckDB reads it as UUID) from a (n, 16) uint8 matrix."""
+    validity = None if null is None else pa.array(~null).buffers()[1]
     storage = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(16), size, [validity, pa.py_buffer(raw.tobytes())]
+        pa.binary(16), len(raw), [validity, pa.py_buffer(np.ascontiguousarray(raw).tobytes())]
     )
     return pa.ExtensionArray.from_storage(pa.uuid(), storage)
+
+
+def uuid4(size: int, rng: np.random.Generator, null_rate: float = 0.0) -> pa.Array:
+    """Random version-4 UUIDs as an Arrow `uuid` array, `null_rate` of them NULL."""
+    raw = uuid4_bytes(size, rng)
+    null = rng.random(size) < null_rate if null_rate > 0 else None
+    return uuid_array(raw, null)
+
+
+def cycle_times(
+    t0_us: int,
+    t1_us: int,
+    size: int,
+    rng: np.random.Generator,
+    hourly: tuple[float, ...],
+    weekday: tuple[float, ...],
+) -> np.ndarray:
+    """Times in [t0, t1) with intensity hourly[hour] * weekday[day] (unsorted)."""
+    hour = 3_600_000_000
+    bins = np.arange(t0_us // hour, -(-t1_us // hour), dtype=np.int64)
+    lo = np.maximum(bins * hour, t0_us)
+    hi = np.minimum((bins + 1) * hour, t1_us)
+    day = bins // 24
+    weight = (
+        np.asarray(hourly)[bins % 24] * np.asarray(weekday)[(day + 3) % 7] * (hi - lo)
+    )  # 1970-01-01 was a Thursday: (day + 3) % 7 is Monday-based
+    which = draw_from_cdf(cdf(weight), size, rng)
+    return lo[which] + (rng.random(size) * (hi[which] - lo[which])).astype(np.int64)
 
 
 def dictionary(codes: np.ndarray, vocab: list[str] | pa.Array) -> pa.DictionaryArray:

@@ -1,0 +1,1 @@
+SELECT approx_count_distinct({{ column | ident }}), count(*) FROM payments;

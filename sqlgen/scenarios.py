@@ -1,0 +1,180 @@
+"""v2 fraud scenarios injected into a chunk's draws before SQL.
+
+Each scenario overwrites randomly chosen rows of the chunk with the pattern it names and
+returns their codes; the labeler then fills the logistic and burst shares around them.
+Loops run per episode (a handful of rows), never per row of the chunk.
+
+- card_testing: a run of 3-8 tiny online payments on one card at one merchant, seconds
+  to minutes apart.
+- compromised_merchant: cards seen at one merchant are used elsewhere 1-10 days later.
+- account_takeover: a known card pays from a new device and IP, often abroad, with
+  amounts several times its usual.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sqlgen.draws import MINUTE_US, Draws, vocab_code
+from sqlgen.labeler import CARD_TESTING, COMPROMISED, GENUINE, TAKEOVER
+
+if TYPE_CHECKING:
+    from sqlgen.chunks import ChunkContext
+    from sqlgen.plan import ChunkSpec
+
+HOUR_US = 60 * MINUTE_US
+DAY_US = 24 * HOUR_US
+TESTING_MCCS = ("5815", "5999", "5967")  # digital goods, misc retail, direct marketing
+
+
+def strength(difficulty: float) -> float:
+    """How far fraud stands out: e at difficulty 0, 1 at 0.5, 1/e at 1."""
+    return math.exp(2 * (0.5 - difficulty))
+
+
+class Injector:
+    def __init__(self, ctx: ChunkContext, spec: ChunkSpec, draws: Draws, rng: np.random.Generator):
+        self.ctx, self.spec, self.d, self.rng = ctx, spec, draws, rng
+        self.codes = np.zeros(spec.rows, dtype=np.int8)
+        self.strength = strength(ctx.cfg.label.difficulty)
+
+    def _take(self, k: int) -> np.ndarray:
+        free = np.flatnonzero(self.codes == GENUINE)
+        return self.rng.choice(free, min(k, len(free)), replace=False)
+
+    def _online(
+        self,
+        rows: np.ndarray,
+        merchant: np.ndarray,
+        amount: np.ndarray,
+        times: np.ndarray,
+        card: np.ndarray | int,
+        code: int,
+    ) -> None:
+        """Write a fraudster's online payments from a device no customer owns."""
+        d, rng, k = self.d, self.rng, len(rows)
+        d["card_id"][rows] = card
+        d["merchant_id"][rows] = merchant
+        d["amount_raw"][rows] = amount / self.ctx.merchant_scale[merchant]
+        d["event_us"][rows] = np.clip(times, self.spec.t0_us, self.spec.t1_us - 1)
+        d["channel"][rows] = vocab_code("channel", "ecom")
+        d["pos_entry_mode"][rows] = vocab_code("pos_entry_mode", "ecommerce")
+        d["device_type"][rows] = vocab_code("device_type", "desktop")
+        d["device_id"][rows] = rng.integers(0, 256, (k, 16), dtype=np.uint8) | 0
+        d["device_id"][rows, 6] = (d["device_id"][rows, 6] & 0x0F) | 0x40
+        d["device_id"][rows, 8] = (d["device_id"][rows, 8] & 0x3F) | 0x80
+        d["device_null"][rows] = False
+        d["ip_idx"][rows] = rng.integers(0, len(self.ctx.ip_pool), k)
+        d["ua_idx"][rows] = rng.integers(0, len(self.ctx.ua_pool), k)
+        d["is_recurring"][rows] = False
+        self.codes[rows] = code
+
+    def card_testing(self, quota: int) -> None:
+        rng, t0, t1 = self.rng, self.spec.t0_us, self.spec.t1_us
+        merchants = self.ctx.testing_merchants
+        while quota > 0:
+            rows = self._take(min(quota, int(rng.integers(3, 9))))
+            if len(rows) == 0:
+                return
+            k = len(rows)
+            start = int(rng.integers(t0, max(t0 + 1, t1 - 30 * MINUTE_US)))
+            gaps = rng.integers(20_000_000, 180_000_000, k).cumsum()
+            amount = np.round(rng.uniform(0.5, 5.0, k), 2)
+            merchant = int(rng.choice(merchants))
+            self._online(
+                rows,
+                np.full(k, merchant),
+                amount,
+                start + gaps,
+                int(rng.integers(0, len(self.ctx.card_owner))),
+                CARD_TESTING,
+            )
+            quota -= k
+
+    def compromised_merchant(self, quota: int) -> None:
+        d, rng, t1 = self.d, self.rng, self.spec.t1_us
+        genuine = np.flatnonzero(self.codes == GENUINE)
+        risk = self.ctx.merchant_risk[d["merchant_id"][genuine]]
+        for _ in range(50):  # episodes; a merchant with no usable visits is skipped
+            if quota <= 0:
+                return
+            visit = genuine[rng.choice(len(genuine), p=risk / risk.sum())]
+            m = d["merchant_id"][visit]
+            seen = np.flatnonzero(
+                (d["merchant_id"] == m) & (self.codes == GENUINE) & (d["event_us"] < t1 - HOUR_US)
+            )
+            _, first = np.unique(d["card_id"][seen], return_index=True)
+            seen = seen[first][: min(quota, 40)]
+            if len(seen) == 0:
+                continue
+            self.codes[seen] = -1  # the visits themselves stay genuine
+            rows = self._take(len(seen))
+            self.codes[seen] = GENUINE
+            seen = seen[: len(rows)]
+            when = d["event_us"][seen] + rng.uniform(1, 10, len(seen)) * DAY_US
+            late = when >= t1
+            when[late] = rng.uniform(d["event_us"][seen][late] + HOUR_US, t1)
+            elsewhere = self.ctx.merchants.draw(len(rows), rng)
+            amount = np.round(rng.lognormal(4.0, 0.8, len(rows)) * self.strength, 2) + 1
+            self._online(
+                rows,
+                elsewhere,
+                amount,
+                when.astype(np.int64),
+                d["card_id"][seen].copy(),
+                COMPROMISED,
+            )
+            quota -= len(rows)
+
+    def account_takeover(self, quota: int) -> None:
+        d, rng, t1 = self.d, self.rng, self.spec.t1_us
+        abroad_p = min(0.9, 0.6 * self.strength)
+        while quota > 0:
+            known = self._take(1)
+            if len(known) == 0:
+                return
+            self.codes[known] = -1  # the card's own earlier payment: kept, stays genuine
+            rows = self._take(min(quota, int(rng.integers(1, 5))))
+            self.codes[known] = GENUINE
+            if len(rows) == 0:
+                return
+            card = d["card_id"][known[0]]
+            start = d["event_us"][known[0]]
+            when = start + rng.uniform(HOUR_US, 3 * DAY_US, len(rows))
+            when = np.where(when >= t1, rng.uniform(start, t1, len(rows)), when)
+            merchant = self.ctx.merchants.draw(len(rows), rng)
+            home = self.ctx.customer_country[self.ctx.card_owner[card]]
+            stay = rng.random(len(rows)) >= abroad_p
+            same = self.ctx.country_merchants.get(int(home))
+            if same is not None and stay.any():
+                merchant[stay] = same.draw(int(stay.sum()), rng)
+            usual = float(
+                np.exp(self.ctx.cfg.feature.amount.mu)
+                if hasattr(self.ctx.cfg.feature.amount, "mu")
+                else 30.0
+            )
+            amount = np.round(usual * rng.uniform(2, 2 + 4 * self.strength, len(rows)), 2)
+            self._online(rows, merchant, amount, when.astype(np.int64), card, TAKEOVER)
+            quota -= len(rows)
+
+
+def inject(
+    ctx: ChunkContext,
+    spec: ChunkSpec,
+    draws: Draws,
+    quotas: dict[str, int],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, int]:
+    """Inject the scenario quotas into `draws`; return codes and the unplaced remainder."""
+    injector = Injector(ctx, spec, draws, rng)
+    for name in ("card_testing", "compromised_merchant", "account_takeover"):
+        if quotas.get(name):
+            getattr(injector, name)(quotas[name])
+    placed = int(np.count_nonzero(injector.codes))
+    wanted = sum(
+        quotas.get(n, 0) for n in ("card_testing", "compromised_merchant", "account_takeover")
+    )
+    return injector.codes, wanted - placed
