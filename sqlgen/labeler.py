@@ -101,7 +101,8 @@ def _bursts(
     weight = np.where(genuine, merchant_risk, 0.0)
     if weight.sum() <= 0:
         return missing
-    waves = max(1, missing // burst_size)
+    # Spare waves: one whose window holds a single payment is skipped, not a burst.
+    waves = 3 * (missing // burst_size + 1)
     # Each wave is anchored on a genuine payment picked by merchant risk: its merchant
     # is the burst's merchant, its time (jittered) the wave's time.
     anchors = rng.choice(len(scenario), waves, p=weight / weight.sum())
@@ -116,7 +117,7 @@ def _bursts(
         cand = order[lo_m + lo : lo_m + hi]
         cand = cand[scenario[cand] == GENUINE]
         take = min(burst_size, missing, len(cand))
-        if take:
+        if take and (take >= 2 or missing == 1):
             scenario[rng.choice(cand, take, replace=False)] = BURST
             missing -= take
     return missing

@@ -130,3 +130,20 @@ def test_legacy_generate_py(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "payments" / "_SUCCESS").exists()
+
+
+def test_report_command(tmp_path):
+    out = tmp_path / "out"
+    assert sqlgen("run", "--config", TINY, "--out-dir", out, "--no-progress").returncode == 0
+    proc = sqlgen("report", "--out-dir", out)
+    assert proc.returncode == 0, proc.stderr
+    for heading in (
+        "rows and frauds per scenario",
+        "fraud rate by local_hour",
+        "fraud rate by mcc_code",
+        "fraud rate by channel",
+        "fraud rate by amount_decile",
+        "single-feature ROC AUC",
+    ):
+        assert heading in proc.stdout
+    assert sqlgen("report", "--out-dir", tmp_path / "nothing").returncode == 1
