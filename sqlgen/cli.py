@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="scenarios, fraud rates and a single-column leak check")
     _where(rep)
+    rep.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
 
     val = sub.add_parser("validate", help="check an output directory against its manifest")
     _where(val)
@@ -135,6 +136,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     text, _ = build_report(_out_dir(args))
     print(text)
+    if args.html is not None:
+        from sqlgen.html_report import write_html_report
+
+        log.info("HTML report written to %s", write_html_report(_out_dir(args), args.html))
     return 0
 
 
