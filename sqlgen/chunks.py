@@ -115,6 +115,7 @@ class ChunkContext:
         for country in np.unique(self.merchant_country):
             ids = np.flatnonzero(self.merchant_country == country)
             self.country_merchants[int(country)] = _Subset(ids, popularity[ids])
+        self.home_merchants = _ByGroup(self.merchant_country, popularity)
         testing = np.flatnonzero(np.isin(np.asarray(m["mcc"], dtype=object), TESTING_MCCS))
         self.testing_merchants = testing if len(testing) else np.arange(len(popularity))
 
@@ -148,6 +149,28 @@ def _centres(cfg: GeneratorConfig) -> dict[str, float]:
         "c_crisk": cat.card_risk_alpha / (cat.card_risk_alpha + cat.card_risk_beta),
         "c_night": sum(hourly[:6]) / sum(hourly),
     }
+
+
+class _ByGroup:
+    """Zipf draws within each row's own group (e.g. merchants of the customer's country)
+    in one vectorized search: group g's normalized CDF occupies [g, g + 1)."""
+
+    def __init__(self, group: np.ndarray, weights: np.ndarray):
+        self.order = np.argsort(group, kind="stable")
+        g, w = group[self.order], weights[self.order]
+        totals = np.bincount(g, weights=w)
+        within = np.cumsum(w) - np.concatenate([[0.0], np.cumsum(totals)])[g]
+        self.table = g + within / totals[g]
+        self.groups = np.zeros(len(totals) + 1, dtype=bool)
+        self.groups[np.unique(g)] = True
+
+    def draw(self, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Entity ids, or -1 where a row's group has no entities."""
+        u = groups + rng.random(len(groups))
+        idx = np.minimum(np.searchsorted(self.table, u, side="right"), len(self.table) - 1)
+        out = self.order[idx]
+        known = self.groups[np.minimum(groups, len(self.groups) - 1)]
+        return np.where(known, out, -1)
 
 
 class _Subset:
@@ -193,7 +216,7 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
     Returns the number of fraud rows. The caller runs a "rows" query, then `release`.
     """
     draws, fixed, share = draw_chunk(ctx, spec)
-    ctx.con.register("draws", to_arrow(ctx, draws))
+    ctx.con.register("draws", to_arrow(ctx, draws, stream(ctx.cfg.seed, "uuids", spec.index)))
     inputs = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
     label = ctx.cfg.label
     rng = stream(ctx.cfg.seed, "labels", spec.index)

@@ -60,8 +60,8 @@ def draw_v1(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Dra
         "is_recurring": rng.random(n) < ref["recurring_rate"],
         "dlat": rng.normal(0, 0.02, n),
         "dlon": rng.normal(0, 0.02, n),
-        "transaction_id": sampling.uuid4_bytes(n, rng),
-        "device_id": sampling.uuid4_bytes(n, rng),
+        "device_key": np.zeros(n, dtype=np.uint64),
+        "device_fresh": np.ones(n, dtype=bool),  # legacy: a new device every payment
         "device_null": rng.random(n) < ref["device_null_rate"],
         "ip_idx": rng.integers(0, len(ctx.ip_pool), n),
         "ua_idx": rng.integers(0, len(ctx.ua_pool), n),
@@ -76,11 +76,10 @@ def draw_v2(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Dra
     cards = ctx.cards.draw(n, rng)
     owner = ctx.card_owner[cards]
     merchant = ctx.merchants.draw(n, rng)  # abroad or online: any merchant
-    at_home = rng.random(n) < cfg.behaviour.home_share
-    home = ctx.customer_country[owner]
-    for country, sampler in ctx.country_merchants.items():
-        mask = at_home & (home == country)
-        merchant[mask] = sampler.draw(int(np.count_nonzero(mask)), rng)
+    at_home = np.flatnonzero(rng.random(n) < cfg.behaviour.home_share)
+    local = ctx.home_merchants.draw(ctx.customer_country[owner[at_home]], rng)
+    found = local >= 0  # a home country without merchants keeps the global draw
+    merchant[at_home[found]] = local[found]
     channel, device, entry = _channel_columns(n, rng)
 
     # A customer has 1..max_devices devices; each device keeps its id, IP and browser.
@@ -121,8 +120,8 @@ def draw_v2(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Dra
         "is_recurring": rng.random(n) < ref["recurring_rate"],
         "dlat": rng.normal(0, 0.02, n),
         "dlon": rng.normal(0, 0.02, n),
-        "transaction_id": sampling.uuid4_bytes(n, rng),
-        "device_id": sampling.keyed_uuid4(key, int(cfg.seed) ^ 0xDE71CE),
+        "device_key": key,
+        "device_fresh": np.zeros(n, dtype=bool),
         "device_null": rng.random(n) < ref["device_null_rate"],
         "ip_idx": ip_idx,
         "ua_idx": ua_idx.astype(np.int64),
@@ -145,9 +144,14 @@ def sort_by_time(draws: Draws) -> Draws:
     return {k: v[order] for k, v in draws.items()}
 
 
-def to_arrow(ctx: ChunkContext, draws: Draws) -> pa.Table:
+def to_arrow(ctx: ChunkContext, draws: Draws, rng: np.random.Generator) -> pa.Table:
+    """Arrow view of the draws. Random UUIDs are made here, after sorting, from `rng`
+    (moving 16-byte rows around costs more than drawing them)."""
     vocab = static_vocabularies()
     n = len(draws["event_us"])
+    device = sampling.keyed_uuid4(draws["device_key"], int(ctx.cfg.seed) ^ 0xDE71CE)
+    fresh = np.flatnonzero(draws["device_fresh"])
+    device[fresh] = sampling.uuid4_bytes(len(fresh), rng)
     return pa.table(
         {
             "row_idx": np.arange(n, dtype=np.int32),
@@ -164,8 +168,8 @@ def to_arrow(ctx: ChunkContext, draws: Draws) -> pa.Table:
             "remote": draws["channel"] != vocab_code("channel", "pos"),
             "dlat": draws["dlat"],
             "dlon": draws["dlon"],
-            "transaction_id": sampling.uuid_array(draws["transaction_id"]),
-            "device_id": sampling.uuid_array(draws["device_id"], draws["device_null"]),
+            "transaction_id": sampling.uuid_array(sampling.uuid4_bytes(n, rng)),
+            "device_id": sampling.uuid_array(device, draws["device_null"]),
             "ip_address": sampling.dictionary(draws["ip_idx"], ctx.ip_pool),
             "user_agent": sampling.dictionary(draws["ua_idx"], ctx.ua_pool),
             "u_label": draws["u_label"],

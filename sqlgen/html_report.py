@@ -28,22 +28,38 @@ def _figures(con) -> list[tuple[str, Any]]:
         return {n: [r[i] for r in data] for i, n in enumerate(names)}
 
     figs = []
-    for by, title in (("hour", "Payments and fraud rate by local hour of day"),
-                      ("day", "Payments and fraud rate by day")):
+    for by, title in (
+        ("hour", "Payments and fraud rate by local hour of day"),
+        ("day", "Payments and fraud rate by day"),
+    ):
         d = rows(render("html_by_time.sql", by=by))
         fig = make_subplots(specs=[[{"secondary_y": True}]])
-        fig.add_trace(go.Bar(x=d["x"], y=d["payments"], name="payments",
-                             marker_color="#9ab"), secondary_y=False)
-        fig.add_trace(go.Scatter(x=d["x"], y=d["fraud_pct"], name="fraud %",
-                                 mode="lines+markers", line_color="#c0392b"), secondary_y=True)
+        fig.add_trace(
+            go.Bar(x=d["x"], y=d["payments"], name="payments", marker_color="#9ab"),
+            secondary_y=False,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=d["x"],
+                y=d["fraud_pct"],
+                name="fraud %",
+                mode="lines+markers",
+                line_color="#c0392b",
+            ),
+            secondary_y=True,
+        )
         fig.update_yaxes(title_text="payments", secondary_y=False)
         fig.update_yaxes(title_text="fraud %", secondary_y=True)
         figs.append((title, fig))
 
     d = rows(render("html_amount_hist.sql"))
     amounts = [10**b for b in d["bin"]]
-    fig = go.Figure([go.Scatter(x=amounts, y=d["genuine_share"], name="genuine", mode="lines"),
-                     go.Scatter(x=amounts, y=d["fraud_share"], name="fraud", mode="lines")])
+    fig = go.Figure(
+        [
+            go.Scatter(x=amounts, y=d["genuine_share"], name="genuine", mode="lines"),
+            go.Scatter(x=amounts, y=d["fraud_share"], name="fraud", mode="lines"),
+        ]
+    )
     fig.update_xaxes(type="log", title_text="amount (log scale)")
     fig.update_yaxes(title_text="share of payments")
     figs.append(("Amount distribution: fraud vs genuine", fig))
@@ -51,30 +67,45 @@ def _figures(con) -> list[tuple[str, Any]]:
     fig = go.Figure()
     for column in ("merchant_id", "card_id"):
         d = rows(render("html_rank_frequency.sql", column=column))
-        fig.add_trace(go.Scatter(x=d["rank"], y=d["n"], name=column.removesuffix("_id") + "s",
-                                 mode="markers+lines"))
+        fig.add_trace(
+            go.Scatter(
+                x=d["rank"], y=d["n"], name=column.removesuffix("_id") + "s", mode="markers+lines"
+            )
+        )
     fig.update_xaxes(type="log", title_text="popularity rank")
     fig.update_yaxes(type="log", title_text="payments")
     figs.append(("Rank-frequency of merchants and cards (Zipf)", fig))
 
     d = rows(render("report_scenarios.sql"))
     fraud = [(s, n) for s, n in zip(d["scenario"], d["rows"], strict=True) if s != "genuine"]
-    fig = go.Figure([go.Bar(x=[s for s, _ in fraud], y=[n for _, n in fraud],
-                            marker_color="#c0392b")])
+    fig = go.Figure(
+        [go.Bar(x=[s for s, _ in fraud], y=[n for _, n in fraud], marker_color="#c0392b")]
+    )
     fig.update_yaxes(title_text="fraud rows")
     figs.append(("Fraud by scenario", fig))
 
-    for dim, title in (("mcc_code", "Fraud rate by MCC (top 20)"),
-                       ("channel", "Fraud rate by channel")):
+    for dim, title in (
+        ("mcc_code", "Fraud rate by MCC (top 20)"),
+        ("channel", "Fraud rate by channel"),
+    ):
         d = rows(render("report_rate_by.sql", dimension=dim))
-        fig = go.Figure([go.Bar(x=[str(v) for v in d[dim]], y=d["fraud_pct"],
-                                text=d["frauds"], marker_color="#8e44ad")])
+        fig = go.Figure(
+            [
+                go.Bar(
+                    x=[str(v) for v in d[dim]],
+                    y=d["fraud_pct"],
+                    text=d["frauds"],
+                    marker_color="#8e44ad",
+                )
+            ]
+        )
         fig.update_xaxes(type="category")
         fig.update_yaxes(title_text="fraud %")
         figs.append((title, fig))
     for _, fig in figs:
-        fig.update_layout(height=420, margin={"l": 60, "r": 30, "t": 30, "b": 50},
-                          template="plotly_white")
+        fig.update_layout(
+            height=420, margin={"l": 60, "r": 30, "t": 30, "b": 50}, template="plotly_white"
+        )
     return figs
 
 
@@ -90,18 +121,34 @@ def write_html_report(out_dir: Path, path: Path) -> Path:
         auc = sorted(single_feature_auc(con), key=lambda r: -(r[2] or 0))
     finally:
         con.close()
-    facts = {k: manifest[k] for k in ("run_id", "created_at", "sqlgen_version", "realism",
-                                      "seed", "rows", "fraud_rows", "fraud_target",
-                                      "config_hash")}
+    facts = {
+        k: manifest[k]
+        for k in (
+            "run_id",
+            "created_at",
+            "sqlgen_version",
+            "realism",
+            "seed",
+            "rows",
+            "fraud_rows",
+            "fraud_target",
+            "config_hash",
+        )
+    }
     facts["files"] = len(manifest["files"])
-    charts = [{"title": title, "html": fig.to_html(full_html=False, include_plotlyjs=False)}
-              for title, fig in figs]
+    charts = [
+        {"title": title, "html": fig.to_html(full_html=False, include_plotlyjs=False)}
+        for title, fig in figs
+    ]
     plotly_js = f"<script>{plotly.offline.get_plotlyjs()}</script>"
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=True, undefined=jinja2.StrictUndefined)
-    html = env.get_template("report.html").render(facts=facts, charts=charts, auc=auc,
-                                                  plotly_js=plotly_js)
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    html = env.get_template("report.html").render(
+        facts=facts, charts=charts, auc=auc, plotly_js=plotly_js
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sqlgen import sampling
 from sqlgen.draws import MINUTE_US, Draws, vocab_code
 from sqlgen.labeler import CARD_TESTING, COMPROMISED, GENUINE, TAKEOVER
 
@@ -42,7 +43,17 @@ class Injector:
         self.strength = strength(ctx.cfg.label.difficulty)
 
     def _take(self, k: int) -> np.ndarray:
-        free = np.flatnonzero(self.codes == GENUINE)
+        """Up to k random rows not yet used, by rejection: O(k), not O(chunk)."""
+        codes, n = self.codes, len(self.codes)
+        got = np.empty(0, dtype=np.int64)
+        for _ in range(20):
+            if len(got) >= k:
+                return got[:k]
+            cand = self.rng.integers(0, n, 2 * (k - len(got)) + 8)
+            cand = np.concatenate([got, cand[codes[cand] == GENUINE]])
+            _, first = np.unique(cand, return_index=True)
+            got = cand[np.sort(first)]  # distinct, in draw order
+        free = np.flatnonzero(codes == GENUINE)  # nearly full chunk: exact fallback
         return self.rng.choice(free, min(k, len(free)), replace=False)
 
     def _online(
@@ -63,49 +74,42 @@ class Injector:
         d["channel"][rows] = vocab_code("channel", "ecom")
         d["pos_entry_mode"][rows] = vocab_code("pos_entry_mode", "ecommerce")
         d["device_type"][rows] = vocab_code("device_type", "desktop")
-        d["device_id"][rows] = rng.integers(0, 256, (k, 16), dtype=np.uint8) | 0
-        d["device_id"][rows, 6] = (d["device_id"][rows, 6] & 0x0F) | 0x40
-        d["device_id"][rows, 8] = (d["device_id"][rows, 8] & 0x3F) | 0x80
+        d["device_fresh"][rows] = True  # a random device id, not one of the customer's
         d["device_null"][rows] = False
         d["ip_idx"][rows] = rng.integers(0, len(self.ctx.ip_pool), k)
         d["ua_idx"][rows] = rng.integers(0, len(self.ctx.ua_pool), k)
         d["is_recurring"][rows] = False
         self.codes[rows] = code
 
+    def _episodes(self, rows: np.ndarray, low: int, high: int) -> list[np.ndarray]:
+        """Split rows into consecutive episodes of low..high rows (the last may be short)."""
+        sizes = self.rng.integers(low, high + 1, len(rows) // low + 1)
+        bounds = np.cumsum(sizes)
+        bounds = bounds[bounds < len(rows)]
+        return [e for e in np.split(rows, bounds) if len(e)]
+
     def card_testing(self, quota: int) -> None:
         rng, t0, t1 = self.rng, self.spec.t0_us, self.spec.t1_us
         merchants = self.ctx.testing_merchants
-        while quota > 0:
-            rows = self._take(min(quota, int(rng.integers(3, 9))))
-            if len(rows) == 0:
-                return
+        for rows in self._episodes(self._take(quota), 3, 8):
             k = len(rows)
             start = int(rng.integers(t0, max(t0 + 1, t1 - 30 * MINUTE_US)))
             gaps = rng.integers(20_000_000, 180_000_000, k).cumsum()
             amount = np.round(rng.uniform(0.5, 5.0, k), 2)
             merchant = int(rng.choice(merchants))
-            self._online(
-                rows,
-                np.full(k, merchant),
-                amount,
-                start + gaps,
-                int(rng.integers(0, len(self.ctx.card_owner))),
-                CARD_TESTING,
-            )
-            quota -= k
+            card = int(rng.integers(0, len(self.ctx.card_owner)))
+            self._online(rows, np.full(k, merchant), amount, start + gaps, card, CARD_TESTING)
 
     def compromised_merchant(self, quota: int) -> None:
         d, rng, t1 = self.d, self.rng, self.spec.t1_us
         genuine = np.flatnonzero(self.codes == GENUINE)
-        risk = self.ctx.merchant_risk[d["merchant_id"][genuine]]
+        pick = sampling.cdf(self.ctx.merchant_risk[d["merchant_id"][genuine]])
         for _ in range(50):  # episodes; a merchant with no usable visits is skipped
             if quota <= 0:
                 return
-            visit = genuine[rng.choice(len(genuine), p=risk / risk.sum())]
-            m = d["merchant_id"][visit]
-            seen = np.flatnonzero(
-                (d["merchant_id"] == m) & (self.codes == GENUINE) & (d["event_us"] < t1 - HOUR_US)
-            )
+            m = d["merchant_id"][genuine[sampling.draw_from_cdf(pick, 1, rng)[0]]]
+            seen = np.flatnonzero(d["merchant_id"] == m)
+            seen = seen[(self.codes[seen] == GENUINE) & (d["event_us"][seen] < t1 - HOUR_US)]
             _, first = np.unique(d["card_id"][seen], return_index=True)
             seen = seen[first][: min(quota, 40)]
             if len(seen) == 0:
@@ -132,17 +136,16 @@ class Injector:
     def account_takeover(self, quota: int) -> None:
         d, rng, t1 = self.d, self.rng, self.spec.t1_us
         abroad_p = min(0.9, 0.6 * self.strength)
-        while quota > 0:
-            known = self._take(1)
-            if len(known) == 0:
-                return
-            self.codes[known] = -1  # the card's own earlier payment: kept, stays genuine
-            rows = self._take(min(quota, int(rng.integers(1, 5))))
-            self.codes[known] = GENUINE
-            if len(rows) == 0:
-                return
-            card = d["card_id"][known[0]]
-            start = d["event_us"][known[0]]
+        spec = self.ctx.cfg.feature.amount
+        usual = float(np.exp(spec.mu)) if hasattr(spec, "mu") else 30.0
+        episodes_guess = max(1, quota // 2 + 1)
+        known_all = self._take(episodes_guess)
+        self.codes[known_all] = -1  # the cards' own earlier payments: kept, stay genuine
+        episodes = self._episodes(self._take(quota), 1, 4)
+        self.codes[known_all] = GENUINE
+        for known, rows in zip(known_all, episodes, strict=False):
+            card = d["card_id"][known]
+            start = d["event_us"][known]
             when = start + rng.uniform(HOUR_US, 3 * DAY_US, len(rows))
             when = np.where(when >= t1, rng.uniform(start, t1, len(rows)), when)
             merchant = self.ctx.merchants.draw(len(rows), rng)
@@ -151,14 +154,8 @@ class Injector:
             same = self.ctx.country_merchants.get(int(home))
             if same is not None and stay.any():
                 merchant[stay] = same.draw(int(stay.sum()), rng)
-            usual = float(
-                np.exp(self.ctx.cfg.feature.amount.mu)
-                if hasattr(self.ctx.cfg.feature.amount, "mu")
-                else 30.0
-            )
             amount = np.round(usual * rng.uniform(2, 2 + 4 * self.strength, len(rows)), 2)
             self._online(rows, merchant, amount, when.astype(np.int64), card, TAKEOVER)
-            quota -= len(rows)
 
 
 def inject(

@@ -27,11 +27,19 @@ def test_dbt_build_on_generated_data(tmp_path):
     assert sqlgen("run", "--config", TINY, "--out-dir", out, "--no-progress").returncode == 0
     project = tmp_path / "dbt"
     shutil.copytree(ROOT / "examples" / "dbt", project)
-    env = {**os.environ, "SQLGEN_OUT_DIR": str(out), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-           "DO_NOT_TRACK": "1"}
+    env = {
+        **os.environ,
+        "SQLGEN_OUT_DIR": str(out),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
     proc = subprocess.run(
         [dbt_exe(), "build", "--profiles-dir", str(project), "--project-dir", str(project)],
-        capture_output=True, text=True, timeout=600, env=env, cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=project,
     )
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "ERROR=0" in proc.stdout and "PASS=" in proc.stdout
