@@ -45,14 +45,17 @@ def _channel_columns(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]
     return channel, device, entry
 
 
-def draw_v1(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Draws:
-    """Legacy draws: every column independent, uniform times."""
-    cfg, ref, n = ctx.cfg, reference(), spec.rows
-    channel, device, entry = _channel_columns(n, rng)
+def _payment_columns(
+    cfg,
+    n: int,
+    rng: np.random.Generator,
+    channel: np.ndarray,
+    device: np.ndarray,
+    entry: np.ndarray,
+) -> Draws:
+    """Columns drawn the same way at both realism levels."""
+    ref = reference()
     return {
-        "event_us": sampling.sorted_times(spec.t0_us, spec.t1_us, n, rng),
-        "card_id": ctx.cards.draw(n, rng),
-        "merchant_id": ctx.merchants.draw(n, rng),
         "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
         "channel": channel,
         "device_type": device,
@@ -60,9 +63,21 @@ def draw_v1(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Dra
         "is_recurring": rng.random(n) < ref["recurring_rate"],
         "dlat": rng.normal(0, 0.02, n),
         "dlon": rng.normal(0, 0.02, n),
+        "device_null": rng.random(n) < ref["device_null_rate"],
+    }
+
+
+def draw_v1(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Draws:
+    """Legacy draws: every column independent, uniform times."""
+    cfg, n = ctx.cfg, spec.rows
+    channel, device, entry = _channel_columns(n, rng)
+    return {
+        "event_us": sampling.sorted_times(spec.t0_us, spec.t1_us, n, rng),
+        "card_id": ctx.cards.draw(n, rng),
+        "merchant_id": ctx.merchants.draw(n, rng),
+        **_payment_columns(cfg, n, rng, channel, device, entry),
         "device_key": np.zeros(n, dtype=np.uint64),
         "device_fresh": np.ones(n, dtype=bool),  # legacy: a new device every payment
-        "device_null": rng.random(n) < ref["device_null_rate"],
         "ip_idx": rng.integers(0, len(ctx.ip_pool), n),
         "ua_idx": rng.integers(0, len(ctx.ua_pool), n),
         "u_label": rng.random(n),
@@ -113,16 +128,9 @@ def draw_v2(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Dra
         "event_us": utc,
         "card_id": cards,
         "merchant_id": merchant,
-        "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
-        "channel": channel,
-        "device_type": device,
-        "pos_entry_mode": entry,
-        "is_recurring": rng.random(n) < ref["recurring_rate"],
-        "dlat": rng.normal(0, 0.02, n),
-        "dlon": rng.normal(0, 0.02, n),
+        **_payment_columns(cfg, n, rng, channel, device, entry),
         "device_key": key,
         "device_fresh": np.zeros(n, dtype=bool),
-        "device_null": rng.random(n) < ref["device_null_rate"],
         "ip_idx": ip_idx,
         "ua_idx": ua_idx.astype(np.int64),
         "u_label": rng.random(n),
