@@ -102,7 +102,9 @@ class ChunkContext:
 
     def _catalog_arrays(self) -> None:
         """Per-id arrays for v2 sampling and scenario injection."""
-        fetch = lambda t: self.con.execute(render("catalog_arrays.sql", table=t)).fetchnumpy()  # noqa: E731
+        def fetch(table: str) -> dict:
+            return self.con.execute(render("catalog_arrays.sql", table=table)).fetchnumpy()
+
         self.card_owner = np.asarray(fetch("cards")["owner"], dtype=np.int64)
         self.customer_country = np.asarray(fetch("customers")["country"], dtype=np.int64)
         m = fetch("merchants")
