@@ -102,6 +102,7 @@ class ChunkContext:
 
     def _catalog_arrays(self) -> None:
         """Per-id arrays for v2 sampling and scenario injection."""
+
         def fetch(table: str) -> dict:
             return self.con.execute(render("catalog_arrays.sql", table=table)).fetchnumpy()
 

@@ -136,10 +136,13 @@ def test_daily_cycle_in_local_time(v2_run):
         FROM payments WHERE NOT label_fraud""",
     )
     assert day > 5 * night
-    saturday, sunday = one(con, """
+    saturday, sunday = one(
+        con,
+        """
         SELECT count(*) FILTER (isodow(event_time + to_minutes(time_offset)) = 6),
                count(*) FILTER (isodow(event_time + to_minutes(time_offset)) = 7)
-        FROM payments WHERE NOT label_fraud""")
+        FROM payments WHERE NOT label_fraud""",
+    )
     assert saturday > 1.3 * sunday  # weekday_weights: Saturday 1.2, Sunday 0.75
 
 
