@@ -120,13 +120,6 @@ def uuid_array(raw: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
     return pa.ExtensionArray.from_storage(pa.uuid(), storage)
 
 
-def uuid4(size: int, rng: np.random.Generator, null_rate: float = 0.0) -> pa.Array:
-    """Random version-4 UUIDs as an Arrow `uuid` array, `null_rate` of them NULL."""
-    raw = uuid4_bytes(size, rng)
-    null = rng.random(size) < null_rate if null_rate > 0 else None
-    return uuid_array(raw, null)
-
-
 def cycle_times(
     t0_us: int,
     t1_us: int,

@@ -64,7 +64,8 @@ def test_sorted_times_in_range_and_ordered():
 
 
 def test_uuid4_version_variant_and_nulls():
-    arr = sampling.uuid4(20_000, rng(), null_rate=0.1)
+    r = rng()
+    arr = sampling.uuid_array(sampling.uuid4_bytes(20_000, r), r.random(20_000) < 0.1)
     values = arr.storage.to_pylist()
     present = [uuid.UUID(bytes=v) for v in values if v is not None]
     assert all(u.version == 4 and u.variant == uuid.RFC_4122 for u in present)
@@ -85,3 +86,19 @@ def test_cdf_sampler_equals_binary_search(n):
     fast = sampler.draw(100_000, rng(5))
     exact = sampling.draw_from_cdf(sampling.cdf(weights), 100_000, rng(5))
     assert np.array_equal(fast, exact)
+
+
+def test_keyed_uuids_are_stable_per_key_and_distinct_across_keys():
+    keys = np.array([1, 2, 1, 3], dtype=np.uint64)
+    raw = sampling.keyed_uuid4(keys, salt=99)
+    assert bytes(raw[0]) == bytes(raw[2]) and bytes(raw[0]) != bytes(raw[1])
+    assert all(uuid.UUID(bytes=bytes(r)).version == 4 for r in raw)
+    assert bytes(sampling.keyed_uuid4(keys, salt=7)[0]) != bytes(raw[0])
+
+
+def test_cycle_times_follow_hourly_weights():
+    hourly = tuple([0.0] * 6 + [1.0] * 18)  # nothing before 06:00
+    t = sampling.cycle_times(0, 14 * 86_400_000_000, 50_000, rng(), hourly, (1.0,) * 7)
+    hours = (t // 3_600_000_000) % 24
+    assert hours.min() >= 6
+    assert t.min() >= 0 and t.max() < 14 * 86_400_000_000
