@@ -6,9 +6,7 @@ pools filled, SQL rendered) and reused for every chunk that process runs.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from sqlgen.render import render
 from sqlgen.scenarios import TESTING_MCCS, inject, strength
 from sqlgen.schema import table_schema
 from sqlgen.seeds import stream
+from sqlgen.writer import file_sha256
 
 ROW_GROUP_SIZE = 122_880
 
@@ -287,11 +286,5 @@ def write_chunk(ctx: ChunkContext, spec: ChunkSpec, root: Path) -> FileStat:
         )
     finally:
         release(ctx)
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-        os.fsync(fh.fileno())
-    return FileStat(
-        spec.index, spec.relpath, spec.rows, fraud, path.stat().st_size, digest.hexdigest()
-    )
+    sha256 = file_sha256(path, fsync=True)
+    return FileStat(spec.index, spec.relpath, spec.rows, fraud, path.stat().st_size, sha256)

@@ -25,7 +25,7 @@ from sqlgen.pools import make_pools
 from sqlgen.progress import Progress
 from sqlgen.schema import table_schema
 from sqlgen.tasks import ChunkJob, WorkerUpload
-from sqlgen.writer import OutputDir
+from sqlgen.writer import OutputDir, file_sha256
 
 log = logging.getLogger("sqlgen")
 
@@ -47,8 +47,11 @@ def new_run_id(cfg: GeneratorConfig) -> str:
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}-{cfg.data_fingerprint()[:8]}"
 
 
-def build_manifest(cfg: GeneratorConfig, run_id: str, stats: list[FileStat]) -> dict[str, Any]:
+def build_manifest(
+    cfg: GeneratorConfig, run_id: str, stats: list[FileStat], catalog_dir: Path | None = None
+) -> dict[str, Any]:
     stats = sorted(stats, key=lambda s: s.index)
+    catalogs = sorted(catalog_dir.glob("*.parquet")) if catalog_dir is not None else []
     return {
         "run_id": run_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -69,6 +72,10 @@ def build_manifest(cfg: GeneratorConfig, run_id: str, stats: list[FileStat]) -> 
                 "sha256": s.sha256,
             }
             for s in stats
+        ],
+        "catalog_files": [
+            {"path": f"catalog/{p.name}", "bytes": p.stat().st_size, "sha256": file_sha256(p)}
+            for p in catalogs
         ],
     }
 
@@ -160,7 +167,7 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
             with phase("chunks"):
                 stats = _generate(executor, cfg, job, specs, show_progress)
             stack.close()
-            manifest = build_manifest(cfg, run_id, stats)
+            manifest = build_manifest(cfg, run_id, stats, catalog_dir)
             if manifest["fraud_rows"] != cfg.fraud_target or manifest["rows"] != cfg.rows:
                 raise SqlgenError(
                     f"internal check failed: wrote {manifest['rows']} rows with "

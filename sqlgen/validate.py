@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import duckdb
 
 from sqlgen.render import sql_string
 from sqlgen.schema import table_schema
-from sqlgen.writer import SUCCESS, OutputDir
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+from sqlgen.writer import SUCCESS, OutputDir, file_sha256
 
 
 def _file_facts(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list, int, int]:
@@ -50,7 +41,7 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
         entry, path = listed[rel], out.root / rel
         if path.stat().st_size != entry["bytes"]:
             problems.append(f"{rel}: {path.stat().st_size} bytes, manifest says {entry['bytes']}")
-        if _sha256(path) != entry["sha256"]:
+        if file_sha256(path) != entry["sha256"]:
             problems.append(f"{rel}: sha256 differs from the manifest")
         try:
             columns, n, f = _file_facts(con, path)
@@ -65,6 +56,12 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
                 f"{entry['rows']} / {entry['fraud_rows']}"
             )
         rows, frauds = rows + n, frauds + f
+    for entry in manifest.get("catalog_files", []):
+        path = out.root / entry["path"]
+        if not path.is_file():
+            problems.append(f"missing catalog file: {entry['path']}")
+        elif file_sha256(path) != entry["sha256"]:
+            problems.append(f"{entry['path']}: sha256 differs from the manifest")
     target = manifest["fraud_target"] if fraud_target is None else fraud_target
     if frauds != target and not any("unreadable" in p or "missing" in p for p in problems):
         problems.append(f"{frauds} fraud rows, the config's target is {target}")

@@ -21,6 +21,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -45,6 +46,17 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def file_sha256(path: Path, fsync: bool = False) -> str:
+    """SHA-256 hex of a file, read in blocks; optionally fsync it while open."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+        if fsync:
+            os.fsync(fh.fileno())
+    return digest.hexdigest()
 
 
 def write_durable(path: Path, data: bytes) -> None:

@@ -124,3 +124,17 @@ def test_validate_catches_wrong_target(valid_out, tmp_path):
 def test_validate_without_a_run(tmp_path):
     proc = sqlgen("validate", "--out-dir", tmp_path)
     assert proc.returncode == 1 and "no published run" in proc.stderr
+
+
+def test_validate_checks_v2_catalog_files(valid_out):
+    manifest = json.loads((valid_out / "payments" / "_manifest.json").read_text())
+    assert {e["path"] for e in manifest["catalog_files"]} == {
+        "catalog/cards.parquet",
+        "catalog/customers.parquet",
+        "catalog/merchants.parquet",
+    }
+    cards = valid_out / "catalog" / "cards.parquet"
+    cards.write_bytes(cards.read_bytes() + b"\0")
+    proc = sqlgen("validate", "--out-dir", valid_out)
+    assert proc.returncode == 1
+    assert "catalog/cards.parquet: sha256 differs" in proc.stderr
