@@ -113,10 +113,6 @@ class ChunkContext:
         self.merchant_scale = np.asarray(m["amount_scale"], dtype=np.float64)
         self.merchant_risk = np.asarray(m["risk"], dtype=np.float64)
         popularity = np.asarray(m["popularity"], dtype=np.float64)
-        self.country_merchants = {}
-        for country in np.unique(self.merchant_country):
-            ids = np.flatnonzero(self.merchant_country == country)
-            self.country_merchants[int(country)] = _Subset(ids, popularity[ids])
         self.home_merchants = _ByGroup(self.merchant_country, popularity)
         testing = np.flatnonzero(np.isin(np.asarray(m["mcc"], dtype=object), TESTING_MCCS))
         self.testing_merchants = testing if len(testing) else np.arange(len(popularity))
@@ -173,17 +169,6 @@ class _ByGroup:
         out = self.order[idx]
         known = self.groups[np.minimum(groups, len(self.groups) - 1)]
         return np.where(known, out, -1)
-
-
-class _Subset:
-    """Zipf draws restricted to some entities (e.g. one country's merchants)."""
-
-    def __init__(self, ids: np.ndarray, weights: np.ndarray):
-        self.ids = ids
-        self.sampler = sampling.CdfSampler(weights)
-
-    def draw(self, size: int, rng: np.random.Generator) -> np.ndarray:
-        return self.ids[self.sampler.draw(size, rng)]
 
 
 _QUOTA_ORDER = ("logistic", "burst", "card_testing", "compromised_merchant", "account_takeover")

@@ -151,9 +151,8 @@ class Injector:
             merchant = self.ctx.merchants.draw(len(rows), rng)
             home = self.ctx.customer_country[self.ctx.card_owner[card]]
             stay = rng.random(len(rows)) >= abroad_p
-            same = self.ctx.country_merchants.get(int(home))
-            if same is not None and stay.any():
-                merchant[stay] = same.draw(int(stay.sum()), rng)
+            local = self.ctx.home_merchants.draw(np.full(int(stay.sum()), home), rng)
+            merchant[np.flatnonzero(stay)[local >= 0]] = local[local >= 0]
             amount = np.round(usual * rng.uniform(2, 2 + 4 * self.strength, len(rows)), 2)
             self._online(rows, merchant, amount, when.astype(np.int64), card, TAKEOVER)
 

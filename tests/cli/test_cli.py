@@ -20,14 +20,14 @@ def sqlgen_exe() -> str:
     return str(exe) if exe.exists() else shutil.which("sqlgen")
 
 
-def sqlgen(*args, cwd=None) -> subprocess.CompletedProcess:
+def sqlgen(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sqlgen_exe(), *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
         timeout=300,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
     )
 
 

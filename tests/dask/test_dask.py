@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
 
@@ -13,7 +12,7 @@ import pytest
 
 from sqlgen.config import with_overrides
 from sqlgen.runner import run
-from tests.cli.test_cli import TINY, sqlgen_exe
+from tests.cli.test_cli import TINY, sqlgen
 
 distributed = pytest.importorskip("distributed")
 
@@ -70,25 +69,18 @@ def test_worker_killed_mid_run_is_survived(tiny, tmp_path):
 @pytest.mark.parametrize("executor", ["dask", "processes"])
 def test_chunk_that_always_fails_exits_1_and_publishes_nothing(tmp_path, executor):
     out = tmp_path / "out"
-    env = {**os.environ, "SQLGEN_FAIL_CHUNKS": "2"}
-    proc = subprocess.run(
-        [
-            sqlgen_exe(),
-            "run",
-            "--config",
-            str(TINY),
-            "--out-dir",
-            str(out),
-            "--executor",
-            executor,
-            "--num-workers",
-            "2",
-            "--no-progress",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
+    proc = sqlgen(
+        "run",
+        "--config",
+        TINY,
+        "--out-dir",
+        out,
+        "--executor",
+        executor,
+        "--num-workers",
+        2,
+        "--no-progress",
+        env={"SQLGEN_FAIL_CHUNKS": "2"},
     )
     assert proc.returncode == 1, proc.stderr
     assert "chunk 2 failed" in proc.stderr
