@@ -17,13 +17,21 @@ import pyarrow as pa
 from sqlgen import sampling
 from sqlgen.catalogs import build_catalogs, create_enum_types, load_catalogs
 from sqlgen.config import GeneratorConfig
-from sqlgen.draws import Draws, draw_v1, draw_v2, sort_by_time, to_arrow
-from sqlgen.labeler import SCENARIOS, add_noise, correct_labels, report_times, scenario_array
+from sqlgen.draws import (
+    Draws,
+    attributes_v2,
+    combo_table,
+    draw_v1,
+    skeleton_v2,
+    sort_by_time,
+    to_arrow,
+)
+from sqlgen.labeler import SCENARIOS, add_noise, correct_labels, report_times
 from sqlgen.plan import ChunkSpec, largest_remainder
 from sqlgen.pools import Pools
 from sqlgen.render import render
-from sqlgen.scenarios import TESTING_MCCS, inject, strength
-from sqlgen.schema import table_schema
+from sqlgen.scenarios import TESTING_MCCS, fraudster_devices, inject, strength
+from sqlgen.schema import static_vocabularies, table_schema
 from sqlgen.seeds import stream
 from sqlgen.writer import file_sha256
 
@@ -69,8 +77,7 @@ class ChunkContext:
         self.cards = self._popularity("cards")
         self.merchants = self._popularity("merchants")
         self._catalog_arrays()
-        self.ip_pool = pa.array(pools.ip_address)
-        self.ua_pool = pa.array(pools.user_agent)
+        self.n_ip, self.n_ua = len(pools.ip_address), len(pools.user_agent)
         create_enum_types(
             self.con,
             {
@@ -79,14 +86,14 @@ class ChunkContext:
                 "fraud_scenario": SCENARIOS,
             },
         )
+        _create_lookups(self.con, pools)
         self.query_args = {
             "columns": table_schema("payments").columns,
             "type_attr": "working_type",
             "realism": cfg.realism,
         }
-        self.score_sql = render("chunk_query.sql", mode="score", **self.query_args)
-        self.rows_sql = render("chunk_query.sql", mode="rows", **self.query_args)
-        self.query_args["mode"] = "rows"
+        self.score_sql = render("chunk_score.sql", **self.query_args)
+        self.rows_sql = render("chunk_rows.sql", **self.query_args)
 
         # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
         scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism == "v2" else 1.0
@@ -113,7 +120,13 @@ class ChunkContext:
         self.merchant_scale = np.asarray(m["amount_scale"], dtype=np.float64)
         self.merchant_risk = np.asarray(m["risk"], dtype=np.float64)
         popularity = np.asarray(m["popularity"], dtype=np.float64)
-        self.home_merchants = _ByGroup(self.merchant_country, popularity)
+        self.home_merchants = sampling.GroupSampler(self.merchant_country, popularity)
+        # A customer has 1..max_devices devices, fixed by the seed.
+        customers = np.arange(len(self.customer_country), dtype=np.uint64)
+        self.customer_devices = 1 + (
+            sampling.mix64(customers ^ np.uint64(self.cfg.seed))
+            % np.uint64(self.cfg.behaviour.max_devices)
+        ).astype(np.int64)
         testing = np.flatnonzero(np.isin(np.asarray(m["mcc"], dtype=object), TESTING_MCCS))
         self.testing_merchants = testing if len(testing) else np.arange(len(popularity))
 
@@ -123,6 +136,52 @@ class ChunkContext:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
+    """The code -> value tables chunks join to (see `sql/create_lookup.sql`)."""
+    vocab, combos = static_vocabularies(), combo_table()
+    pos = combos["channel"] == vocab["channel"].index("pos")
+    scenario = np.arange(len(SCENARIOS) + 1)
+    lookups = {
+        "channel_combos": {
+            "combo": ("integer", np.arange(len(pos))),
+            "channel": ("channel_enum", np.asarray(vocab["channel"])[combos["channel"]]),
+            "device_type": (
+                "device_type_enum",
+                np.asarray(vocab["device_type"])[combos["device_type"]],
+            ),
+            "pos_entry_mode": (
+                "pos_entry_mode_enum",
+                np.asarray(vocab["pos_entry_mode"])[combos["pos_entry_mode"]],
+            ),
+            "remote": ("boolean", ~pos),
+        },
+        "ip_pool": {
+            "ip_idx": ("integer", np.arange(len(pools.ip_address))),
+            "ip_address": ("ip_address_enum", pools.ip_address),
+        },
+        "ua_pool": {
+            "ua_idx": ("integer", np.arange(len(pools.user_agent))),
+            "user_agent": ("user_agent_enum", pools.user_agent),
+        },
+        "scenario_codes": {  # code 0 is a genuine payment: no scenario
+            "scenario": ("tinyint", scenario),
+            "label_fraud": ("boolean", scenario > 0),
+            "fraud_scenario": ("fraud_scenario_enum", [None, *SCENARIOS]),
+        },
+    }
+    for table, columns in lookups.items():
+        con.register("lookup_src", pa.table({k: v for k, (_, v) in columns.items()}))
+        con.execute(
+            render(
+                "create_lookup.sql",
+                table=table,
+                source="lookup_src",
+                columns=[(k, t) for k, (t, _) in columns.items()],
+            )
+        )
+        con.unregister("lookup_src")
 
 
 def _centres(cfg: GeneratorConfig) -> dict[str, float]:
@@ -149,28 +208,6 @@ def _centres(cfg: GeneratorConfig) -> dict[str, float]:
     }
 
 
-class _ByGroup:
-    """Zipf draws within each row's own group (e.g. merchants of the customer's country)
-    in one vectorized search: group g's normalized CDF occupies [g, g + 1)."""
-
-    def __init__(self, group: np.ndarray, weights: np.ndarray):
-        self.order = np.argsort(group, kind="stable")
-        g, w = group[self.order], weights[self.order]
-        totals = np.bincount(g, weights=w)
-        within = np.cumsum(w) - np.concatenate([[0.0], np.cumsum(totals)])[g]
-        self.table = g + within / totals[g]
-        self.groups = np.zeros(len(totals) + 1, dtype=bool)
-        self.groups[np.unique(g)] = True
-
-    def draw(self, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Entity ids, or -1 where a row's group has no entities."""
-        u = groups + rng.random(len(groups))
-        idx = np.minimum(np.searchsorted(self.table, u, side="right"), len(self.table) - 1)
-        out = self.order[idx]
-        known = self.groups[np.minimum(groups, len(self.groups) - 1)]
-        return np.where(known, out, -1)
-
-
 _QUOTA_ORDER = ("logistic", "burst", "card_testing", "compromised_merchant", "account_takeover")
 
 
@@ -189,12 +226,14 @@ def draw_chunk(ctx: ChunkContext, spec: ChunkSpec) -> tuple[Draws, np.ndarray, d
     share = quotas(cfg, spec.fraud_target)
     if cfg.realism == "v1":
         return draw_v1(ctx, spec, rng), np.zeros(spec.rows, dtype=np.int8), share
-    draws = draw_v2(ctx, spec, rng)
-    codes, unplaced = inject(ctx, spec, draws, share, stream(cfg.seed, "scenarios", spec.index))
+    skeleton = skeleton_v2(ctx, spec, rng)
+    scenario_rng = stream(cfg.seed, "scenarios", spec.index)
+    codes, unplaced = inject(ctx, spec, skeleton, share, scenario_rng)
     share["logistic"] += unplaced
-    draws["scenario"] = codes
-    draws = sort_by_time(draws)
-    return draws, draws.pop("scenario"), share
+    skeleton, codes = sort_by_time(skeleton, codes, spec)
+    draws = attributes_v2(ctx, skeleton, rng)
+    fraudster_devices(ctx, draws, codes, scenario_rng)
+    return draws, codes, share
 
 
 def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
@@ -204,15 +243,16 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
     """
     draws, fixed, share = draw_chunk(ctx, spec)
     ctx.con.register("draws", to_arrow(ctx, draws, stream(ctx.cfg.seed, "uuids", spec.index)))
-    inputs = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
+    scored = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
     label = ctx.cfg.label
     rng = stream(ctx.cfg.seed, "labels", spec.index)
+    merchant = draws["merchant_id"]
     scenario = correct_labels(
-        np.asarray(inputs["logistic_label"]),
+        np.asarray(scored["logistic_label"]),
         share["logistic"],
-        np.asarray(inputs["merchant_id"]),
-        np.asarray(inputs["event_us"]),
-        np.asarray(inputs["merchant_risk"]),
+        merchant,
+        draws["event_us"],
+        ctx.merchant_risk[merchant],
         label.burst_size,
         int(label.burst_window_minutes * 60_000_000),
         rng,
@@ -223,9 +263,8 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
         add_noise(scenario, label.noise_rate, rng)
     labels = pa.table(
         {
-            "row_idx": np.asarray(inputs["row_idx"]),
-            "label_fraud": scenario > 0,
-            "fraud_scenario": scenario_array(scenario),
+            "row_idx": np.asarray(scored["row_idx"]),
+            "scenario": scenario,
             "fraud_reported_at": report_times(
                 scenario,
                 draws["event_us"],
@@ -248,7 +287,7 @@ def build_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:
     """The labelled payments of one chunk as Arrow, columns in `schema/payments.yaml` order."""
     label_chunk(ctx, spec)
     try:
-        return ctx.con.sql(ctx.rows_sql, params=ctx.params).to_arrow_table()
+        return ctx.con.sql(ctx.rows_sql).to_arrow_table()
     finally:
         release(ctx)
 
@@ -266,8 +305,7 @@ def write_chunk(ctx: ChunkContext, spec: ChunkSpec, root: Path) -> FileStat:
                 row_group_size=ROW_GROUP_SIZE,
                 compression=ctx.cfg.compression,
                 **ctx.query_args,
-            ),
-            ctx.params,
+            )
         )
     finally:
         release(ctx)

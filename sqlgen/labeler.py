@@ -121,9 +121,3 @@ def _bursts(
             scenario[rng.choice(cand, take, replace=False)] = BURST
             missing -= take
     return missing
-
-
-def scenario_array(codes: np.ndarray) -> pa.DictionaryArray:
-    """Arrow dictionary column of scenario names; NULL for genuine rows."""
-    indices = pa.array(codes.astype(np.int32) - 1, mask=codes == GENUINE)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(SCENARIOS))

@@ -9,6 +9,10 @@ Loops run per episode (a handful of rows), never per row of the chunk.
 - compromised_merchant: cards seen at one merchant are used elsewhere 1-10 days later.
 - account_takeover: a known card pays from a new device and IP, often abroad, with
   amounts several times its usual.
+
+Injection rewrites who, where, when and how much (the skeleton, before the time sort);
+`fraudster_devices` then gives the injected rows, in time order, the fraudster's
+online channel, a device no customer owns, and random IPs and browsers.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sqlgen import sampling
-from sqlgen.draws import MINUTE_US, Draws, vocab_code
+from sqlgen.draws import MINUTE_US, Draws, combo_code
 from sqlgen.labeler import CARD_TESTING, COMPROMISED, GENUINE, TAKEOVER
 
 if TYPE_CHECKING:
@@ -65,20 +69,12 @@ class Injector:
         card: np.ndarray | int,
         code: int,
     ) -> None:
-        """Write a fraudster's online payments from a device no customer owns."""
-        d, rng, k = self.d, self.rng, len(rows)
+        """Write a fraudster's online payments (their device: `fraudster_devices`)."""
+        d = self.d
         d["card_id"][rows] = card
         d["merchant_id"][rows] = merchant
         d["amount_raw"][rows] = amount / self.ctx.merchant_scale[merchant]
         d["event_us"][rows] = np.clip(times, self.spec.t0_us, self.spec.t1_us - 1)
-        d["channel"][rows] = vocab_code("channel", "ecom")
-        d["pos_entry_mode"][rows] = vocab_code("pos_entry_mode", "ecommerce")
-        d["device_type"][rows] = vocab_code("device_type", "desktop")
-        d["device_fresh"][rows] = True  # a random device id, not one of the customer's
-        d["device_null"][rows] = False
-        d["ip_idx"][rows] = rng.integers(0, len(self.ctx.ip_pool), k)
-        d["ua_idx"][rows] = rng.integers(0, len(self.ctx.ua_pool), k)
-        d["is_recurring"][rows] = False
         self.codes[rows] = code
 
     def _episodes(self, rows: np.ndarray, low: int, high: int) -> list[np.ndarray]:
@@ -174,3 +170,18 @@ def inject(
         quotas.get(n, 0) for n in ("card_testing", "compromised_merchant", "account_takeover")
     )
     return injector.codes, wanted - placed
+
+
+INJECTED = (CARD_TESTING, COMPROMISED, TAKEOVER)
+
+
+def fraudster_devices(ctx: ChunkContext, draws: Draws, codes: np.ndarray, rng) -> None:
+    """Online payments from a fresh device, IP and browser for the injected rows."""
+    rows = np.flatnonzero(np.isin(codes, INJECTED))
+    k = len(rows)
+    draws["combo"][rows] = combo_code("ecom", "desktop", "ecommerce")
+    draws["device_fresh"][rows] = True  # a random device id, not one of the customer's
+    draws["device_null"][rows] = False
+    draws["is_recurring"][rows] = False
+    draws["ip_idx"][rows] = rng.integers(0, ctx.n_ip, k)
+    draws["ua_idx"][rows] = rng.integers(0, ctx.n_ua, k)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sqlgen.labeler import BURST, FILL, GENUINE, LOGISTIC, correct_labels, scenario_array
+from sqlgen.labeler import BURST, FILL, GENUINE, LOGISTIC, correct_labels
 from sqlgen.seeds import stream
 
 MINUTE = 60_000_000
@@ -68,8 +68,3 @@ def test_target_out_of_range_rejected():
     merchant, times, risk = _inputs(n=10)
     with pytest.raises(ValueError):
         correct_labels(np.zeros(10, bool), 11, merchant, times, risk, 5, MINUTE, stream(0, "c"))
-
-
-def test_scenario_array_names_and_nulls():
-    arr = scenario_array(np.array([GENUINE, LOGISTIC, BURST, FILL], dtype=np.int8))
-    assert arr.to_pylist() == [None, "logistic", "burst", "fill"]

@@ -102,3 +102,24 @@ def test_cycle_times_follow_hourly_weights():
     hours = (t // 3_600_000_000) % 24
     assert hours.min() >= 6
     assert t.min() >= 0 and t.max() < 14 * 86_400_000_000
+
+
+def test_group_sampler_stays_in_group_and_follows_weights():
+    group = np.array([0, 0, 2, 2, 2, 5])  # groups 1, 3 and 4 have no entities
+    weights = np.array([1.0, 3.0, 1.0, 1.0, 2.0, 7.0])
+    sampler = sampling.GroupSampler(group, weights)
+    asked = np.repeat(np.arange(7), 40_000)  # 6 is past the last group
+    got = sampler.draw(asked, rng())
+    assert np.array_equal(got < 0, np.isin(asked, [1, 3, 4, 6]))
+    ok = got >= 0
+    assert np.array_equal(group[got[ok]], asked[ok])
+    share = np.bincount(got[asked == 2], minlength=6)[2:5] / 40_000
+    assert share == pytest.approx([0.25, 0.25, 0.5], abs=0.01)
+    assert np.mean(got[asked == 0] == 1) == pytest.approx(0.75, abs=0.01)
+
+
+@pytest.mark.parametrize("span", [1000, 1 << 50])
+def test_time_order_is_a_stable_argsort(span):
+    times = rng().integers(0, 50, 20_000) * (span // 50)  # many ties
+    order = sampling.time_order(times + 7, 7, 7 + span)
+    assert np.array_equal(order, np.argsort(times, kind="stable"))

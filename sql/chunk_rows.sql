@@ -1,0 +1,68 @@
+-- One chunk's labelled rows, in schema order and working types. The Arrow view `draws`
+-- holds the numpy samples (codes, not strings): the catalogs and the small lookup tables
+-- (channel_combos, ip_pool, ua_pool, scenario_codes) turn them into values, ENUM labels
+-- included, by hash joins on integer keys. One DuckDB thread keeps draw order; the
+-- Arrow view `labels` pairs each row with its label by position, and a misaligned pair
+-- fails loudly.
+{% from "_chunk_macros.sql" import amount %}
+WITH joined AS (
+    SELECT
+        d.row_idx,
+        d.transaction_id,
+        make_timestamp(d.event_us) AS event_time,
+        m.utc_offset AS time_offset,
+        c.customer_id,
+        d.merchant_id,
+        d.card_id,
+        c.pan_hash,
+{% if realism == "v2" %}
+        -- v2: each merchant category has its own price level.
+{% endif %}
+        {{ amount(realism) }} AS amount,
+        m.currency,
+        m.country_code,
+        m.mcc_code,
+        k.channel,
+        k.device_type,
+        c.card_scheme,
+        k.pos_entry_mode,
+        d.is_recurring,
+{% if realism == "v2" %}
+        -- v2: in-store payments happen at the merchant, remote ones near the customer.
+        least(greatest(CASE WHEN k.remote THEN cu.home_lat ELSE m.latitude END + d.dlat,
+                       -90.0), 90.0) AS latitude,
+        least(greatest(CASE WHEN k.remote THEN cu.home_lon ELSE m.longitude END + d.dlon,
+                       -180.0), 180.0) AS longitude,
+{% else %}
+        least(greatest(m.latitude + d.dlat, -90.0), 90.0) AS latitude,
+        least(greatest(m.longitude + d.dlon, -180.0), 180.0) AS longitude,
+{% endif %}
+        d.device_id,
+        ip.ip_address,
+        ua.user_agent
+    FROM draws AS d
+    JOIN cards AS c ON c.card_id = d.card_id
+    JOIN merchants AS m ON m.merchant_id = d.merchant_id
+{% if realism == "v2" %}
+    JOIN customers AS cu ON cu.customer_id = c.customer_id
+{% endif %}
+    JOIN channel_combos AS k ON k.combo = d.combo
+    JOIN ip_pool AS ip ON ip.ip_idx = d.ip_idx
+    JOIN ua_pool AS ua ON ua.ua_idx = d.ua_idx
+),
+labelled AS (
+    SELECT
+        j.*,
+        CASE WHEN l.row_idx = j.row_idx THEN s.label_fraud
+             ELSE error('sqlgen: chunk rows and labels out of step') END AS label_fraud,
+        s.fraud_scenario,
+        l.fraud_reported_at
+    FROM joined AS j
+    POSITIONAL JOIN labels AS l
+    JOIN scenario_codes AS s ON s.scenario = l.scenario
+)
+SELECT
+{% for col in columns %}
+    CAST({{ col.name | ident }} AS {{ col | attr(type_attr) }}) AS {{ col.name | ident }}{{ "," if not loop.last }}
+{% endfor %}
+FROM labelled

@@ -1,0 +1,19 @@
+-- The chunk's logistic fraud draw, for the Python labeler to correct to exact counts.
+-- The Arrow view `draws` holds the chunk's numpy samples; one DuckDB thread keeps them
+-- in draw order. Parameters: $intercept, the weights $w_*, and the centres $c_* that v2
+-- subtracts from each feature (0 in v1, the legacy formula) so that the base rate stays
+-- near fraud_rate and the weights only rank payments.
+{% from "_chunk_macros.sql" import amount %}
+SELECT
+    d.row_idx,
+    d.u_label < 1.0 / (1.0 + exp(-(
+        $intercept
+        + $w_amount * (ln({{ amount(realism) }} + 1) - $c_amount)
+        + $w_mrisk * (m.risk - $c_mrisk)
+        + $w_crisk * (c.risk - $c_crisk)
+        + $w_night * (CAST(hour(make_timestamp(d.event_us) + to_minutes(m.utc_offset)) < 6
+                           AS DOUBLE) - $c_night)
+    ))) AS logistic_label
+FROM draws AS d
+JOIN cards AS c ON c.card_id = d.card_id
+JOIN merchants AS m ON m.merchant_id = d.merchant_id
