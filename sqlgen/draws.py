@@ -141,7 +141,7 @@ def attributes_v2(ctx: ChunkContext, skeleton: Draws, rng: np.random.Generator) 
     seed = np.uint64(cfg.seed)
     h = sampling.mix64(key ^ seed ^ np.uint64(0x1F))
     h2 = sampling.mix64(h)
-    ip_idx = (h % np.uint64(ctx.n_ip)).astype(np.int64)
+    ip_idx = sampling.bounded(h, ctx.n_ip)
     roaming = np.flatnonzero(rng.random(n) < _ROAMING)
     ip_idx[roaming] = rng.integers(0, ctx.n_ip, len(roaming))
 
@@ -156,7 +156,7 @@ def attributes_v2(ctx: ChunkContext, skeleton: Draws, rng: np.random.Generator) 
         "device_key": key,
         "device_fresh": np.zeros(n, dtype=bool),
         "ip_idx": ip_idx,
-        "ua_idx": (h2 % np.uint64(ctx.n_ua)).astype(np.int64),
+        "ua_idx": sampling.bounded(h2, ctx.n_ua),
         **_row_noise(cfg, n, rng),
     }
 

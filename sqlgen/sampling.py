@@ -52,9 +52,11 @@ class CdfSampler:
 
     def _build(self, table: np.ndarray, max_bins: int) -> None:
         self.cdf = table
-        self.bins = int(min(16 * len(table), max_bins))
+        self.bins = int(min(32 * len(table), max_bins))
         points = np.arange(self.bins + 1, dtype=np.float64) / self.bins
-        self.guide = np.minimum(np.searchsorted(table, points, side="right"), len(table) - 1)
+        guide = np.minimum(np.searchsorted(table, points, side="right"), len(table) - 1)
+        self.guide = guide[:-1].astype(np.int32 if len(table) < 2**31 else np.int64)
+        self.ambiguous = guide[:-1] != guide[1:]  # bins that span an entity boundary
 
     def draw(self, size: int, rng: np.random.Generator) -> np.ndarray:
         return self.lookup(rng.random(size))
@@ -62,11 +64,11 @@ class CdfSampler:
     def lookup(self, u: np.ndarray) -> np.ndarray:
         """The entity each uniform in [0, 1) falls on."""
         j = np.minimum((u * self.bins).astype(np.int64), self.bins - 1)
-        out = self.guide[j]
-        ambiguous = np.flatnonzero(out != self.guide[j + 1])
+        out = self.guide[j].astype(np.int64)
+        ambiguous = np.flatnonzero(self.ambiguous[j])
         if len(ambiguous):
             out[ambiguous] = np.searchsorted(self.cdf, u[ambiguous], side="right")
-        return np.minimum(out, len(self.cdf) - 1)
+        return np.minimum(out, len(self.cdf) - 1, out=out)
 
 
 class GroupSampler:
@@ -104,6 +106,13 @@ def time_order(times: np.ndarray, t0_us: int, t1_us: int) -> np.ndarray:
     return (keys & np.uint64((1 << index_bits) - 1)).astype(np.int64)
 
 
+def id_order(ids: np.ndarray) -> np.ndarray:
+    """Stable argsort of integer ids: a radix sort when they fit 16 bits."""
+    if len(ids) and ids.min() >= 0 and ids.max() < 2**16:
+        return np.argsort(ids.astype(np.uint16), kind="stable")
+    return np.argsort(ids, kind="stable")
+
+
 def categorical(
     weights: Mapping[str, float], size: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, list[str]]:
@@ -133,8 +142,8 @@ def sorted_times(t0_us: int, t1_us: int, size: int, rng: np.random.Generator) ->
 
 
 def uuid4_bytes(size: int, rng: np.random.Generator) -> np.ndarray:
-    """Random version-4 UUIDs as a (size, 16) uint8 matrix."""
-    raw = rng.integers(0, 2**63, size=(size, 2), dtype=np.int64).view(np.uint8).reshape(size, 16)
+    """Random version-4 UUIDs as a (size, 16) uint8 matrix (raw generator output)."""
+    raw = rng.bit_generator.random_raw(2 * size).view(np.uint8).reshape(size, 16)
     return set_uuid4_bits(raw)
 
 
@@ -150,6 +159,14 @@ def mix64(x: np.ndarray) -> np.ndarray:
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
+
+
+def bounded(hashes: np.ndarray, n: int) -> np.ndarray:
+    """Map uint64 hashes onto 0..n-1 by their top 32 bits (multiply, no division)."""
+    if not 0 < n < 2**32:
+        raise ValueError(f"bounded: n={n} outside 1..2**32-1")
+    top = hashes >> np.uint64(32)
+    return ((top * np.uint64(n)) >> np.uint64(32)).astype(np.int64)
 
 
 def keyed_uuid4(keys: np.ndarray, salt: int) -> np.ndarray:

@@ -77,34 +77,41 @@ class Injector:
         d["event_us"][rows] = np.clip(times, self.spec.t0_us, self.spec.t1_us - 1)
         self.codes[rows] = code
 
-    def _episodes(self, rows: np.ndarray, low: int, high: int) -> list[np.ndarray]:
-        """Split rows into consecutive episodes of low..high rows (the last may be short)."""
-        sizes = self.rng.integers(low, high + 1, len(rows) // low + 1)
-        bounds = np.cumsum(sizes)
-        bounds = bounds[bounds < len(rows)]
-        return [e for e in np.split(rows, bounds) if len(e)]
+    def _episodes(self, k: int, low: int, high: int) -> np.ndarray:
+        """Episode number of each of k rows: consecutive runs of low..high rows (the
+        last may be short)."""
+        sizes = self.rng.integers(low, high + 1, k // low + 1)
+        return np.repeat(np.arange(len(sizes)), sizes)[:k]
 
     def card_testing(self, quota: int) -> None:
         rng, t0, t1 = self.rng, self.spec.t0_us, self.spec.t1_us
-        merchants = self.ctx.testing_merchants
-        for rows in self._episodes(self._take(quota), 3, 8):
-            k = len(rows)
-            start = int(rng.integers(t0, max(t0 + 1, t1 - 30 * MINUTE_US)))
-            gaps = rng.integers(20_000_000, 180_000_000, k).cumsum()
-            amount = np.round(rng.uniform(0.5, 5.0, k), 2)
-            merchant = int(rng.choice(merchants))
-            card = int(rng.integers(0, len(self.ctx.card_owner)))
-            self._online(rows, np.full(k, merchant), amount, start + gaps, card, CARD_TESTING)
+        rows = self._take(quota)
+        ep = self._episodes(len(rows), 3, 8)
+        n_ep = int(ep[-1]) + 1 if len(ep) else 0
+        start = rng.integers(t0, max(t0 + 1, t1 - 30 * MINUTE_US), n_ep)
+        merchant = rng.choice(self.ctx.testing_merchants, n_ep)
+        card = rng.integers(0, len(self.ctx.card_owner), n_ep)
+        # Seconds to minutes apart: a running sum of gaps, restarted for each episode.
+        gaps = rng.integers(20_000_000, 180_000_000, len(rows))
+        total = np.cumsum(gaps)
+        first = np.flatnonzero(np.diff(ep, prepend=-1))
+        elapsed = total - (total[first] - gaps[first])[ep]
+        amount = np.round(rng.uniform(0.5, 5.0, len(rows)), 2)
+        self._online(rows, merchant[ep], amount, start[ep] + elapsed, card[ep], CARD_TESTING)
 
     def compromised_merchant(self, quota: int) -> None:
         d, rng, t1 = self.d, self.rng, self.spec.t1_us
         genuine = np.flatnonzero(self.codes == GENUINE)
         pick = sampling.cdf(self.ctx.merchant_risk[d["merchant_id"][genuine]])
+        # Rows grouped by merchant, ascending within each merchant.
+        by_merchant = sampling.id_order(d["merchant_id"])
+        merchants_sorted = d["merchant_id"][by_merchant]
         for _ in range(50):  # episodes; a merchant with no usable visits is skipped
             if quota <= 0:
                 return
             m = d["merchant_id"][genuine[sampling.draw_from_cdf(pick, 1, rng)[0]]]
-            seen = np.flatnonzero(d["merchant_id"] == m)
+            lo, hi = np.searchsorted(merchants_sorted, [m, m + 1])
+            seen = by_merchant[lo:hi]
             seen = seen[(self.codes[seen] == GENUINE) & (d["event_us"][seen] < t1 - HOUR_US)]
             _, first = np.unique(d["card_id"][seen], return_index=True)
             seen = seen[first][: min(quota, 40)]
@@ -134,23 +141,25 @@ class Injector:
         abroad_p = min(0.9, 0.6 * self.strength)
         spec = self.ctx.cfg.feature.amount
         usual = float(np.exp(spec.mu)) if hasattr(spec, "mu") else 30.0
-        episodes_guess = max(1, quota // 2 + 1)
-        known_all = self._take(episodes_guess)
-        self.codes[known_all] = -1  # the cards' own earlier payments: kept, stay genuine
-        episodes = self._episodes(self._take(quota), 1, 4)
-        self.codes[known_all] = GENUINE
-        for known, rows in zip(known_all, episodes, strict=False):
-            card = d["card_id"][known]
-            start = d["event_us"][known]
-            when = start + rng.uniform(HOUR_US, 3 * DAY_US, len(rows))
-            when = np.where(when >= t1, rng.uniform(start, t1, len(rows)), when)
-            merchant = self.ctx.merchants.draw(len(rows), rng)
-            home = self.ctx.customer_country[self.ctx.card_owner[card]]
-            stay = rng.random(len(rows)) >= abroad_p
-            local = self.ctx.home_merchants.draw(np.full(int(stay.sum()), home), rng)
-            merchant[np.flatnonzero(stay)[local >= 0]] = local[local >= 0]
-            amount = np.round(usual * rng.uniform(2, 2 + 4 * self.strength, len(rows)), 2)
-            self._online(rows, merchant, amount, when.astype(np.int64), card, TAKEOVER)
+        known = self._take(max(1, quota // 2 + 1))  # one earlier payment per taken-over card
+        self.codes[known] = -1  # those payments are kept and stay genuine
+        rows = self._take(quota)
+        self.codes[known] = GENUINE
+        ep = self._episodes(len(rows), 1, 4)
+        rows, ep = rows[ep < len(known)], ep[ep < len(known)]
+        k = len(rows)
+        card = d["card_id"][known][ep]
+        start = d["event_us"][known][ep]
+        when = start + rng.uniform(HOUR_US, 3 * DAY_US, k)
+        late = np.flatnonzero(when >= t1)
+        when[late] = rng.uniform(start[late], t1)
+        merchant = self.ctx.merchants.draw(k, rng)
+        stay = np.flatnonzero(rng.random(k) >= abroad_p)
+        home = self.ctx.customer_country[self.ctx.card_owner[card[stay]]]
+        local = self.ctx.home_merchants.draw(home, rng)
+        merchant[stay[local >= 0]] = local[local >= 0]
+        amount = np.round(usual * rng.uniform(2, 2 + 4 * self.strength, k), 2)
+        self._online(rows, merchant, amount, when.astype(np.int64), card, TAKEOVER)
 
 
 def inject(
