@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 
 from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
@@ -50,10 +50,17 @@ class ProcessExecutor:
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> ProcessExecutor:
-        # spawn, not fork: DuckDB and thread pools do not survive a fork safely.
-        self.pool = ProcessPoolExecutor(
-            self.workers, mp_context=get_context("spawn"), initializer=_warm_up
-        )
+        # Not a plain fork: DuckDB and thread pools do not survive a fork safely. A fork
+        # server is a clean single-threaded process that imports sqlgen once, then forks
+        # each worker from itself, so workers skip their own imports.
+        # (Workers inherit the fork server's environment, not the driver's later one:
+        # anything a chunk needs travels in its `ChunkJob`.)
+        if "forkserver" in get_all_start_methods():
+            mp = get_context("forkserver")
+            mp.set_forkserver_preload(["sqlgen.chunks"])
+        else:
+            mp = get_context("spawn")
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=mp, initializer=_warm_up)
         for _ in range(self.workers):
             self.pool.submit(int)
         return self

@@ -24,7 +24,7 @@ from sqlgen.plan import plan_chunks
 from sqlgen.pools import make_pools
 from sqlgen.progress import Progress
 from sqlgen.schema import table_schema
-from sqlgen.tasks import ChunkJob, WorkerUpload
+from sqlgen.tasks import ChunkJob, WorkerUpload, chunks_to_fail
 from sqlgen.writer import OutputDir, file_sha256
 
 log = logging.getLogger("sqlgen")
@@ -163,7 +163,14 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
                     write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb)
                     catalog_dir = staged_catalog
                 pools = make_pools(cfg.seed)
-            job = ChunkJob(cfg, catalog_dir, staged, pools, _worker_upload(cfg, executor))
+            job = ChunkJob(
+                cfg,
+                catalog_dir,
+                staged,
+                pools,
+                _worker_upload(cfg, executor),
+                chunks_to_fail(),
+            )
             with phase("chunks"):
                 stats = _generate(executor, cfg, job, specs, show_progress)
             stack.close()

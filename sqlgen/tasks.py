@@ -16,8 +16,13 @@ from sqlgen.config import GeneratorConfig, S3Config
 from sqlgen.plan import ChunkSpec
 from sqlgen.pools import Pools
 
-# Fault injection for tests and drills: a chunk whose index is listed here fails.
+# Fault injection for tests and drills: a chunk whose index is listed here (comma
+# separated, read by the driver) fails.
 FAIL_ENV = "SQLGEN_FAIL_CHUNKS"
+
+
+def chunks_to_fail() -> frozenset[int]:
+    return frozenset(int(i) for i in os.environ.get(FAIL_ENV, "").split(",") if i.strip())
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class ChunkJob:
     out_root: Path  # the run's staging payments directory
     pools: Pools  # Faker pools, filled once by the driver
     upload: WorkerUpload | None = None  # set: the worker uploads each file it writes
+    fail_chunks: frozenset[int] = frozenset()  # fault injection: these chunks fail
 
     @property
     def key(self) -> tuple[str, str]:
@@ -58,7 +64,7 @@ def context_for(job: ChunkJob) -> ChunkContext:
 
 
 def run_chunk(job: ChunkJob, spec: ChunkSpec) -> FileStat:
-    if str(spec.index) in os.environ.get(FAIL_ENV, "").split(","):
+    if spec.index in job.fail_chunks:
         raise RuntimeError(f"chunk {spec.index} failed ({FAIL_ENV} is set)")
     stat = write_chunk(context_for(job), spec, job.out_root)
     if job.upload is not None:

@@ -45,12 +45,15 @@ def visible_files(out: Path) -> set[str]:
 @pytest.mark.slow
 def test_sigkill_at_any_moment_keeps_previous_run(tmp_path):
     out = tmp_path / "out"
+    started = time.monotonic()
     first = start_run(out)
     assert first.wait(timeout=300) == 0, first.stderr.read()
+    took = time.monotonic() - started
     previous = run_id(out)
     files = visible_files(out)
     killed = 0
-    for delay in (0.3, 1.0, 1.8, 2.6, 3.4):
+    # Kill moments spread over a run's length: start-up, chunks, publication.
+    for delay in (0.1 * took, 0.3 * took, 0.5 * took, 0.7 * took, 0.9 * took):
         proc = start_run(out, "--seed", 99)
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGKILL)
