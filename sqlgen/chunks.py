@@ -53,9 +53,14 @@ class FileStat:
 
 
 class ChunkContext:
-    """Per-process state shared by chunks: DuckDB catalogs, popularity tables, pools."""
+    """Per-process state shared by chunks: DuckDB catalogs, popularity tables, pools.
 
-    def __init__(self, cfg: GeneratorConfig, catalog_dir: Path | None, pools: Pools):
+    Opening it (catalogs, samplers) needs only the config and the catalog files, so a
+    worker can do it while the driver still fills the Faker pools; `use_pools` then
+    adds those.
+    """
+
+    def __init__(self, cfg: GeneratorConfig, catalog_dir: Path | None):
         self.cfg = cfg
         self.con = duckdb.connect(
             config={
@@ -77,16 +82,7 @@ class ChunkContext:
         self.cards = self._popularity("cards")
         self.merchants = self._popularity("merchants")
         self._catalog_arrays()
-        self.n_ip, self.n_ua = len(pools.ip_address), len(pools.user_agent)
-        create_enum_types(
-            self.con,
-            {
-                "ip_address": pools.ip_address,
-                "user_agent": pools.user_agent,
-                "fraud_scenario": SCENARIOS,
-            },
-        )
-        _create_lookups(self.con, pools)
+        self.pools: Pools | None = None
         self.query_args = {
             "columns": table_schema("payments").columns,
             "type_attr": "working_type",
@@ -105,6 +101,24 @@ class ChunkContext:
             "w_night": cfg.label.w_night * scale,
             **_centres(cfg),
         }
+
+    def use_pools(self, pools: Pools) -> None:
+        """The run's Faker pools as ENUM types and lookup tables (once per context)."""
+        if self.pools is not None:
+            if self.pools != pools:
+                raise ValueError("a chunk context serves one run's pools")
+            return
+        create_enum_types(
+            self.con,
+            {
+                "ip_address": pools.ip_address,
+                "user_agent": pools.user_agent,
+                "fraud_scenario": SCENARIOS,
+            },
+        )
+        _create_lookups(self.con, pools)
+        self.n_ip, self.n_ua = len(pools.ip_address), len(pools.user_agent)
+        self.pools = pools
 
     def _catalog_arrays(self) -> None:
         """Per-id arrays for v2 sampling and scenario injection."""

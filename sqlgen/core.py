@@ -20,8 +20,9 @@ def generate_dataframe(cfg: GeneratorConfig) -> pa.Table:
 
     Same rows as `sqlgen run` with the same config; nothing is written.
     """
-    ctx = ChunkContext(cfg, None, make_pools(cfg.seed))
+    ctx = ChunkContext(cfg, None)
     try:
+        ctx.use_pools(make_pools(cfg.seed))
         return pa.concat_tables([build_chunk(ctx, spec) for spec in plan_chunks(cfg)])
     finally:
         ctx.close()

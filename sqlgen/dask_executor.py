@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 from sqlgen.chunks import FileStat
+from sqlgen.config import GeneratorConfig
 from sqlgen.errors import SqlgenError
 from sqlgen.plan import ChunkSpec
 from sqlgen.tasks import ChunkJob, run_chunk
@@ -59,6 +61,9 @@ class DaskExecutor:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+    def warm(self, cfg: GeneratorConfig, catalog_dir: Path | None) -> None:
+        """Nothing ahead of time: a Dask worker opens its context with its first chunk."""
 
     def map(self, job: ChunkJob, specs: list[ChunkSpec]) -> Iterator[FileStat]:
         from distributed import as_completed

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from multiprocessing import get_all_start_methods, get_context
+from pathlib import Path
 
 from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
 from sqlgen.plan import ChunkSpec
-from sqlgen.tasks import ChunkJob, release_contexts, run_chunk
+from sqlgen.tasks import ChunkJob, prepare, release_contexts, run_chunk
 
 
 class LocalExecutor:
@@ -26,6 +27,9 @@ class LocalExecutor:
 
     def __exit__(self, *exc: object) -> None:
         release_contexts()
+
+    def warm(self, cfg: GeneratorConfig, catalog_dir: Path | None) -> None:
+        """Nothing to overlap: the context opens with the first chunk."""
 
     def map(self, job: ChunkJob, specs: list[ChunkSpec]) -> Iterator[FileStat]:
         for spec in specs:
@@ -64,6 +68,15 @@ class ProcessExecutor:
         for _ in range(self.workers):
             self.pool.submit(int)
         return self
+
+    def warm(self, cfg: GeneratorConfig, catalog_dir: Path | None) -> None:
+        """Have idle workers open their chunk contexts (load the catalogs) while the
+        driver finishes; best effort: a worker missed here opens it with its first
+        chunk, which also reports any error."""
+        if self.pool is None:
+            raise RuntimeError("ProcessExecutor used outside its `with` block")
+        for _ in range(self.workers):
+            self.pool.submit(prepare, cfg, catalog_dir)
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:

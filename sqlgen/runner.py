@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from sqlgen.pools import make_pools
 from sqlgen.progress import Progress
 from sqlgen.schema import table_schema
 from sqlgen.tasks import ChunkJob, WorkerUpload, chunks_to_fail
-from sqlgen.writer import OutputDir, file_sha256
+from sqlgen.writer import DATABASE, OutputDir, file_sha256
 
 log = logging.getLogger("sqlgen")
 
@@ -162,6 +163,8 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
                 if cfg.realism == "v2":
                     write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb)
                     catalog_dir = staged_catalog
+                # Workers load the catalogs while the driver fills the Faker pools.
+                executor.warm(cfg, catalog_dir)
                 pools = make_pools(cfg.seed)
             job = ChunkJob(
                 cfg,
@@ -171,8 +174,15 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
                 _worker_upload(cfg, executor),
                 chunks_to_fail(),
             )
-            with phase("chunks"):
-                stats = _generate(executor, cfg, job, specs, show_progress)
+            # The database file is built while the chunks run, in staging; it is put in
+            # place after publication.
+            with ThreadPoolExecutor(1) as background:
+                database = background.submit(
+                    out.build_database, con, DATABASE_TABLES, staged.parent / DATABASE
+                )
+                with phase("chunks"):
+                    stats = _generate(executor, cfg, job, specs, show_progress)
+                staged_database = database.result()
             stack.close()
             manifest = build_manifest(cfg, run_id, stats, catalog_dir)
             if manifest["fraud_rows"] != cfg.fraud_target or manifest["rows"] != cfg.rows:
@@ -184,7 +194,7 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
                 out.write_manifest(staged, manifest)
                 out.publish(staged, catalog_dir)
             with phase("database"):
-                out.write_database(con, DATABASE_TABLES)
+                out.install_database(staged_database)
         finally:
             stack.close()  # workers stop before their staging directory goes
             con.close()

@@ -44,23 +44,29 @@ class ChunkJob:
     upload: WorkerUpload | None = None  # set: the worker uploads each file it writes
     fail_chunks: frozenset[int] = frozenset()  # fault injection: these chunks fail
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.cfg.data_fingerprint(), str(self.catalog_dir))
-
 
 _CONTEXTS: dict[tuple[str, str], ChunkContext] = {}
 
 
+def _context(cfg: GeneratorConfig, catalog_dir: Path | None) -> ChunkContext:
+    key = (cfg.data_fingerprint(), str(catalog_dir))
+    ctx = _CONTEXTS.get(key)
+    if ctx is None:
+        release_contexts()
+        ctx = _CONTEXTS[key] = ChunkContext(cfg, catalog_dir)
+    return ctx
+
+
 def context_for(job: ChunkJob) -> ChunkContext:
     """The process's context for this job, opened on first use."""
-    ctx = _CONTEXTS.get(job.key)
-    if ctx is None:
-        for old in _CONTEXTS.values():
-            old.close()
-        _CONTEXTS.clear()
-        ctx = _CONTEXTS[job.key] = ChunkContext(job.cfg, job.catalog_dir, job.pools)
+    ctx = _context(job.cfg, job.catalog_dir)
+    ctx.use_pools(job.pools)
     return ctx
+
+
+def prepare(cfg: GeneratorConfig, catalog_dir: Path | None) -> None:
+    """Open the context ahead of the run's first chunk (catalogs loaded or built)."""
+    _context(cfg, catalog_dir)
 
 
 def run_chunk(job: ChunkJob, spec: ChunkSpec) -> FileStat:

@@ -167,11 +167,21 @@ class OutputDir:
             raise SqlgenError(f"{self.root}: no published run (missing payments/{MANIFEST})")
         return json.loads(path.read_text())
 
-    def write_database(self, con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
-        """Replace `sqlgen.duckdb` atomically with catalog tables and the payments view."""
+    def write_database(self, con: duckdb.DuckDBPyConnection, tables: list) -> None:
+        """Replace `sqlgen.duckdb` atomically with catalog tables (and the payments view
+        when a run is published)."""
         tmp = self.state / f"{DATABASE}.tmp-{os.getpid()}"
+        self.build_database(con, tables, tmp)
+        self.install_database(tmp)
+
+    def build_database(self, con: duckdb.DuckDBPyConnection, tables: list, tmp: Path) -> Path:
+        """Write the tables of `con` into a new database file at `tmp` (not yet visible)."""
         tmp.unlink(missing_ok=True)
         con.execute(render("attach_copy_tables.sql", path=tmp, tables=tables))
+        return tmp
+
+    def install_database(self, tmp: Path) -> None:
+        """Add the `payments` view if a run is published, then put `tmp` in place."""
         if (self.payments / SUCCESS).is_file():
             db = duckdb.connect(str(tmp))
             try:
