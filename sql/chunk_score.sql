@@ -11,8 +11,9 @@ SELECT
         + $w_amount * (ln({{ amount(realism) }} + 1) - $c_amount)
         + $w_mrisk * (m.risk - $c_mrisk)
         + $w_crisk * (c.risk - $c_crisk)
-        + $w_night * (CAST(hour(make_timestamp(d.event_us) + to_minutes(m.utc_offset)) < 6
-                           AS DOUBLE) - $c_night)
+        -- night: local hour < 6 (integer arithmetic; the shift keeps times >= 1700 positive)
+        + $w_night * (CAST((d.event_us + m.utc_offset::BIGINT * 60000000 + 8640000000000000)
+                           // 3600000000 % 24 < 6 AS DOUBLE) - $c_night)
     ))) AS logistic_label
 FROM draws AS d
 JOIN cards AS c ON c.card_id = d.card_id

@@ -88,8 +88,10 @@ def report_times(
     rng: np.random.Generator,
 ) -> pa.Array:
     """`fraud_reported_at`: payment time plus a lognormal delay; NULL for genuine rows."""
-    delay = rng.lognormal(np.log(median_days), sigma, len(scenario)) * _DAY_US
-    reported = np.asarray(event_us, dtype=np.int64) + delay.astype(np.int64)
+    reported = np.zeros(len(scenario), dtype=np.int64)
+    frauds = np.flatnonzero(scenario != GENUINE)
+    delay = rng.lognormal(np.log(median_days), sigma, len(frauds)) * _DAY_US
+    reported[frauds] = np.asarray(event_us, dtype=np.int64)[frauds] + delay.astype(np.int64)
     return pa.array(reported, type=pa.timestamp("us"), mask=scenario == GENUINE)
 
 
@@ -114,7 +116,7 @@ def _bursts(
     waves = 3 * (missing // burst_size + 1)
     # Each wave is anchored on a genuine payment picked by merchant risk: its merchant
     # is the burst's merchant, its time (jittered) the wave's time.
-    anchors = rng.choice(len(scenario), waves, p=weight / weight.sum())
+    anchors = sampling.draw_from_cdf(sampling.cdf(weight), waves, rng)
     jitter = rng.integers(-window_us, window_us + 1, waves)
     for anchor, shift in zip(anchors, jitter, strict=True):
         if missing == 0:
