@@ -18,6 +18,7 @@ from sqlgen import sampling
 from sqlgen.catalogs import build_catalogs, create_enum_types, load_catalogs
 from sqlgen.config import GeneratorConfig
 from sqlgen.draws import (
+    Devices,
     Draws,
     attributes_v2,
     combo_table,
@@ -118,6 +119,13 @@ class ChunkContext:
         )
         _create_lookups(self.con, pools)
         self.n_ip, self.n_ua = len(pools.ip_address), len(pools.user_agent)
+        self.devices = Devices(
+            self.cfg.seed,
+            len(self.customer_country),
+            self.cfg.behaviour.max_devices,
+            self.n_ip,
+            self.n_ua,
+        )
         self.pools = pools
 
     def _catalog_arrays(self) -> None:

@@ -87,7 +87,6 @@ def draw_v1(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Dra
         "merchant_id": ctx.merchants.draw(n, rng),
         "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
         "combo": _combos().draw(n, rng),
-        "device_key": np.zeros(n, dtype=np.uint64),
         "device_fresh": np.ones(n, dtype=bool),  # legacy: a new device every payment
         "ip_idx": rng.integers(0, ctx.n_ip, n),
         "ua_idx": rng.integers(0, ctx.n_ua, n),
@@ -137,28 +136,61 @@ def attributes_v2(ctx: ChunkContext, skeleton: Draws, rng: np.random.Generator) 
     for k in range(1, cfg.behaviour.max_devices):
         slot += u < (1 - _SLOT_P) ** k
     slot = np.minimum(slot, ctx.customer_devices[owner] - 1)
-    key = (owner.astype(np.uint64) << np.uint64(6)) | slot.astype(np.uint64)
-    seed = np.uint64(cfg.seed)
-    h = sampling.mix64(key ^ seed ^ np.uint64(0x1F))
-    h2 = sampling.mix64(h)
-    ip_idx = sampling.bounded(h, ctx.n_ip)
+    device = ctx.devices.rows(owner, slot)
+    ip_idx = device["ip_idx"]
     roaming = np.flatnonzero(rng.random(n) < _ROAMING)
     ip_idx[roaming] = rng.integers(0, ctx.n_ip, len(roaming))
 
     combo = _combos().draw(n, rng)
-    table = combo_table()
-    ecom = np.flatnonzero(table["channel"][combo] == vocab_code("channel", "ecom"))
-    own_kind = _own_kind((h2[ecom] >> np.uint64(11)).astype(np.float64) / float(1 << 53))
-    combo[ecom] = _with_device(combo[ecom], own_kind)
+    ecom = np.flatnonzero(combo_table()["channel"][combo] == vocab_code("channel", "ecom"))
+    combo[ecom] = _with_device(combo[ecom], device["kind"][ecom])
     return {
         **skeleton,
         "combo": combo,
-        "device_key": key,
+        "device_uuid": device["uuid"],
         "device_fresh": np.zeros(n, dtype=bool),
         "ip_idx": ip_idx,
-        "ua_idx": sampling.bounded(h2, ctx.n_ua),
+        "ua_idx": device["ua_idx"],
         **_row_noise(cfg, n, rng),
     }
+
+
+class Devices:
+    """What each customer device keeps: its id, IP, browser and kind, all derived from
+    its key (owner, slot) and the seed. Tabulated once per process when the catalog is
+    small enough (rows then gather), derived per row otherwise; the values are the same.
+    """
+
+    TABLE_LIMIT = 1 << 22  # devices
+
+    def __init__(self, seed: int, customers: int, max_devices: int, n_ip: int, n_ua: int):
+        self.seed, self.max_devices, self.n_ip, self.n_ua = seed, max_devices, n_ip, n_ua
+        self.table = None
+        if customers * max_devices <= self.TABLE_LIMIT:
+            owner = np.repeat(np.arange(customers), max_devices)
+            slot = np.tile(np.arange(max_devices), customers)
+            self.table = self._derive(owner, slot)
+            self.table["uuid"] = self.table["uuid"].view(np.uint64)  # rows of 2 words
+
+    def rows(self, owner: np.ndarray, slot: np.ndarray) -> Draws:
+        if self.table is None:
+            return self._derive(owner, slot)
+        idx = owner * self.max_devices + slot
+        out = {k: v[idx] for k, v in self.table.items()}
+        out["uuid"] = out["uuid"].view(np.uint8)
+        return out
+
+    def _derive(self, owner: np.ndarray, slot: np.ndarray) -> Draws:
+        key = (owner.astype(np.uint64) << np.uint64(6)) | slot.astype(np.uint64)
+        seed = np.uint64(self.seed)
+        h = sampling.mix64(key ^ seed ^ np.uint64(0x1F))
+        h2 = sampling.mix64(h)
+        return {
+            "uuid": sampling.keyed_uuid4(key, self.seed ^ 0xDE71CE),
+            "ip_idx": sampling.bounded(h, self.n_ip),
+            "ua_idx": sampling.bounded(h2, self.n_ua),
+            "kind": _own_kind((h2 >> np.uint64(11)).astype(np.float64) / float(1 << 53)),
+        }
 
 
 def _own_kind(u: np.ndarray) -> np.ndarray:
@@ -179,11 +211,11 @@ def to_arrow(ctx: ChunkContext, draws: Draws, rng: np.random.Generator) -> pa.Ta
     (moving 16-byte rows around costs more than drawing them)."""
     n = len(draws["event_us"])
     fresh = np.flatnonzero(draws["device_fresh"])
-    if len(fresh) == n:
-        device = sampling.uuid4_bytes(n, rng)
-    else:
-        device = sampling.keyed_uuid4(draws["device_key"], int(ctx.cfg.seed) ^ 0xDE71CE)
+    if "device_uuid" in draws:
+        device = draws["device_uuid"]
         device[fresh] = sampling.uuid4_bytes(len(fresh), rng)
+    else:  # v1: a new device every payment
+        device = sampling.uuid4_bytes(n, rng)
     return pa.table(
         {
             "row_idx": np.arange(n, dtype=np.int32),
