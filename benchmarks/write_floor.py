@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from sqlgen.catalogs import create_enum_types
+from sqlgen.chunks import ROW_GROUP_SIZE
 from sqlgen.labeler import SCENARIOS
 from sqlgen.render import sql_string
 from sqlgen.schema import static_vocabularies, table_schema
@@ -53,7 +54,7 @@ def main() -> None:
     start = time.perf_counter()
     con.execute(
         f"COPY p TO {sql_string(args.dest)} (FORMAT parquet, COMPRESSION "
-        f"{args.compression}, PARTITION_BY (year, month), ROW_GROUP_SIZE 122880)"
+        f"{args.compression}, PARTITION_BY (year, month), ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
     )
     print(
         json.dumps(

