@@ -29,9 +29,9 @@ WITH joined AS (
         d.is_recurring,
 {% if realism == "v2" %}
         -- v2: in-store payments happen at the merchant, remote ones near the customer.
-        least(greatest(CASE WHEN k.remote THEN cu.home_lat ELSE m.latitude END + d.dlat,
+        least(greatest(CASE WHEN k.remote THEN c.home_lat ELSE m.latitude END + d.dlat,
                        -90.0), 90.0) AS latitude,
-        least(greatest(CASE WHEN k.remote THEN cu.home_lon ELSE m.longitude END + d.dlon,
+        least(greatest(CASE WHEN k.remote THEN c.home_lon ELSE m.longitude END + d.dlon,
                        -180.0), 180.0) AS longitude,
 {% else %}
         least(greatest(m.latitude + d.dlat, -90.0), 90.0) AS latitude,
@@ -41,11 +41,8 @@ WITH joined AS (
         ip.ip_address,
         ua.user_agent
     FROM draws AS d
-    JOIN cards AS c ON c.card_id = d.card_id
+    JOIN card_facts AS c ON c.card_id = d.card_id
     JOIN merchants AS m ON m.merchant_id = d.merchant_id
-{% if realism == "v2" %}
-    JOIN customers AS cu ON cu.customer_id = c.customer_id
-{% endif %}
     JOIN channel_combos AS k ON k.combo = d.combo
     JOIN ip_pool AS ip ON ip.ip_idx = d.ip_idx
     JOIN ua_pool AS ua ON ua.ua_idx = d.ua_idx

@@ -82,6 +82,7 @@ class ChunkContext:
             build_catalogs(self.con, cfg.catalog, cfg.seed)
         else:
             load_catalogs(self.con, catalog_dir)
+        self.con.execute(render("card_facts.sql"))
         self.cards = self._popularity("cards")
         self.merchants = self._popularity("merchants")
         self._catalog_arrays()
