@@ -55,50 +55,51 @@ def median_of(runs: list, key) -> float:
 
 
 def bench_size(rows: int, args, work: Path) -> list[dict]:
+    """Interleaved rounds (sqlgen, floor, legacy, sqlgen, ...), so the host's drift in
+    speed touches all three alike; medians over rounds."""
     out = work / "sqlgen"
-    results = []
-    sq = [measure(sqlgen_cmd(rows, out, args.workers)) for _ in range(args.repeat)]
+    with_legacy = rows <= args.legacy_max_rows
+    sq, floor, legacy = [], [], []
+    for _ in range(args.repeat):
+        sq.append(measure(sqlgen_cmd(rows, out, args.workers)))
+        floor.append(
+            measure([sys.executable, str(HERE / "write_floor.py"), str(out), str(work / "floor")])
+        )
+        if with_legacy:
+            legacy.append(
+                measure(
+                    [
+                        sys.executable,
+                        str(HERE / "legacy_baseline.py"),
+                        str(rows),
+                        str(work / "legacy.parquet"),
+                        "--workers",
+                        str(args.workers),
+                    ]
+                )
+            )
     sq_time = median_of(sq, lambda r: r.seconds)
     phase = {
         k: statistics.median(phases(r.stderr).get(k, 0.0) for r in sq) for k in phases(sq[0].stderr)
     }
-    results.append(
+    floor_time = median_of(floor, lambda r: json.loads(r.stdout)["copy_seconds"])
+    results = [
         {
             "rows": rows,
             "tool": "sqlgen",
             "seconds": sq_time,
             "rss": max(r.peak_rss_mb for r in sq),
             "phases": " ".join(f"{k}={v:.2f}" for k, v in phase.items()),
-        }
-    )
-    floor = [
-        measure([sys.executable, str(HERE / "write_floor.py"), str(out), str(work / "floor")])
-        for _ in range(args.repeat)
-    ]
-    floor_time = median_of(floor, lambda r: json.loads(r.stdout)["copy_seconds"])
-    results.append(
+        },
         {
             "rows": rows,
             "tool": "write floor",
             "seconds": floor_time,
             "rss": max(r.peak_rss_mb for r in floor),
             "phases": "COPY only",
-        }
-    )
-    if rows <= args.legacy_max_rows:
-        legacy = [
-            measure(
-                [
-                    sys.executable,
-                    str(HERE / "legacy_baseline.py"),
-                    str(rows),
-                    str(work / "legacy.parquet"),
-                    "--workers",
-                    str(args.workers),
-                ]
-            )
-            for _ in range(args.repeat)
-        ]
+        },
+    ]
+    if with_legacy:
         results.append(
             {
                 "rows": rows,
@@ -108,8 +109,15 @@ def bench_size(rows: int, args, work: Path) -> list[dict]:
                 "phases": "",
             }
         )
-    for r in results:
-        r["ratio_floor"] = sq_time / floor_time
+    # Ratios per round (same minutes of the host), then their median.
+    floors = [json.loads(r.stdout)["copy_seconds"] for r in floor]
+    results[0]["vs_floor"] = statistics.median(
+        a.seconds / f for a, f in zip(sq, floors, strict=True)
+    )
+    if with_legacy:
+        results[0]["vs_legacy"] = statistics.median(
+            b.seconds / a.seconds for a, b in zip(sq, legacy, strict=True)
+        )
     return results
 
 
@@ -127,18 +135,13 @@ def print_table(results: list[dict]) -> None:
             f"{r['rows'] / r['seconds']:>11,.0f} {r['rss']:>11,.0f}  {r['phases']}"
         )
     print()
-    for rows in sorted({r["rows"] for r in results}):
-        by = {r["tool"]: r for r in results if r["rows"] == rows}
-        line = (
-            f"{rows:>12,} rows: sqlgen/floor time = "
-            f"{by['sqlgen']['seconds'] / by['write floor']['seconds']:.2f}x"
-        )
-        if "legacy-style" in by:
-            line += (
-                f", sqlgen speed-up over legacy = "
-                f"{by['legacy-style']['seconds'] / by['sqlgen']['seconds']:.1f}x"
-            )
-        print(line)
+    for r in results:
+        if r["tool"] != "sqlgen":
+            continue
+        line = f"{r['rows']:>12,} rows: sqlgen/floor time = {r['vs_floor']:.2f}x"
+        if "vs_legacy" in r:
+            line += f", sqlgen speed-up over legacy = {r['vs_legacy']:.1f}x"
+        print(line + " (medians of per-round ratios)")
 
 
 def main() -> None:
