@@ -2,9 +2,10 @@
 
 Loads a finished sqlgen run's payments into a DuckDB table with the same column types
 and ENUM encodings sqlgen writes with, then times `COPY ... PARTITION_BY (year, month)`
-with the same codec. No sqlgen run can be faster than writing its own rows.
+with the run's codec and row group size (read from its manifest). No sqlgen run can be
+faster than writing its own rows.
 
-    python benchmarks/write_floor.py SQLGEN_OUT_DIR DEST_DIR [--compression snappy]
+    python benchmarks/write_floor.py SQLGEN_OUT_DIR DEST_DIR
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 import duckdb
 
 from sqlgen.catalogs import create_enum_types
-from sqlgen.chunks import ROW_GROUP_SIZE
 from sqlgen.labeler import SCENARIOS
 from sqlgen.render import sql_string
 from sqlgen.schema import static_vocabularies, table_schema
@@ -28,9 +28,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("source", type=Path)
     parser.add_argument("dest", type=Path)
-    parser.add_argument("--compression", default="snappy")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    layout = json.loads((args.source / "payments" / "_manifest.json").read_text())["config"]
     con = duckdb.connect(config={"threads": args.threads})
     src = sql_string(args.source / "payments" / "**" / "*.parquet")
     vocab = dict(static_vocabularies())
@@ -54,7 +54,8 @@ def main() -> None:
     start = time.perf_counter()
     con.execute(
         f"COPY p TO {sql_string(args.dest)} (FORMAT parquet, COMPRESSION "
-        f"{args.compression}, PARTITION_BY (year, month), ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
+        f"{layout['compression']}, PARTITION_BY (year, month), "
+        f"ROW_GROUP_SIZE {int(layout['row_group_size'])})"
     )
     print(
         json.dumps(

