@@ -69,10 +69,11 @@ def _combos() -> sampling.CdfSampler:
 def _row_noise(cfg, n: int, rng: np.random.Generator) -> Draws:
     """Independent per-row draws shared by both realism levels."""
     ref = reference()
+    jitter = rng.standard_normal((2, n), dtype=np.float32) * np.float32(0.02)  # degrees
     return {
         "is_recurring": rng.random(n) < ref["recurring_rate"],
-        "dlat": rng.normal(0, 0.02, n),
-        "dlon": rng.normal(0, 0.02, n),
+        "dlat": jitter[0],
+        "dlon": jitter[1],
         "device_null": rng.random(n) < ref["device_null_rate"],
         "u_label": rng.random(n),
     }
@@ -187,9 +188,11 @@ class Devices:
         h2 = sampling.mix64(h)
         return {
             "uuid": sampling.keyed_uuid4(key, self.seed ^ 0xDE71CE),
-            "ip_idx": sampling.bounded(h, self.n_ip),
-            "ua_idx": sampling.bounded(h2, self.n_ua),
-            "kind": _own_kind((h2 >> np.uint64(11)).astype(np.float64) / float(1 << 53)),
+            "ip_idx": sampling.bounded(h, self.n_ip).astype(np.int32),
+            "ua_idx": sampling.bounded(h2, self.n_ua).astype(np.int32),
+            "kind": _own_kind((h2 >> np.uint64(11)).astype(np.float64) / float(1 << 53)).astype(
+                np.int8
+            ),
         }
 
 

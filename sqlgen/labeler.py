@@ -107,7 +107,9 @@ def _bursts(
     scenario, missing, merchant_id, event_us, merchant_risk, burst_size, window_us, rng
 ) -> int:
     order = _merchant_then_time(merchant_id, event_us)
-    m_sorted, t_sorted = merchant_id[order], event_us[order]
+    t_sorted = event_us[order]
+    # Where each merchant's rows start in `order` (ids are small non-negative ints).
+    starts = np.concatenate([[0], np.cumsum(np.bincount(merchant_id))])
     genuine = scenario == GENUINE
     weight = np.where(genuine, merchant_risk, 0.0)
     if weight.sum() <= 0:
@@ -122,7 +124,7 @@ def _bursts(
         if missing == 0:
             break
         m, t = merchant_id[anchor], event_us[anchor] + shift
-        lo_m, hi_m = np.searchsorted(m_sorted, [m, m + 1])
+        lo_m, hi_m = starts[m], starts[m + 1]
         seg = t_sorted[lo_m:hi_m]
         lo, hi = np.searchsorted(seg, [t - window_us, t + window_us + 1])
         cand = order[lo_m + lo : lo_m + hi]

@@ -183,8 +183,8 @@ def uuid_array(raw: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
     """Arrow `uuid` array (DuckDB reads it as UUID) from a (n, 16) uint8 matrix."""
     validity = None if null is None else pa.array(~null).buffers()[1]
     storage = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(16), len(raw), [validity, pa.py_buffer(np.ascontiguousarray(raw).tobytes())]
-    )
+        pa.binary(16), len(raw), [validity, pa.py_buffer(np.ascontiguousarray(raw))]
+    )  # zero-copy: Arrow keeps the numpy buffer alive
     return pa.ExtensionArray.from_storage(pa.uuid(), storage)
 
 

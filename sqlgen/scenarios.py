@@ -113,8 +113,7 @@ class Injector:
             lo, hi = np.searchsorted(merchants_sorted, [m, m + 1])
             seen = by_merchant[lo:hi]
             seen = seen[(self.codes[seen] == GENUINE) & (d["event_us"][seen] < t1 - HOUR_US)]
-            _, first = np.unique(d["card_id"][seen], return_index=True)
-            seen = seen[first][: min(quota, 40)]
+            seen = _distinct_cards(seen, d["card_id"], min(quota, 40))
             if len(seen) == 0:
                 continue
             self.codes[seen] = -1  # the visits themselves stay genuine
@@ -182,6 +181,17 @@ def inject(
 
 
 INJECTED = (CARD_TESTING, COMPROMISED, TAKEOVER)
+
+
+def _distinct_cards(rows: np.ndarray, card_id: np.ndarray, k: int) -> np.ndarray:
+    """Up to k of `rows` with distinct cards, the first visit of each among the earliest
+    rows (rows are in random order here); looks at a growing prefix, not all rows."""
+    window = 4 * k
+    while True:
+        _, first = np.unique(card_id[rows[:window]], return_index=True)
+        if len(first) >= k or window >= len(rows):
+            return rows[np.sort(first)[:k]]
+        window *= 4
 
 
 def fraudster_devices(ctx: ChunkContext, draws: Draws, codes: np.ndarray, rng) -> None:
