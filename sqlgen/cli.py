@@ -96,9 +96,13 @@ def _out_dir(args: argparse.Namespace) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if cfg.resolved_executor == "processes":
+        from sqlgen.forkserver import start_early
+
+        start_early()  # its imports overlap ours and the catalogs
     from sqlgen.runner import log_settings, run
 
-    cfg = _config(args)
     log_settings(cfg)
     run(cfg, show_progress=not args.no_progress)
     return 0

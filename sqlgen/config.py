@@ -207,6 +207,13 @@ class GeneratorConfig(_Model):
     def fraud_target(self) -> int:
         return round(self.fraud_rate * self.rows)
 
+    @property
+    def resolved_executor(self) -> str:
+        """`executor` with auto settled: processes when num_workers > 1, else local."""
+        if self.executor == "auto":
+            return "processes" if self.num_workers > 1 else "local"
+        return self.executor
+
     def data_fingerprint(self) -> str:
         """Hash of everything that decides the rows (not workers, executor or paths)."""
         runtime = {"num_workers", "executor", "scheduler", "out_dir", "s3_upload", "s3"}

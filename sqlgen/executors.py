@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
+from sqlgen.forkserver import mp_context
 from sqlgen.plan import ChunkSpec
 from sqlgen.tasks import ChunkJob, prepare, release_contexts, run_chunk
 
@@ -42,7 +42,7 @@ def _warm_up() -> None:
 
 
 class ProcessExecutor:
-    """Chunks spread over `workers` spawned processes, each with its own context.
+    """Chunks spread over `workers` local processes, each with its own context.
 
     Entering starts the workers at once so their start-up overlaps the driver's work.
     """
@@ -54,17 +54,8 @@ class ProcessExecutor:
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> ProcessExecutor:
-        # Not a plain fork: DuckDB and thread pools do not survive a fork safely. A fork
-        # server is a clean single-threaded process that imports sqlgen once, then forks
-        # each worker from itself, so workers skip their own imports.
-        # (Workers inherit the fork server's environment, not the driver's later one:
-        # anything a chunk needs travels in its `ChunkJob`.)
-        if "forkserver" in get_all_start_methods():
-            mp = get_context("forkserver")
-            mp.set_forkserver_preload(["sqlgen.chunks"])
-        else:
-            mp = get_context("spawn")
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=mp, initializer=_warm_up)
+        # Forked from a fork server that imported sqlgen once (see `sqlgen.forkserver`).
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=mp_context(), initializer=_warm_up)
         for _ in range(self.workers):
             self.pool.submit(int)
         return self
@@ -98,9 +89,7 @@ class ProcessExecutor:
 
 
 def make_executor(cfg: GeneratorConfig):
-    kind = cfg.executor
-    if kind == "auto":
-        kind = "processes" if cfg.num_workers > 1 else "local"
+    kind = cfg.resolved_executor
     if kind == "dask":
         from sqlgen.dask_executor import DaskExecutor
 
