@@ -260,7 +260,8 @@ def draw_chunk(ctx: ChunkContext, spec: ChunkSpec) -> tuple[Draws, np.ndarray, d
 def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
     """Register the chunk's draws (view `draws`) and labels (view `labels`).
 
-    Returns the number of fraud rows. The caller runs a "rows" query, then `release`.
+    Returns the number of fraud rows. The caller runs `ctx.rows_sql` (alone or inside
+    `copy_chunk.sql`), then `release`.
     """
     draws, fixed, share = draw_chunk(ctx, spec)
     ctx.con.register("draws", to_arrow(ctx, draws, stream(ctx.cfg.seed, "uuids", spec.index)))
