@@ -66,7 +66,7 @@ def _combos() -> sampling.CdfSampler:
     return sampling.CdfSampler(combo_table()["weight"])
 
 
-def _row_noise(cfg, n: int, rng: np.random.Generator) -> Draws:
+def _row_noise(n: int, rng: np.random.Generator) -> Draws:
     """Independent per-row draws shared by both realism levels."""
     ref = reference()
     jitter = rng.standard_normal((2, n), dtype=np.float32) * np.float32(0.02)  # degrees
@@ -91,7 +91,7 @@ def draw_v1(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Dra
         "device_fresh": np.ones(n, dtype=bool),  # legacy: a new device every payment
         "ip_idx": rng.integers(0, ctx.n_ip, n),
         "ua_idx": rng.integers(0, ctx.n_ua, n),
-        **_row_noise(cfg, n, rng),
+        **_row_noise(n, rng),
     }
 
 
@@ -152,7 +152,7 @@ def attributes_v2(ctx: ChunkContext, skeleton: Draws, rng: np.random.Generator) 
         "device_fresh": np.zeros(n, dtype=bool),
         "ip_idx": ip_idx,
         "ua_idx": device["ua_idx"],
-        **_row_noise(cfg, n, rng),
+        **_row_noise(n, rng),
     }
 
 
