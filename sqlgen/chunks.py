@@ -142,12 +142,6 @@ class ChunkContext:
         self.merchant_risk = np.asarray(m["risk"], dtype=np.float64)
         popularity = np.asarray(m["popularity"], dtype=np.float64)
         self.home_merchants = sampling.GroupSampler(self.merchant_country, popularity)
-        # A customer has 1..max_devices devices, fixed by the seed.
-        customers = np.arange(len(self.customer_country), dtype=np.uint64)
-        self.customer_devices = 1 + (
-            sampling.mix64(customers ^ np.uint64(self.cfg.seed))
-            % np.uint64(self.cfg.behaviour.max_devices)
-        ).astype(np.int64)
         testing = np.flatnonzero(np.isin(np.asarray(m["mcc"], dtype=object), TESTING_MCCS))
         self.testing_merchants = testing if len(testing) else np.arange(len(popularity))
 

@@ -136,7 +136,7 @@ def attributes_v2(ctx: ChunkContext, skeleton: Draws, rng: np.random.Generator) 
     slot = np.zeros(n, dtype=np.int64)  # geometric: P(slot >= k) = (1 - p)^k
     for k in range(1, cfg.behaviour.max_devices):
         slot += u < (1 - _SLOT_P) ** k
-    slot = np.minimum(slot, ctx.customer_devices[owner] - 1)
+    slot = np.minimum(slot, ctx.devices.count[owner] - 1)
     device = ctx.devices.rows(owner, slot)
     ip_idx = device["ip_idx"]
     roaming = np.flatnonzero(rng.random(n) < _ROAMING)
@@ -157,15 +157,21 @@ def attributes_v2(ctx: ChunkContext, skeleton: Draws, rng: np.random.Generator) 
 
 
 class Devices:
-    """What each customer device keeps: its id, IP, browser and kind, all derived from
-    its key (owner, slot) and the seed. Tabulated once per process when the catalog is
-    small enough (rows then gather), derived per row otherwise; the values are the same.
+    """Each customer's devices: how many (`count`), and what each keeps: its id, IP,
+    browser and kind, all derived from its key (owner, slot) and the seed. Tabulated
+    once per process when the catalog is small enough (rows then gather), derived per
+    row otherwise; the values are the same.
     """
 
     TABLE_LIMIT = 1 << 22  # devices
 
     def __init__(self, seed: int, customers: int, max_devices: int, n_ip: int, n_ua: int):
         self.seed, self.max_devices, self.n_ip, self.n_ua = seed, max_devices, n_ip, n_ua
+        # How many devices (1..max_devices) each customer has, fixed by the seed.
+        ids = np.arange(customers, dtype=np.uint64)
+        self.count = 1 + (sampling.mix64(ids ^ np.uint64(seed)) % np.uint64(max_devices)).astype(
+            np.int64
+        )
         self.table = None
         if customers * max_devices <= self.TABLE_LIMIT:
             owner = np.repeat(np.arange(customers), max_devices)
