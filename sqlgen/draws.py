@@ -88,7 +88,6 @@ def draw_v1(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Dra
         "merchant_id": ctx.merchants.draw(n, rng),
         "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
         "combo": _combos().draw(n, rng),
-        "device_fresh": np.ones(n, dtype=bool),  # legacy: a new device every payment
         "ip_idx": rng.integers(0, ctx.n_ip, n),
         "ua_idx": rng.integers(0, ctx.n_ua, n),
         **_row_noise(n, rng),
@@ -219,9 +218,9 @@ def to_arrow(ctx: ChunkContext, draws: Draws, rng: np.random.Generator) -> pa.Ta
     """Arrow view of the draws. Random UUIDs are made here, after sorting, from `rng`
     (moving 16-byte rows around costs more than drawing them)."""
     n = len(draws["event_us"])
-    fresh = np.flatnonzero(draws["device_fresh"])
-    if "device_uuid" in draws:
+    if "device_uuid" in draws:  # v2: the owner's device, or a fresh one where flagged
         device = draws["device_uuid"]
+        fresh = np.flatnonzero(draws["device_fresh"])
         device[fresh] = sampling.uuid4_bytes(len(fresh), rng)
     else:  # v1: a new device every payment
         device = sampling.uuid4_bytes(n, rng)
