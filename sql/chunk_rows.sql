@@ -1,13 +1,11 @@
 -- One chunk's labelled rows, in schema order and working types. The Arrow view `draws`
 -- holds the numpy samples (codes, not strings): the catalogs and the small lookup tables
 -- (channel_combos, ip_pool, ua_pool, scenario_codes) turn them into values, ENUM labels
--- included, by hash joins on integer keys. One DuckDB thread keeps draw order; the
--- Arrow view `labels` pairs each row with its label by position, and a misaligned pair
--- fails loudly.
+-- included, by hash joins on integer keys. The draws carry their labels (`scenario`,
+-- `fraud_reported_at`); one DuckDB thread keeps draw order.
 {% from "_chunk_macros.sql" import amount %}
-WITH joined AS (
+WITH labelled AS (
     SELECT
-        d.row_idx,
         d.transaction_id,
         make_timestamp(d.event_us) AS event_time,
         m.utc_offset AS time_offset,
@@ -39,24 +37,17 @@ WITH joined AS (
 {% endif %}
         d.device_id,
         ip.ip_address,
-        ua.user_agent
+        ua.user_agent,
+        s.label_fraud,
+        s.fraud_scenario,
+        d.fraud_reported_at
     FROM draws AS d
     JOIN card_facts AS c ON c.card_id = d.card_id
     JOIN merchants AS m ON m.merchant_id = d.merchant_id
     JOIN channel_combos AS k ON k.combo = d.combo
     JOIN ip_pool AS ip ON ip.ip_idx = d.ip_idx
     JOIN ua_pool AS ua ON ua.ua_idx = d.ua_idx
-),
-labelled AS (
-    SELECT
-        j.*,
-        CASE WHEN l.row_idx = j.row_idx THEN s.label_fraud
-             ELSE error('sqlgen: chunk rows and labels out of step') END AS label_fraud,
-        s.fraud_scenario,
-        l.fraud_reported_at
-    FROM joined AS j
-    POSITIONAL JOIN labels AS l
-    JOIN scenario_codes AS s ON s.scenario = l.scenario
+    JOIN scenario_codes AS s ON s.scenario = d.scenario
 )
 SELECT
 {% for col in columns %}

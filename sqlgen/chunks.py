@@ -252,19 +252,26 @@ def draw_chunk(ctx: ChunkContext, spec: ChunkSpec) -> tuple[Draws, np.ndarray, d
 
 
 def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
-    """Register the chunk's draws (view `draws`) and labels (view `labels`).
+    """Register the chunk's labelled draws as the Arrow view `draws`.
 
-    Returns the number of fraud rows. The caller runs `ctx.rows_sql` (alone or inside
+    The score query runs on the draws first; its logistic draws, corrected to the exact
+    fraud counts, come back as the columns `scenario` and `fraud_reported_at`. Returns
+    the number of fraud rows. The caller runs `ctx.rows_sql` (alone or inside
     `copy_chunk.sql`), then `release`.
     """
     draws, fixed, share = draw_chunk(ctx, spec)
-    ctx.con.register("draws", to_arrow(ctx, draws, stream(ctx.cfg.seed, "uuids", spec.index)))
+    table = to_arrow(ctx, draws, stream(ctx.cfg.seed, "uuids", spec.index))
+    ctx.con.register("draws", table)
     scored = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
+    ctx.con.unregister("draws")
+    # Back to draw order by row index, whatever order the query returned.
+    logistic = np.zeros(spec.rows, dtype=bool)
+    logistic[np.asarray(scored["row_idx"])] = np.asarray(scored["logistic_label"])
     label = ctx.cfg.label
     rng = stream(ctx.cfg.seed, "labels", spec.index)
     merchant = draws["merchant_id"]
     scenario = correct_labels(
-        np.asarray(scored["logistic_label"]),
+        logistic,
         share["logistic"],
         merchant,
         draws["event_us"],
@@ -277,25 +284,17 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
     )
     if ctx.cfg.realism == "v2":
         add_noise(scenario, label.noise_rate, rng)
-    labels = pa.table(
-        {
-            "row_idx": np.asarray(scored["row_idx"]),
-            "scenario": scenario,
-            "fraud_reported_at": report_times(
-                scenario,
-                draws["event_us"],
-                label.report_delay_median_days,
-                label.report_delay_sigma,
-                rng,
-            ),
-        }
+    reported = report_times(
+        scenario, draws["event_us"], label.report_delay_median_days, label.report_delay_sigma, rng
     )
-    ctx.con.register("labels", labels)
+    table = table.append_column("scenario", pa.array(scenario)).append_column(
+        "fraud_reported_at", reported
+    )
+    ctx.con.register("draws", table)
     return int(np.count_nonzero(scenario))
 
 
 def release(ctx: ChunkContext) -> None:
-    ctx.con.unregister("labels")
     ctx.con.unregister("draws")
 
 

@@ -32,6 +32,19 @@ def draw_from_cdf(table: np.ndarray, size: int, rng: np.random.Generator) -> np.
     return np.minimum(idx, len(table) - 1)
 
 
+def _guide(table: np.ndarray, bins: int) -> np.ndarray:
+    """`searchsorted(table, j / bins, side="right")` for j = 0..bins, computed from the
+    table's side: entity i covers the points j / bins below table[i], so a count of
+    entities per point and a running sum give the same integers in O(bins) steps."""
+    below = np.clip(np.ceil(table * bins), 0, bins + 1).astype(np.int64)
+    # Settle rounding exactly as the points j / bins are computed (at most a step or two).
+    while (low := (below > 0) & ((below - 1) / bins >= table)).any():
+        below -= low
+    while (high := (below <= bins) & (below / bins < table)).any():
+        below += high
+    return np.cumsum(np.bincount(below, minlength=bins + 2)[: bins + 1])
+
+
 class CdfSampler:
     """Table-driven draws from a fixed distribution over many entities.
 
@@ -53,8 +66,7 @@ class CdfSampler:
     def _build(self, table: np.ndarray, max_bins: int) -> None:
         self.cdf = table
         self.bins = int(min(32 * len(table), max_bins))
-        points = np.arange(self.bins + 1, dtype=np.float64) / self.bins
-        guide = np.minimum(np.searchsorted(table, points, side="right"), len(table) - 1)
+        guide = np.minimum(_guide(table, self.bins), len(table) - 1)
         self.guide = guide[:-1].astype(np.int32 if len(table) < 2**31 else np.int64)
         self.ambiguous = guide[:-1] != guide[1:]  # bins that span an entity boundary
 

@@ -88,6 +88,23 @@ def test_cdf_sampler_equals_binary_search(n):
     assert np.array_equal(fast, exact)
 
 
+@pytest.mark.parametrize(
+    "weights",
+    [
+        [1.0],
+        [1.0, 1.0, 1.0, 1.0],  # cdf values fall exactly on bin edges
+        [0.0, 2.0, 0.0, 0.0, 1.0, 0.0],  # zero weights: empty entities
+        sampling.zipf_weights(3000, 1.3, np.random.default_rng(3)),
+    ],
+)
+def test_guide_table_equals_binary_search_at_every_point(weights):
+    table = sampling.cdf(np.asarray(weights, dtype=np.float64))
+    for bins in (1, 3, 8, 32 * len(table)):
+        points = np.arange(bins + 1, dtype=np.float64) / bins
+        expected = np.searchsorted(table, points, side="right")
+        assert np.array_equal(sampling._guide(table, bins), expected)
+
+
 def test_keyed_uuids_are_stable_per_key_and_distinct_across_keys():
     keys = np.array([1, 2, 1, 3], dtype=np.uint64)
     raw = sampling.keyed_uuid4(keys, salt=99)
