@@ -65,19 +65,22 @@ class CdfSampler:
 
     def _build(self, table: np.ndarray, max_bins: int) -> None:
         self.cdf = table
-        self.bins = int(min(32 * len(table), max_bins))
+        self.bins = int(min(32 * len(table), max_bins, 1 << 30))  # int32 bin numbers
         guide = np.minimum(_guide(table, self.bins), len(table) - 1)
-        self.guide = guide[:-1].astype(np.int32 if len(table) < 2**31 else np.int64)
-        self.ambiguous = guide[:-1] != guide[1:]  # bins that span an entity boundary
+        # One gather per draw: a bin's entity, or -1 where the bin spans an entity
+        # boundary and a binary search decides.
+        settled = np.where(guide[:-1] == guide[1:], guide[:-1], -1)
+        self.guide = settled.astype(np.int32 if len(table) < 2**31 else np.int64)
 
     def draw(self, size: int, rng: np.random.Generator) -> np.ndarray:
         return self.lookup(rng.random(size))
 
     def lookup(self, u: np.ndarray) -> np.ndarray:
         """The entity each uniform in [0, 1) falls on."""
-        j = np.minimum((u * self.bins).astype(np.int64), self.bins - 1)
-        out = self.guide[j].astype(np.int64)
-        ambiguous = np.flatnonzero(self.ambiguous[j])
+        j = (u * self.bins).astype(np.int32)
+        np.minimum(j, self.bins - 1, out=j)
+        out = np.take(self.guide, j).astype(np.int64)
+        ambiguous = np.flatnonzero(out < 0)
         if len(ambiguous):
             out[ambiguous] = np.searchsorted(self.cdf, u[ambiguous], side="right")
         return np.minimum(out, len(self.cdf) - 1, out=out)
