@@ -27,6 +27,7 @@ from sqlgen.draws import (
     sort_by_time,
     to_arrow,
 )
+from sqlgen.errors import SqlgenError
 from sqlgen.labeler import SCENARIOS, add_noise, correct_labels, report_times
 from sqlgen.plan import ChunkSpec, largest_remainder
 from sqlgen.pools import Pools
@@ -264,6 +265,7 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
     ctx.con.register("draws", table)
     scored = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
     ctx.con.unregister("draws")
+    _check_rows(spec, len(scored["row_idx"]), "scored")
     # Back to draw order by row index, whatever order the query returned.
     logistic = np.zeros(spec.rows, dtype=bool)
     logistic[np.asarray(scored["row_idx"])] = np.asarray(scored["logistic_label"])
@@ -298,6 +300,14 @@ def release(ctx: ChunkContext) -> None:
     ctx.con.unregister("draws")
 
 
+def _check_rows(spec: ChunkSpec, rows: int, what: str) -> None:
+    """Every draw must survive the catalog joins; a lost row is a bug, never output."""
+    if rows != spec.rows:
+        raise SqlgenError(
+            f"internal check failed: chunk {spec.index} {what} {rows} rows, planned {spec.rows}"
+        )
+
+
 def build_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:
     """The labelled payments of one chunk as Arrow, columns in `schema/payments.yaml` order."""
     label_chunk(ctx, spec)
@@ -313,7 +323,7 @@ def write_chunk(ctx: ChunkContext, spec: ChunkSpec, root: Path) -> FileStat:
     path = root / spec.relpath
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        ctx.con.execute(
+        (written,) = ctx.con.execute(
             render(
                 "copy_chunk.sql",
                 path=path,
@@ -321,8 +331,9 @@ def write_chunk(ctx: ChunkContext, spec: ChunkSpec, root: Path) -> FileStat:
                 compression=ctx.cfg.compression,
                 **ctx.query_args,
             )
-        )
+        ).fetchone()
     finally:
         release(ctx)
+    _check_rows(spec, written, "written")
     sha256 = file_sha256(path, fsync=True)
     return FileStat(spec.index, spec.relpath, spec.rows, fraud, path.stat().st_size, sha256)
