@@ -6,7 +6,10 @@ pools filled, SQL rendered) and reused for every chunk that process runs.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,24 +238,40 @@ def quotas(cfg: GeneratorConfig, target: int) -> dict[str, int]:
     return dict(zip(_QUOTA_ORDER, largest_remainder(target, weights).tolist(), strict=True))
 
 
-def draw_chunk(ctx: ChunkContext, spec: ChunkSpec) -> tuple[Draws, np.ndarray, dict]:
+# A stage timer: called with a stage name, returns the context that times it.
+# `benchmarks/chunk_stages.py` passes one that adds up seconds per stage.
+Timer = Callable[[str], AbstractContextManager]
+
+
+def untimed(_stage: str) -> AbstractContextManager:
+    return contextlib.nullcontext()
+
+
+def draw_chunk(
+    ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed
+) -> tuple[Draws, np.ndarray, dict]:
     """The chunk's numpy draws in time order, injected scenario codes, and quotas."""
     cfg = ctx.cfg
     rng = stream(cfg.seed, "chunk", spec.index)
     share = quotas(cfg, spec.fraud_target)
     if cfg.realism == "v1":
-        return draw_v1(ctx, spec, rng), np.zeros(spec.rows, dtype=np.int8), share
-    skeleton = skeleton_v2(ctx, spec, rng)
-    scenario_rng = stream(cfg.seed, "scenarios", spec.index)
-    codes, unplaced = inject(ctx, spec, skeleton, share, scenario_rng)
-    share["logistic"] += unplaced
-    skeleton, codes = sort_by_time(skeleton, codes, spec)
-    draws = attributes_v2(ctx, skeleton, rng)
-    fraudster_devices(ctx, draws, codes, scenario_rng)
+        with timer("draws"):
+            return draw_v1(ctx, spec, rng), np.zeros(spec.rows, dtype=np.int8), share
+    with timer("skeleton"):
+        skeleton = skeleton_v2(ctx, spec, rng)
+    with timer("scenarios"):
+        scenario_rng = stream(cfg.seed, "scenarios", spec.index)
+        codes, unplaced = inject(ctx, spec, skeleton, share, scenario_rng)
+        share["logistic"] += unplaced
+    with timer("time sort"):
+        skeleton, codes = sort_by_time(skeleton, codes, spec)
+    with timer("attributes"):
+        draws = attributes_v2(ctx, skeleton, rng)
+        fraudster_devices(ctx, draws, codes, scenario_rng)
     return draws, codes, share
 
 
-def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
+def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> int:
     """Register the chunk's labelled draws as the Arrow view `draws`.
 
     The score query runs on the draws first; its logistic draws, corrected to the exact
@@ -260,38 +279,45 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec) -> int:
     the number of fraud rows. The caller runs `ctx.rows_sql` (alone or inside
     `copy_chunk.sql`), then `release`.
     """
-    draws, fixed, share = draw_chunk(ctx, spec)
-    table = to_arrow(ctx, draws, stream(ctx.cfg.seed, "uuids", spec.index))
-    ctx.con.register("draws", table)
-    scored = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
-    ctx.con.unregister("draws")
-    _check_rows(spec, len(scored["row_idx"]), "scored")
-    # Back to draw order by row index, whatever order the query returned.
-    logistic = np.zeros(spec.rows, dtype=bool)
-    logistic[np.asarray(scored["row_idx"])] = np.asarray(scored["logistic_label"])
-    label = ctx.cfg.label
-    rng = stream(ctx.cfg.seed, "labels", spec.index)
-    merchant = draws["merchant_id"]
-    scenario = correct_labels(
-        logistic,
-        share["logistic"],
-        merchant,
-        draws["event_us"],
-        ctx.merchant_risk[merchant],
-        label.burst_size,
-        int(label.burst_window_minutes * 60_000_000),
-        rng,
-        burst_target=share.get("burst", 0),
-        fixed=fixed,
-    )
-    if ctx.cfg.realism == "v2":
-        add_noise(scenario, label.noise_rate, rng)
-    reported = report_times(
-        scenario, draws["event_us"], label.report_delay_median_days, label.report_delay_sigma, rng
-    )
-    table = table.append_column("scenario", pa.array(scenario)).append_column(
-        "fraud_reported_at", reported
-    )
+    draws, fixed, share = draw_chunk(ctx, spec, timer)
+    with timer("arrow view"):
+        table = to_arrow(ctx, draws, stream(ctx.cfg.seed, "uuids", spec.index))
+    with timer("score query"):
+        ctx.con.register("draws", table)
+        scored = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
+        ctx.con.unregister("draws")
+    with timer("labels"):
+        _check_rows(spec, len(scored["row_idx"]), "scored")
+        # Back to draw order by row index, whatever order the query returned.
+        logistic = np.zeros(spec.rows, dtype=bool)
+        logistic[np.asarray(scored["row_idx"])] = np.asarray(scored["logistic_label"])
+        label = ctx.cfg.label
+        rng = stream(ctx.cfg.seed, "labels", spec.index)
+        merchant = draws["merchant_id"]
+        scenario = correct_labels(
+            logistic,
+            share["logistic"],
+            merchant,
+            draws["event_us"],
+            ctx.merchant_risk[merchant],
+            label.burst_size,
+            int(label.burst_window_minutes * 60_000_000),
+            rng,
+            burst_target=share.get("burst", 0),
+            fixed=fixed,
+        )
+        if ctx.cfg.realism == "v2":
+            add_noise(scenario, label.noise_rate, rng)
+        reported = report_times(
+            scenario,
+            draws["event_us"],
+            label.report_delay_median_days,
+            label.report_delay_sigma,
+            rng,
+        )
+        table = table.append_column("scenario", pa.array(scenario)).append_column(
+            "fraud_reported_at", reported
+        )
     ctx.con.register("draws", table)
     return int(np.count_nonzero(scenario))
 
@@ -317,23 +343,25 @@ def build_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:
         release(ctx)
 
 
-def write_chunk(ctx: ChunkContext, spec: ChunkSpec, root: Path) -> FileStat:
+def write_chunk(ctx: ChunkContext, spec: ChunkSpec, root: Path, timer: Timer = untimed) -> FileStat:
     """Generate one chunk, COPY it to `root/<relpath>`, fsync it, and describe it."""
-    fraud = label_chunk(ctx, spec)
+    fraud = label_chunk(ctx, spec, timer)
     path = root / spec.relpath
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        (written,) = ctx.con.execute(
-            render(
-                "copy_chunk.sql",
-                path=path,
-                row_group_size=ctx.cfg.row_group_size,
-                compression=ctx.cfg.compression,
-                **ctx.query_args,
-            )
-        ).fetchone()
+        with timer("row query + COPY"):
+            (written,) = ctx.con.execute(
+                render(
+                    "copy_chunk.sql",
+                    path=path,
+                    row_group_size=ctx.cfg.row_group_size,
+                    compression=ctx.cfg.compression,
+                    **ctx.query_args,
+                )
+            ).fetchone()
     finally:
         release(ctx)
     _check_rows(spec, written, "written")
-    sha256 = file_sha256(path, fsync=True)
+    with timer("sha256 + fsync"):
+        sha256 = file_sha256(path, fsync=True)
     return FileStat(spec.index, spec.relpath, spec.rows, fraud, path.stat().st_size, sha256)
