@@ -56,8 +56,8 @@ def write_only(ctx: ChunkContext, spec, path: Path) -> float:
     start = time.perf_counter()
     ctx.con.execute(
         render(
-            "copy_rows_table.sql",
-            table="built_rows",
+            "copy_chunk.sql",
+            query=render("select_all.sql", table="built_rows"),
             path=path,
             row_group_size=ctx.cfg.row_group_size,
             compression=ctx.cfg.compression,

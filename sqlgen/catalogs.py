@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlgen import sampling
-from sqlgen.config import CatalogConfig
+from sqlgen.config import DEFAULT_ROW_GROUP_SIZE, CatalogConfig
 from sqlgen.errors import SqlgenError
 from sqlgen.render import render
 from sqlgen.schema import reference, static_vocabularies, table_schema
@@ -158,7 +158,9 @@ def write_catalogs(con: duckdb.DuckDBPyConnection, directory: Path, max_size_mb:
     directory.mkdir(parents=True, exist_ok=True)
     for table in CATALOG_TABLES:
         path = directory / f"{table}.parquet"
-        con.execute(render("copy_table.sql", table=table, path=path, row_group_size=122_880))
+        con.execute(
+            render("copy_table.sql", table=table, path=path, row_group_size=DEFAULT_ROW_GROUP_SIZE)
+        )
         size_mb = path.stat().st_size / 2**20
         if size_mb > max_size_mb:
             path.unlink()

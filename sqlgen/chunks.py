@@ -87,13 +87,13 @@ class ChunkContext:
         self.merchants = self._popularity("merchants")
         self._catalog_arrays()
         self.pools: Pools | None = None
-        self.query_args = {
+        query_args = {
             "columns": table_schema("payments").columns,
             "type_attr": "working_type",
             "realism": cfg.realism,
         }
-        self.score_sql = render("chunk_score.sql", **self.query_args)
-        self.rows_sql = render("chunk_rows.sql", **self.query_args)
+        self.score_sql = render("chunk_score.sql", **query_args)
+        self.rows_sql = render("chunk_rows.sql", **query_args)
 
         # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
         scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism == "v2" else 1.0
@@ -353,10 +353,10 @@ def write_chunk(ctx: ChunkContext, spec: ChunkSpec, root: Path, timer: Timer = u
             (written,) = ctx.con.execute(
                 render(
                     "copy_chunk.sql",
+                    query=ctx.rows_sql,
                     path=path,
                     row_group_size=ctx.cfg.row_group_size,
                     compression=ctx.cfg.compression,
-                    **ctx.query_args,
                 )
             ).fetchone()
     finally:

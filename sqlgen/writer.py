@@ -167,14 +167,14 @@ class OutputDir:
             raise SqlgenError(f"{self.root}: no published run (missing payments/{MANIFEST})")
         return json.loads(path.read_text())
 
-    def write_database(self, con: duckdb.DuckDBPyConnection, tables: list) -> None:
+    def write_database(self, con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
         """Replace `sqlgen.duckdb` atomically with catalog tables (and the payments view
         when a run is published)."""
         tmp = self.state / f"{DATABASE}.tmp-{os.getpid()}"
         self.build_database(con, tables, tmp)
         self.install_database(tmp)
 
-    def build_database(self, con: duckdb.DuckDBPyConnection, tables: list, tmp: Path) -> Path:
+    def build_database(self, con: duckdb.DuckDBPyConnection, tables: list[str], tmp: Path) -> Path:
         """Write the tables of `con` into a new database file at `tmp` (not yet visible)."""
         tmp.unlink(missing_ok=True)
         con.execute(render("attach_copy_tables.sql", path=tmp, tables=tables))
