@@ -99,8 +99,10 @@ def probabilities(realism: str, cases: list[dict], params: dict) -> np.ndarray:
 def expected(realism: str, case: dict, p: dict) -> float:
     """The documented formula, in Python: expit(logit(rate) + sum w * (feature - centre))."""
     risk, offset, scale = MERCHANTS[case["merchant_id"]]
-    amount = round(max(case["amount_raw"] * scale, 0.01), 2) if realism == "v2" else round(
-        case["amount_raw"], 2
+    amount = (
+        round(max(case["amount_raw"] * scale, 0.01), 2)
+        if realism == "v2"
+        else round(case["amount_raw"], 2)
     )
     local_hour = ((case["event_us"] + offset * 60_000_000) // HOUR_US) % 24
     logit = (
@@ -133,9 +135,7 @@ DIRECTIONS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("feature", "low", "high"), DIRECTIONS, ids=[d[0] for d in DIRECTIONS]
-)
+@pytest.mark.parametrize(("feature", "low", "high"), DIRECTIONS, ids=[d[0] for d in DIRECTIONS])
 def test_each_feature_raises_the_probability(realism, params, feature, low, high):
     p_low, p_high = probabilities(realism, [low, high], params)
     assert p_high > p_low + 0.01, f"{feature}: p {p_low:.4f} -> {p_high:.4f}"
