@@ -17,11 +17,13 @@ import pytest
 from sqlgen import chunks
 from sqlgen.catalogs import build_catalogs, write_catalogs
 from sqlgen.chunks import ChunkContext, write_chunk
+from sqlgen.config import load_config, with_overrides
 from sqlgen.draws import combo_table
 from sqlgen.labeler import SCENARIOS
 from sqlgen.plan import plan_chunks
 from sqlgen.pools import make_pools
 from sqlgen.schema import static_vocabularies
+from tests.conftest import TINY
 
 JITTER = 0.2  # degrees: 10 standard deviations of the location jitter
 
@@ -29,9 +31,6 @@ JITTER = 0.2  # degrees: 10 standard deviations of the location jitter
 @pytest.fixture(scope="module")
 def chunk(tmp_path_factory):
     """(file rows, their draws, catalog arrays, pools, context) of one written v2 chunk."""
-    from sqlgen.config import load_config, with_overrides
-    from tests.conftest import TINY
-
     tmp = tmp_path_factory.mktemp("rows")
     cfg = with_overrides(load_config(TINY), out_dir=tmp / "out", realism="v2")
     con = duckdb.connect()
@@ -105,6 +104,9 @@ def test_rows_are_the_draws_keys(chunk):
     assert np.array_equal(rows["pan"], c["pan_hash"][d["card_id"]])
     assert np.array_equal(rows["scheme"], c["card_scheme"][d["card_id"]])
     assert np.array_equal(rows["is_recurring"], d["is_recurring"])
+    # The device id as drawn (NULL where the draw says so), compared as text.
+    assert [str(x).lower() for x in rows["did"]] == [str(x).lower() for x in d["did"]]
+    assert 0.03 < np.mean([x is None for x in rows["did"]]) < 0.2  # ~10% NULL
 
 
 def test_merchant_columns_come_from_the_merchant(chunk):
