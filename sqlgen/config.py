@@ -168,6 +168,13 @@ class BehaviourConfig(_Model):
 
     home_share: float = Field(0.92, ge=0, le=1)  # payments at merchants in the home country
     max_devices: int = Field(3, ge=1, le=20)  # devices per customer (1..max)
+    # v3: most payments one card makes in a UTC day (a consumer card's hard cap; card
+    # popularity is also bounded so the cap rarely binds).
+    max_card_payments_per_day: int = Field(25, ge=1, le=100_000)
+    # v3: chance that a customer travels in a given week (Monday 00:00 UTC to Monday):
+    # out on Monday, in-person payments at the destination Tuesday to Saturday, back on
+    # Sunday; half of the trips stay in the home country.
+    trip_rate: float = Field(0.03, ge=0, le=1)
 
 
 class S3Config(_Model):
@@ -183,7 +190,8 @@ class GeneratorConfig(_Model):
     seed: int = Field(42, ge=0, le=2**63 - 1)
     num_workers: int = Field(1, ge=1, le=1024)
     batch_size: int = Field(1_000_000, ge=1, le=50_000_000)  # most rows in one chunk
-    realism: Literal["v1", "v2"] = "v2"
+    # v3: a believable world (real places, time zones, currencies, bounded activity).
+    realism: Literal["v1", "v2", "v3"] = "v2"
     # auto: processes if num_workers > 1, else local. dask: a LocalCluster of num_workers
     # processes, or the cluster at `scheduler` (tcp://host:8786).
     executor: Literal["auto", "local", "processes", "dask"] = "auto"

@@ -13,7 +13,7 @@ from sqlgen.errors import ConfigError
         ({"rows": 0}, "field 'rows'"),
         ({"fraud_rate": 0}, "field 'fraud_rate'"),
         ({"fraud_rate": 1.0}, "field 'fraud_rate'"),
-        ({"realism": "v3"}, "'v1' or 'v2'"),
+        ({"realism": "v9"}, "'v1', 'v2' or 'v3'"),
         ({"num_workers": 0}, "field 'num_workers'"),
         ({"batch_size": -5}, "field 'batch_size'"),
         ({"colour": "red"}, "unknown field 'colour'"),
