@@ -18,11 +18,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from sqlgen import sampling
 from sqlgen.catalogs import build_catalogs, create_enum_types, load_catalogs
 from sqlgen.config import GeneratorConfig
 from sqlgen.draws import (
-    Devices,
     Draws,
     attributes_v2,
     combo_table,
@@ -31,14 +29,15 @@ from sqlgen.draws import (
     sort_by_time,
     to_arrow,
 )
-from sqlgen.draws_v3 import World, attributes_v3, settle_v3, skeleton_v3, to_arrow_v3
+from sqlgen.draws_v3 import attributes_v3, settle_v3, skeleton_v3, to_arrow_v3
 from sqlgen.draws_v3 import fraud_networks as fraud_networks_v3
 from sqlgen.errors import SqlgenError
 from sqlgen.labeler import SCENARIOS, add_noise, correct_labels, report_times
 from sqlgen.plan import ChunkSpec, largest_remainder
 from sqlgen.pools import Pools
+from sqlgen.population import Population
 from sqlgen.render import render
-from sqlgen.scenarios import TESTING_MCCS, fraudster_devices, inject, strength
+from sqlgen.scenarios import configurable, fraudster_devices, inject, strength
 from sqlgen.schema import static_vocabularies, table_schema
 from sqlgen.seeds import stream
 from sqlgen.writer import file_sha256
@@ -87,9 +86,7 @@ class ChunkContext:
         else:
             load_catalogs(self.con, catalog_dir, "v3" if v3 else None)
         self.con.execute(render("card_facts.sql"))
-        self.cards = self._popularity("cards")
-        self.merchants = self._popularity("merchants")
-        self._catalog_arrays()
+        self.pop = Population(cfg, self.con)
         self.pools: Pools | None = None
         columns = table_schema("payments").columns
         if v3:  # addresses are computed per household, not picked from a pool
@@ -123,42 +120,12 @@ class ChunkContext:
         )
         _create_lookups(self.con, pools)
         # max(1, ...): v3 computes addresses and has no IP pool.
-        self.n_ip, self.n_ua = max(1, len(pools.ip_address)), len(pools.user_agent)
-        self.devices = Devices(
-            self.cfg.seed,
-            len(self.customer_country),
-            self.cfg.behaviour.max_devices,
-            self.n_ip,
-            self.n_ua,
-        )
+        self.pop.use_pools(max(1, len(pools.ip_address)), len(pools.user_agent))
         self.pools = pools
 
-    def _catalog_arrays(self) -> None:
-        """Per-id arrays for v2 sampling and scenario injection."""
-
-        v3 = self.cfg.realism == "v3"
-
-        def fetch(table: str) -> dict:
-            sql = render("catalog_arrays.sql", table=table, world=v3)
-            return self.con.execute(sql).fetchnumpy()
-
-        self.card_owner = np.asarray(fetch("cards")["owner"], dtype=np.int64)
-        customers = fetch("customers")
-        self.customer_country = np.asarray(customers["country"], dtype=np.int64)
-        m = fetch("merchants")
-        self.merchant_country = np.asarray(m["country"], dtype=np.int64)
-        self.merchant_offset = np.asarray(m["utc_offset"], dtype=np.int64)
-        self.merchant_scale = np.asarray(m["amount_scale"], dtype=np.float64)
-        self.merchant_risk = np.asarray(m["risk"], dtype=np.float64)
-        popularity = np.asarray(m["popularity"], dtype=np.float64)
-        self.home_merchants = sampling.GroupSampler(self.merchant_country, popularity)
-        testing = np.flatnonzero(np.isin(np.asarray(m["mcc"], dtype=object), TESTING_MCCS))
-        self.testing_merchants = testing if len(testing) else np.arange(len(popularity))
-        self.world = World(self, customers, m) if v3 else None
-
-    def _popularity(self, table: str) -> sampling.CdfSampler:
-        weights = self.con.table(table).select("popularity").fetchnumpy()["popularity"]
-        return sampling.CdfSampler(np.asarray(weights, dtype=np.float64))
+    @property
+    def devices(self):
+        return self.pop.devices
 
     def close(self) -> None:
         self.con.close()
@@ -248,15 +215,14 @@ def _centres(cfg: GeneratorConfig) -> dict[str, float]:
     }
 
 
-_QUOTA_ORDER = ("logistic", "burst", "card_testing", "compromised_merchant", "account_takeover")
-
-
 def quotas(cfg: GeneratorConfig, target: int) -> dict[str, int]:
-    """Split a chunk's fraud quota over the scenarios (v1: logistic and its corrections)."""
+    """Split a chunk's fraud quota over the configurable scenarios, in code order (v1:
+    logistic and its corrections)."""
     if cfg.realism == "v1":
         return {"logistic": target}
-    weights = np.asarray([getattr(cfg.scenarios, n) for n in _QUOTA_ORDER], dtype=np.float64)
-    return dict(zip(_QUOTA_ORDER, largest_remainder(target, weights).tolist(), strict=True))
+    names = [s.name for s in configurable()]
+    weights = np.asarray([getattr(cfg.scenarios, n) for n in names], dtype=np.float64)
+    return dict(zip(names, largest_remainder(target, weights).tolist(), strict=True))
 
 
 # A stage timer: called with a stage name, returns the context that times it.
@@ -272,31 +238,31 @@ def draw_chunk(
     ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed
 ) -> tuple[Draws, np.ndarray, dict]:
     """The chunk's numpy draws in time order, injected scenario codes, and quotas."""
-    cfg = ctx.cfg
+    cfg, pop = ctx.cfg, ctx.pop
     rng = stream(cfg.seed, "chunk", spec.index)
     share = quotas(cfg, spec.fraud_target)
     if cfg.realism == "v1":
         with timer("draws"):
-            return draw_v1(ctx, spec, rng), np.zeros(spec.rows, dtype=np.int8), share
+            return draw_v1(pop, spec, rng), np.zeros(spec.rows, dtype=np.int8), share
     v3 = cfg.realism == "v3"
     with timer("skeleton"):
-        skeleton = (skeleton_v3 if v3 else skeleton_v2)(ctx, spec, rng)
+        skeleton = (skeleton_v3 if v3 else skeleton_v2)(pop, spec, rng)
     with timer("scenarios"):
         scenario_rng = stream(cfg.seed, "scenarios", spec.index)
-        codes, unplaced = inject(ctx, spec, skeleton, share, scenario_rng)
+        codes, unplaced = inject(pop, spec, skeleton, share, scenario_rng)
         share["logistic"] += unplaced
         if v3:
-            settle_v3(ctx, spec, skeleton, codes, stream(cfg.seed, "settle", spec.index))
+            settle_v3(pop, spec, skeleton, codes, stream(cfg.seed, "settle", spec.index))
     with timer("time sort"):
         skeleton, codes = sort_by_time(skeleton, codes, spec)
     with timer("attributes"):
         if v3:
-            draws = attributes_v3(ctx, spec, skeleton, rng)
-            fraudster_devices(ctx, draws, codes, scenario_rng)
+            draws = attributes_v3(pop, spec, skeleton, rng)
+            fraudster_devices(pop, draws, codes, scenario_rng)
             fraud_networks_v3(draws, codes, scenario_rng)
         else:
-            draws = attributes_v2(ctx, skeleton, rng)
-            fraudster_devices(ctx, draws, codes, scenario_rng)
+            draws = attributes_v2(pop, skeleton, rng)
+            fraudster_devices(pop, draws, codes, scenario_rng)
     return draws, codes, share
 
 
@@ -314,7 +280,7 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
         if ctx.cfg.realism == "v3":
             table = to_arrow_v3(draws, uuids)
         else:
-            table = to_arrow(ctx, draws, uuids)
+            table = to_arrow(ctx.pop, draws, uuids)
     with timer("score query"):
         ctx.con.register("draws", table)
         scored = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
@@ -332,7 +298,7 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
             share["logistic"],
             merchant,
             draws["event_us"],
-            ctx.merchant_risk[merchant],
+            ctx.pop.merchant_risk[merchant],
             label.burst_size,
             int(label.burst_window_minutes * 60_000_000),
             rng,

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from sqlgen import scenarios as scenario_registry
 from sqlgen.errors import ConfigError
 from sqlgen.resources import default_config_path
 
@@ -147,20 +148,26 @@ class LabelConfig(_Model):
     report_delay_sigma: float = Field(0.8, ge=0, le=3)
 
 
-class ScenarioConfig(_Model):
-    """v2 fraud mechanisms: relative weight of each in the fraud count (0 disables it)."""
-
-    logistic: float = Field(0.45, ge=0)  # the logistic draw on amount, risk and night
-    burst: float = Field(0.15, ge=0)  # waves of frauds at one risky merchant
-    card_testing: float = Field(0.15, ge=0)  # runs of tiny amounts on one card, minutes apart
-    compromised_merchant: float = Field(0.10, ge=0)  # cards seen at a merchant, hit days later
-    account_takeover: float = Field(0.15, ge=0)  # new device and IP, often abroad, big amounts
-
+class _ScenarioWeights(_Model):
     @model_validator(mode="after")
-    def _some(self) -> ScenarioConfig:
+    def _some(self) -> _ScenarioWeights:
         if sum(self.model_dump().values()) <= 0:
             raise ValueError("at least one scenario needs a positive weight")
         return self
+
+
+# v2+ fraud mechanisms: relative weight of each in the fraud count (0 disables it). One
+# field per configurable scenario of the registry (`sqlgen/scenarios/`), its default
+# weight and summary declared there.
+ScenarioConfig = create_model(
+    "ScenarioConfig",
+    __base__=_ScenarioWeights,
+    __doc__="Relative weight of each fraud scenario in the fraud count (0 disables it).",
+    **{
+        s.name: (float, Field(s.weight, ge=0, description=s.summary))
+        for s in scenario_registry.configurable()
+    },
+)
 
 
 class BehaviourConfig(_Model):

@@ -11,17 +11,11 @@ import numpy as np
 import pyarrow as pa
 
 from sqlgen import sampling
+from sqlgen.scenarios import GENUINE, NAMES, code
 
-SCENARIOS = (
-    "logistic",
-    "burst",
-    "fill",
-    "card_testing",
-    "compromised_merchant",
-    "account_takeover",
-    "false_report",
-)
-GENUINE, LOGISTIC, BURST, FILL, CARD_TESTING, COMPROMISED, TAKEOVER, FALSE_REPORT = range(8)
+SCENARIOS = NAMES  # `fraud_scenario` labels, by code (code 0 is genuine)
+LOGISTIC, BURST, FILL = code("logistic"), code("burst"), code("fill")
+FALSE_REPORT = code("false_report")
 _DAY_US = 86_400_000_000
 
 

@@ -1,0 +1,63 @@
+"""compromised_merchant: cards seen at one (risky) merchant are used online elsewhere
+1-10 days later."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sqlgen import sampling
+from sqlgen.scenarios.base import DAY_US, GENUINE, HOUR_US, Injector, ReportDelay, Scenario
+
+
+def inject(inj: Injector, quota: int) -> None:
+    d, rng, t1, pop = inj.d, inj.rng, inj.spec.t1_us, inj.pop
+    genuine = np.flatnonzero(inj.codes == GENUINE)
+    pick = sampling.cdf(pop.merchant_risk[d["merchant_id"][genuine]])
+    # Rows grouped by merchant, ascending within each merchant.
+    by_merchant = sampling.id_order(d["merchant_id"])
+    merchants_sorted = d["merchant_id"][by_merchant]
+    for _ in range(50):  # episodes; a merchant with no usable visits is skipped
+        if quota <= 0:
+            return
+        m = d["merchant_id"][genuine[sampling.draw_from_cdf(pick, 1, rng)[0]]]
+        lo, hi = np.searchsorted(merchants_sorted, [m, m + 1])
+        seen = by_merchant[lo:hi]
+        seen = seen[(inj.codes[seen] == GENUINE) & (d["event_us"][seen] < t1 - HOUR_US)]
+        seen = _distinct_cards(seen, d["card_id"], min(quota, 40))
+        if len(seen) == 0:
+            continue
+        inj.codes[seen] = -1  # the visits themselves stay genuine
+        rows = inj.take(len(seen))
+        inj.codes[seen] = GENUINE
+        seen = seen[: len(rows)]
+        when = d["event_us"][seen] + rng.uniform(1, 10, len(seen)) * DAY_US
+        late = when >= t1
+        when[late] = rng.uniform(d["event_us"][seen][late] + HOUR_US, t1)
+        elsewhere = pop.merchants.draw(len(rows), rng)
+        amount = np.round(rng.lognormal(4.0, 0.8, len(rows)) * inj.strength, 2) + 1
+        inj.online(
+            rows, elsewhere, amount, when.astype(np.int64), d["card_id"][seen].copy(),
+            SCENARIO.code,
+        )
+        quota -= len(rows)
+
+
+def _distinct_cards(rows: np.ndarray, card_id: np.ndarray, k: int) -> np.ndarray:
+    """Up to k of `rows` with distinct cards, the first visit of each among the earliest
+    rows (rows are in random order here); looks at a growing prefix, not all rows."""
+    window = 4 * k
+    while True:
+        _, first = np.unique(card_id[rows[:window]], return_index=True)
+        if len(first) >= k or window >= len(rows):
+            return rows[np.sort(first)[:k]]
+        window *= 4
+
+
+SCENARIO = Scenario(
+    name="compromised_merchant",
+    code=5,
+    summary="cards seen at one risky merchant are used online elsewhere days later",
+    weight=0.10,
+    inject=inject,
+    report=ReportDelay(median_days=21.0, sigma=0.6, cnp_factor=1.0),
+)
