@@ -84,7 +84,7 @@ def main() -> None:
         if cfg.realism == "v2":
             con = duckdb.connect()
             build_catalogs(con, cfg.catalog, cfg.seed)
-            write_catalogs(con, work / "catalog", cfg.catalog.max_size_mb)
+            write_catalogs(con, work / "catalog", cfg.catalog.max_size_mb, cfg.realism)
             con.close()
             catalog_dir = work / "catalog"
         ctx = ChunkContext(cfg, catalog_dir)

@@ -108,8 +108,8 @@ def upload_run(
     ]
     if artifacts is not None:
         jobs += [
-            (artifacts, p, f"catalogues/{p.name}", None)
-            for p in sorted(out.catalog.glob("*.parquet"))
+            (artifacts, p, f"catalogues/{p.relative_to(out.catalog).as_posix()}", None)
+            for p in sorted(out.catalog.rglob("*.parquet"))
         ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         for fut in [pool.submit(_put, s3, *job) for job in jobs]:
