@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from sqlgen.auth import authorise
 from sqlgen.catalogs import build_catalogs, create_enum_types, load_catalogs
 from sqlgen.config import GeneratorConfig
 from sqlgen.draws import (
@@ -32,12 +33,12 @@ from sqlgen.draws import (
 from sqlgen.draws_v3 import attributes_v3, settle_v3, skeleton_v3, to_arrow_v3
 from sqlgen.draws_v3 import fraud_networks as fraud_networks_v3
 from sqlgen.errors import SqlgenError
-from sqlgen.labeler import SCENARIOS, add_noise, correct_labels, report_times
+from sqlgen.labeler import FALSE_REPORT, GENUINE, SCENARIOS, add_noise, correct_labels, report_times
 from sqlgen.plan import ChunkSpec, largest_remainder
 from sqlgen.pools import Pools
 from sqlgen.population import Population
 from sqlgen.render import render
-from sqlgen.scenarios import configurable, fraudster_devices, inject, strength
+from sqlgen.scenarios import code, configurable, fraudster_devices, inject, strength
 from sqlgen.schema import static_vocabularies, table_schema
 from sqlgen.seeds import stream
 from sqlgen.writer import file_sha256
@@ -136,6 +137,7 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
     vocab, combos = static_vocabularies(), combo_table()
     pos = combos["channel"] == vocab["channel"].index("pos")
     scenario = np.arange(len(SCENARIOS) + 1)
+    auth = np.arange(len(vocab["decline_reason"]) + 1)
     lookups = {
         "channel_combos": {
             "combo": ("integer", np.arange(len(pos))),
@@ -162,6 +164,14 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
             "scenario": ("tinyint", scenario),
             "label_fraud": ("boolean", scenario > 0),
             "fraud_scenario": ("fraud_scenario_enum", [None, *SCENARIOS]),
+        },
+        "auth_codes": {  # code 0 approved, k > 0 declined for reason k - 1
+            "auth": ("tinyint", auth),
+            "auth_result": (
+                "auth_result_enum",
+                np.where(auth > 0, "declined", "approved").astype(object),
+            ),
+            "decline_reason": ("decline_reason_enum", [None, *vocab["decline_reason"]]),
         },
     }
     for table, columns in lookups.items():
@@ -314,11 +324,33 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
             label.report_delay_sigma,
             rng,
         )
-        table = table.append_column("scenario", pa.array(scenario)).append_column(
-            "fraud_reported_at", reported
+        auth = _authorise(ctx, draws, scenario, stream(ctx.cfg.seed, "auth", spec.index))
+        table = (
+            table.append_column("scenario", pa.array(scenario))
+            .append_column("fraud_reported_at", reported)
+            .append_column("auth", pa.array(auth))
         )
     ctx.con.register("draws", table)
     return int(np.count_nonzero(scenario))
+
+
+def _authorise(
+    ctx: ChunkContext, draws: Draws, scenario: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Auth codes: v1 and v2 approve everything; v3 declines (`sqlgen.auth`)."""
+    if ctx.cfg.realism != "v3":
+        return np.zeros(len(scenario), dtype=np.int8)
+    fraud = (scenario != GENUINE) & (scenario != FALSE_REPORT)
+    blocked = draws.get("blocked", np.zeros(len(scenario), dtype=bool))
+    return authorise(
+        fraud,
+        scenario == code("card_testing"),
+        draws["remote"],
+        draws["amount_base"],
+        blocked,
+        ctx.cfg.auth,
+        rng,
+    )
 
 
 def release(ctx: ChunkContext) -> None:

@@ -184,6 +184,21 @@ class BehaviourConfig(_Model):
     trip_rate: float = Field(0.03, ge=0, le=1)
 
 
+class AuthConfig(_Model):
+    """v3: the issuer's authorisation outcome (`auth_result`, `decline_reason`)."""
+
+    # Genuine payments declined (insufficient funds, do not honour, ...: reference.yaml).
+    genuine_decline_rate: float = Field(0.03, ge=0, lt=1)
+    # Fraud attempts stopped at a typical amount; larger amounts more often, so that by
+    # value about twice as much fraud is prevented as lost (UK Finance 2024).
+    fraud_decline_rate: float = Field(0.6, ge=0, le=1)
+    # Card-testing attempts declined (wrong CVV, expiry, velocity rules).
+    testing_decline_rate: float = Field(0.85, ge=0, le=1)
+    # After a card is blocked, its holder's own payments are declined (card_blocked)
+    # for up to this many days, then move to their replacement card.
+    blocked_grace_days: float = Field(3.0, ge=0, le=120)
+
+
 class S3Config(_Model):
     raw_bucket_param: str = "/fraud/raw_bucket_name"  # SSM parameter: payments bucket
     artifacts_bucket_param: str = "/fraud/artifacts_bucket_name"  # SSM: catalogues bucket
@@ -216,6 +231,7 @@ class GeneratorConfig(_Model):
     label: LabelConfig = LabelConfig()
     scenarios: ScenarioConfig = ScenarioConfig()
     behaviour: BehaviourConfig = BehaviourConfig()
+    auth: AuthConfig = AuthConfig()
     s3: S3Config = S3Config()
 
     @property

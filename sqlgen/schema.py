@@ -118,4 +118,6 @@ def static_vocabularies() -> dict[str, tuple[str, ...]]:
         "device_type": tuple(nested("device_types")),
         "card_scheme": tuple(ref["card_schemes"]),
         "pos_entry_mode": tuple(nested("pos_entry_modes")),
+        "auth_result": tuple(ref["auth_results"]),
+        "decline_reason": tuple(ref["decline_reasons"]),
     }
