@@ -30,11 +30,14 @@ from sqlgen.writer import DATABASE, OutputDir, file_sha256
 
 log = logging.getLogger("sqlgen")
 
-DATABASE_TABLES = [
-    *((t, table_schema(t)) for t in CATALOG_TABLES),
-    ("countries", None),
-    ("mccs", None),
-]
+def database_tables(realism: str) -> list:
+    """The tables copied into `sqlgen.duckdb`, with their schemas (v3 catalogs have
+    places)."""
+    return [
+        *((t, table_schema(t, realism)) for t in CATALOG_TABLES),
+        ("countries", None),
+        ("mccs", None),
+    ]
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,7 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
             # place after publication.
             with ThreadPoolExecutor(1) as background:
                 database = background.submit(
-                    out.build_database, con, DATABASE_TABLES, staged.parent / DATABASE
+                    out.build_database, con, database_tables(cfg.realism), staged.parent / DATABASE
                 )
                 with phase("chunks"):
                     stats = _generate(executor, cfg, job, specs, show_progress)
@@ -231,7 +234,7 @@ def build_catalogs_only(cfg: GeneratorConfig) -> Path:
             build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
             write_catalogs(con, staged, cfg.catalog.max_size_mb)
             out.publish(None, staged)
-            out.write_database(con, DATABASE_TABLES)
+            out.write_database(con, database_tables(cfg.realism))
         finally:
             con.close()
             out.discard(run_id)

@@ -101,10 +101,13 @@ def test_uuid_version_4(published):
 
 
 @pytest.mark.slow
-def test_same_rows_for_1_2_3_workers(tiny, tmp_path):
+@pytest.mark.parametrize("realism", ["v2", "v3"])
+def test_same_rows_for_1_2_3_workers(tiny, tmp_path, realism):
     outputs = []
     for workers in (1, 2, 3):
-        cfg = with_overrides(tiny, num_workers=workers, out_dir=tmp_path / f"w{workers}")
+        cfg = with_overrides(
+            tiny, num_workers=workers, out_dir=tmp_path / f"w{workers}", realism=realism
+        )
         run(cfg, show_progress=False)
         outputs.append(cfg.out_dir)
     first = rows_of(outputs[0])
