@@ -30,7 +30,9 @@ _MONDAY_US = 4 * DAY_US  # 1970-01-05, the first Monday: trips are Monday-based 
 _SALT_TRIP = 0x7219
 _DOMESTIC_TRIPS = 0.5
 _LOAD = 4  # a card's expected payments per day stay below cap / _LOAD
-_MAX_MERCHANT_SHARE = 0.005  # of remote payments: chains are several merchants
+# No merchant's popularity above this share of the catalog's (Zipf weights are clipped,
+# the excess spread over the rest): a big chain is several merchants, as in card data.
+_MAX_MERCHANT_SHARE = 0.002
 SUBSCRIPTION_MCCS = ("4814", "4900", "5815", "5967")  # telecom, utilities, digital, direct
 _RECURRING_P = 0.7  # of stored-credential payments at those merchants
 _CARRIER_P = 0.5  # mobile payments over the carrier's network rather than home Wi-Fi
@@ -69,9 +71,11 @@ class World:
         self.merchant_currency = np.asarray(merchants["currency"], dtype=np.int64)
         mcc = np.asarray(merchants["mcc"], dtype=object)
         self.subscription = np.isin(mcc, SUBSCRIPTION_MCCS)
-        popularity = np.asarray(merchants["popularity"], dtype=np.float64)
+        popularity = bounded_weights(merchants["popularity"], _MAX_MERCHANT_SHARE)
         self.in_city = sampling.GroupSampler(self.merchant_city, popularity)
-        self.remote = sampling.CdfSampler(bounded_weights(popularity, _MAX_MERCHANT_SHARE))
+        country = np.asarray(merchants["country"], dtype=np.int64)
+        self.domestic = sampling.GroupSampler(country, popularity)
+        self.remote = sampling.CdfSampler(popularity)
         # Shops are in some places only: people shop in the nearest place with shops in
         # their own country (their home town if it has any); trips go to such places.
         shops = np.unique(self.merchant_city)
@@ -170,7 +174,7 @@ def place_rows(ctx: ChunkContext, d: Draws, rows: np.ndarray, rng: np.random.Gen
     rem = np.flatnonzero(merchant < 0)  # remote (or, defensively, a place with no shop)
     remote[rem] = True
     domestic = rng.random(len(rem)) < cfg.behaviour.home_share
-    local = ctx.home_merchants.draw(ctx.customer_country[owner[rem]], rng)
+    local = w.domestic.draw(ctx.customer_country[owner[rem]], rng)
     anywhere = w.remote.draw(len(rem), rng)
     merchant[rem] = np.where(domestic & (local >= 0), local, anywhere)
     # The row's place: the shop in person; home, or somewhere in the trip's city, online.

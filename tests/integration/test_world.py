@@ -222,3 +222,15 @@ def test_in_person_travel_speed_is_possible(v3):
     far = km > 50
     assert far.sum() > 10  # trips happen
     assert (km[far] / np.maximum(hours[far], 1e-9)).max() <= 900
+
+
+def test_report_world_section(v3):
+    from sqlgen.report import build_report
+
+    cfg, _ = v3
+    text, _ = build_report(cfg.out_dir)
+    world = text[text.index("== world: places") :]
+    assert "customers" in world and "on land" in world and "n/a" not in world
+    assert "time_offset equals the zone offset" in world
+    for block in ("per card per day", "between places", "JPY"):
+        assert block in world
