@@ -254,11 +254,52 @@ def settle_v3(
         place_rows(ctx, d, over, rng)
 
 
+_AIRLINER_KMH = 900.0
+_RUSHED_US = 60_000_000  # in-person payments closer in time than this may be too fast
+
+
+def _card_order(card: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`rows` (in time order) grouped by card, time order kept: one packed sort."""
+    bits = max(1, (len(rows) - 1).bit_length())
+    if len(rows) == 0 or int(card.max(initial=0)).bit_length() + bits > 63:
+        return rows[np.argsort(card[rows], kind="stable")]
+    keys = (card[rows].astype(np.uint64) << np.uint64(bits)) | np.arange(
+        len(rows), dtype=np.uint64)
+    keys.sort()
+    return rows[(keys & np.uint64((1 << bits) - 1)).astype(np.int64)]
+
+
+def same_shop_when_rushed(s: Draws, zone_of_merchant: np.ndarray) -> None:
+    """A card's next in-person payment within a minute that would need more than
+    airliner speed (two shops of one town, seconds apart) happens at the same shop.
+    Trips already keep moves between places slow; this settles those within one."""
+    order = _card_order(s["card_id"], np.flatnonzero(~s["remote"]))
+    for _ in range(4):
+        a, b = order[:-1], order[1:]
+        near = np.flatnonzero(
+            (s["card_id"][a] == s["card_id"][b])
+            & (s["event_us"][b] - s["event_us"][a] < _RUSHED_US)
+            & (s["merchant_id"][a] != s["merchant_id"][b])
+        )
+        a, b = a[near], b[near]
+        km = world.km_between(s["latitude"][a], s["longitude"][a],
+                              s["latitude"][b], s["longitude"][b])
+        hours = (s["event_us"][b] - s["event_us"][a]) / 3.6e9
+        fast = km > _AIRLINER_KMH * hours
+        if not fast.any():
+            return
+        a, b = a[fast], b[fast]
+        for key in ("merchant_id", "latitude", "longitude"):
+            s[key][b] = s[key][a]
+        s["zone"][b] = zone_of_merchant[s["merchant_id"][b]]
+
+
 def attributes_v3(ctx: ChunkContext, spec: ChunkSpec, s: Draws, rng: np.random.Generator) -> Draws:
     """Channel, device, network, amount and offset of each row, in time order.
     In person: a terminal, no device id, IP or browser. Remote: one of the holder's
     devices, with its browser and an address of the household (or the carrier)."""
     cfg, w, n = ctx.cfg, ctx.world, len(s["event_us"])
+    same_shop_when_rushed(s, w.merchant_zone)
     owner = ctx.card_owner[s["card_id"]]
     remote = s["remote"]
     combos = combo_table()
