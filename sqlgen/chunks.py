@@ -139,6 +139,7 @@ class ChunkContext:
             self.cfg.behaviour.max_devices,
             self.n_ip,
             self.n_ua,
+            world=self.world is not None,
         )
         self.pools = pools
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from sqlgen import money, networks, sampling, world
 from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, vocab_code
-from sqlgen.schema import reference, static_vocabularies
+from sqlgen.schema import reference
 
 if TYPE_CHECKING:
     from sqlgen.chunks import ChunkContext
@@ -186,6 +186,7 @@ def place_rows(ctx: ChunkContext, d: Draws, rows: np.ndarray, rng: np.random.Gen
     zone[away] = w.city_zone[dest[away]]
     d["merchant_id"][rows] = merchant
     d["remote"][rows] = remote
+    d["away"][rows] = dest >= 0
     d["latitude"][rows], d["longitude"][rows], d["zone"][rows] = lat, lon, zone
 
 
@@ -201,6 +202,7 @@ def skeleton_v3(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) ->
         "merchant_id": np.empty(n, dtype=np.int64),
         "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
         "remote": np.empty(n, dtype=bool),
+        "away": np.empty(n, dtype=bool),  # on a trip (its network is not the household's)
         "latitude": np.empty(n),
         "longitude": np.empty(n),
         "zone": np.empty(n, dtype=np.int64),
@@ -318,19 +320,18 @@ def attributes_v3(ctx: ChunkContext, spec: ChunkSpec, s: Draws, rng: np.random.G
     for k in range(1, cfg.behaviour.max_devices):
         slot += u < 0.4**k
     slot = np.minimum(slot, ctx.devices.count[owner] - 1)
-    device = ctx.devices.rows(owner, slot)
+    device = ctx.devices.rows(owner, slot)  # v3 devices carry household IP and browser
     kind = device["kind"]
     ecom = np.flatnonzero(combos["channel"][combo] == vocab_code("channel", "ecom"))
     combo[ecom] = _with_device(combo[ecom], kind[ecom])
-    kind_name = np.asarray(static_vocabularies()["device_type"], dtype=object)[kind]
-    ua_idx = networks.device_user_agents(kind_name, _unit(device["uuid"]))
 
-    ip = networks.household_ips(owner, slot, w.seed)
-    country = ctx.customer_country[owner]
-    mobile = np.flatnonzero((kind_name == "mobile") & (rng.random(n) < _CARRIER_P))
-    ip[mobile] = networks.carrier_ips(country[mobile], rng.random(len(mobile)), w.seed)
-    dest, _ = w.trips(owner, s["event_us"], cfg.behaviour.trip_rate)
-    elsewhere = np.flatnonzero((dest >= 0) | (rng.random(n) < _ROAMING))
+    ip = device["ip"]
+    mobile = np.flatnonzero(
+        (kind == vocab_code("device_type", "mobile")) & (rng.random(n) < _CARRIER_P)
+    )
+    country = ctx.customer_country[owner[mobile]]
+    ip[mobile] = networks.carrier_ips(country, rng.random(len(mobile)), w.seed)
+    elsewhere = np.flatnonzero(s["away"] | (rng.random(n) < _ROAMING))
     ip[elsewhere] = networks.random_ips(len(elsewhere), rng)
 
     stored = combos["pos_entry_mode"][combo] == vocab_code("pos_entry_mode", "credential_on_file")
@@ -347,19 +348,13 @@ def attributes_v3(ctx: ChunkContext, spec: ChunkSpec, s: Draws, rng: np.random.G
         "device_null": ~remote,
         "ip": ip,
         "ip_idx": np.zeros(n, dtype=np.int32),  # unused in v3 (scenarios write it)
-        "ua_idx": ua_idx,
+        "ua_idx": device["ua_idx"],
         "is_recurring": recurring,
         "amount_base": base,
         "amount": money.local_amounts(base, currency, rng),
         "time_offset": w.offsets(spec).at(s["zone"], s["event_us"]),
         "u_label": rng.random(n),
     }
-
-
-def _unit(uuid_rows: np.ndarray) -> np.ndarray:
-    """A uniform in [0, 1) fixed by each device's id (its browser stays the same)."""
-    words = np.ascontiguousarray(uuid_rows).view(np.uint64)[:, 0]
-    return (sampling.mix64(words) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
 def fraud_networks(d: Draws, codes: np.ndarray, rng: np.random.Generator) -> None:
