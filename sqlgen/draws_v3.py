@@ -67,7 +67,7 @@ class World:
         self.merchant_city = np.asarray(merchants["city"], dtype=np.int64)
         self.merchant_lat = np.asarray(merchants["lat"], dtype=np.float64)
         self.merchant_lon = np.asarray(merchants["lon"], dtype=np.float64)
-        self.merchant_zone = c.zone[self.merchant_city]
+        self.merchant_zone = c.zone[self.merchant_city].astype(np.int16)
         self.merchant_currency = np.asarray(merchants["currency"], dtype=np.int64)
         mcc = np.asarray(merchants["mcc"], dtype=object)
         self.subscription = np.isin(mcc, SUBSCRIPTION_MCCS)
@@ -81,7 +81,7 @@ class World:
         shops = np.unique(self.merchant_city)
         self.shop_city = _nearest_within_country(c, shops)
         self.customer_home = home
-        self.customer_zone = c.zone[home]
+        self.customer_zone = c.zone[home].astype(np.int16)
         self.destinations = sampling.GroupSampler(c.country[shops], c.population[shops])
         self.destination_city = shops
         weights = np.asarray([x["weight"] for x in reference()["countries"]], dtype=np.float64)
@@ -145,8 +145,12 @@ def _local_times(spec: ChunkSpec, offset_min: np.ndarray, cfg, rng) -> np.ndarra
     weekly cycles; drawn per distinct offset, so no row leaves the slice."""
     utc = np.empty(len(offset_min), dtype=np.int64)
     tw = cfg.temporal
-    for off in np.unique(offset_min):
-        rows = np.flatnonzero(offset_min == off)
+    order = np.argsort(offset_min.astype(np.int16), kind="stable")  # a radix sort
+    ranked = offset_min[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    values = ranked[starts]
+    for off, lo, hi in zip(values, starts, [*starts[1:], len(order)], strict=True):
+        rows = order[lo:hi]
         shift = int(off) * MINUTE_US
         local = sampling.cycle_times(spec.t0_us + shift, spec.t1_us + shift, len(rows), rng,
                                      tw.hourly_weights, tw.weekday_weights)
@@ -174,13 +178,14 @@ def place_rows(ctx: ChunkContext, d: Draws, rows: np.ndarray, rng: np.random.Gen
     rem = np.flatnonzero(merchant < 0)  # remote (or, defensively, a place with no shop)
     remote[rem] = True
     domestic = rng.random(len(rem)) < cfg.behaviour.home_share
-    local = w.domestic.draw(ctx.customer_country[owner[rem]], rng)
+    o = owner[rem]
+    local = w.domestic.draw(ctx.customer_country[o], rng)
     anywhere = w.remote.draw(len(rem), rng)
     merchant[rem] = np.where(domestic & (local >= 0), local, anywhere)
     # The row's place: the shop in person; home, or somewhere in the trip's city, online.
-    lat = np.where(remote, w.customer_lat[owner], w.merchant_lat[merchant])
-    lon = np.where(remote, w.customer_lon[owner], w.merchant_lon[merchant])
-    zone = np.where(remote, w.customer_zone[owner], w.merchant_zone[merchant])
+    lat, lon = w.merchant_lat[merchant], w.merchant_lon[merchant]
+    zone = w.merchant_zone[merchant]
+    lat[rem], lon[rem], zone[rem] = w.customer_lat[o], w.customer_lon[o], w.customer_zone[o]
     away = np.flatnonzero(remote & on_trip)
     lat[away], lon[away] = world.near(dest[away], rng)
     zone[away] = w.city_zone[dest[away]]
@@ -205,7 +210,7 @@ def skeleton_v3(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) ->
         "away": np.empty(n, dtype=bool),  # on a trip (its network is not the household's)
         "latitude": np.empty(n),
         "longitude": np.empty(n),
-        "zone": np.empty(n, dtype=np.int64),
+        "zone": np.empty(n, dtype=np.int16),
     }
     place_rows(ctx, d, np.arange(n), rng)
     return d
