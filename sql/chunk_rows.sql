@@ -46,8 +46,9 @@ WITH labelled AS (
         d.device_id,
 {% if realism == "v3" %}
         -- v3: card-present payments have no IP or browser; addresses are computed.
-        CASE WHEN k.remote THEN concat_ws('.', d.ip >> 24, (d.ip >> 16) & 255,
-                                          (d.ip >> 8) & 255, d.ip & 255) END AS ip_address,
+        CASE WHEN k.remote THEN (d.ip >> 24)::VARCHAR || '.' || ((d.ip >> 16) & 255)::VARCHAR
+            || '.' || ((d.ip >> 8) & 255)::VARCHAR || '.' || (d.ip & 255)::VARCHAR
+        END AS ip_address,
         CASE WHEN k.remote THEN ua.user_agent END AS user_agent,
 {% else %}
         ip.ip_address,

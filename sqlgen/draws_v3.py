@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from sqlgen import money, networks, sampling, world
 from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, vocab_code
-from sqlgen.schema import reference, static_vocabularies
+from sqlgen.schema import reference
 
 if TYPE_CHECKING:
     from sqlgen.plan import ChunkSpec
@@ -30,7 +30,9 @@ _MONDAY_US = 4 * DAY_US  # 1970-01-05, the first Monday: trips are Monday-based 
 _SALT_TRIP = 0x7219
 _DOMESTIC_TRIPS = 0.5
 _LOAD = 4  # a card's expected payments per day stay below cap / _LOAD
-_MAX_MERCHANT_SHARE = 0.005  # of remote payments: chains are several merchants
+# No merchant's popularity above this share of the catalog's (Zipf weights are clipped,
+# the excess spread over the rest): a big chain is several merchants, as in card data.
+_MAX_MERCHANT_SHARE = 0.002
 SUBSCRIPTION_MCCS = ("4814", "4900", "5815", "5967")  # telecom, utilities, digital, direct
 _RECURRING_P = 0.7  # of stored-credential payments at those merchants
 _CARRIER_P = 0.5  # mobile payments over the carrier's network rather than home Wi-Fi
@@ -65,19 +67,21 @@ class World:
         self.merchant_city = np.asarray(merchants["city"], dtype=np.int64)
         self.merchant_lat = np.asarray(merchants["lat"], dtype=np.float64)
         self.merchant_lon = np.asarray(merchants["lon"], dtype=np.float64)
-        self.merchant_zone = c.zone[self.merchant_city]
+        self.merchant_zone = c.zone[self.merchant_city].astype(np.int16)
         self.merchant_currency = np.asarray(merchants["currency"], dtype=np.int64)
         mcc = np.asarray(merchants["mcc"], dtype=object)
         self.subscription = np.isin(mcc, SUBSCRIPTION_MCCS)
-        popularity = np.asarray(merchants["popularity"], dtype=np.float64)
+        popularity = bounded_weights(merchants["popularity"], _MAX_MERCHANT_SHARE)
         self.in_city = sampling.GroupSampler(self.merchant_city, popularity)
-        self.remote = sampling.CdfSampler(bounded_weights(popularity, _MAX_MERCHANT_SHARE))
+        country = np.asarray(merchants["country"], dtype=np.int64)
+        self.domestic = sampling.GroupSampler(country, popularity)
+        self.remote = sampling.CdfSampler(popularity)
         # Shops are in some places only: people shop in the nearest place with shops in
         # their own country (their home town if it has any); trips go to such places.
         shops = np.unique(self.merchant_city)
         self.shop_city = _nearest_within_country(c, shops)
         self.customer_home = home
-        self.customer_zone = c.zone[home]
+        self.customer_zone = c.zone[home].astype(np.int16)
         self.destinations = sampling.GroupSampler(c.country[shops], c.population[shops])
         self.destination_city = shops
         weights = np.asarray([x["weight"] for x in reference()["countries"]], dtype=np.float64)
@@ -141,8 +145,12 @@ def _local_times(spec: ChunkSpec, offset_min: np.ndarray, cfg, rng) -> np.ndarra
     weekly cycles; drawn per distinct offset, so no row leaves the slice."""
     utc = np.empty(len(offset_min), dtype=np.int64)
     tw = cfg.temporal
-    for off in np.unique(offset_min):
-        rows = np.flatnonzero(offset_min == off)
+    order = np.argsort(offset_min.astype(np.int16), kind="stable")  # a radix sort
+    ranked = offset_min[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    values = ranked[starts]
+    for off, lo, hi in zip(values, starts, [*starts[1:], len(order)], strict=True):
+        rows = order[lo:hi]
         shift = int(off) * MINUTE_US
         local = sampling.cycle_times(spec.t0_us + shift, spec.t1_us + shift, len(rows), rng,
                                      tw.hourly_weights, tw.weekday_weights)
@@ -170,18 +178,20 @@ def place_rows(ctx: Population, d: Draws, rows: np.ndarray, rng: np.random.Gener
     rem = np.flatnonzero(merchant < 0)  # remote (or, defensively, a place with no shop)
     remote[rem] = True
     domestic = rng.random(len(rem)) < cfg.behaviour.home_share
-    local = ctx.home_merchants.draw(ctx.customer_country[owner[rem]], rng)
+    o = owner[rem]
+    local = w.domestic.draw(ctx.customer_country[o], rng)
     anywhere = w.remote.draw(len(rem), rng)
     merchant[rem] = np.where(domestic & (local >= 0), local, anywhere)
     # The row's place: the shop in person; home, or somewhere in the trip's city, online.
-    lat = np.where(remote, w.customer_lat[owner], w.merchant_lat[merchant])
-    lon = np.where(remote, w.customer_lon[owner], w.merchant_lon[merchant])
-    zone = np.where(remote, w.customer_zone[owner], w.merchant_zone[merchant])
+    lat, lon = w.merchant_lat[merchant], w.merchant_lon[merchant]
+    zone = w.merchant_zone[merchant]
+    lat[rem], lon[rem], zone[rem] = w.customer_lat[o], w.customer_lon[o], w.customer_zone[o]
     away = np.flatnonzero(remote & on_trip)
     lat[away], lon[away] = world.near(dest[away], rng)
     zone[away] = w.city_zone[dest[away]]
     d["merchant_id"][rows] = merchant
     d["remote"][rows] = remote
+    d["away"][rows] = dest >= 0
     d["latitude"][rows], d["longitude"][rows], d["zone"][rows] = lat, lon, zone
 
 
@@ -197,9 +207,10 @@ def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> D
         "merchant_id": np.empty(n, dtype=np.int64),
         "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
         "remote": np.empty(n, dtype=bool),
+        "away": np.empty(n, dtype=bool),  # on a trip (its network is not the household's)
         "latitude": np.empty(n),
         "longitude": np.empty(n),
-        "zone": np.empty(n, dtype=np.int64),
+        "zone": np.empty(n, dtype=np.int16),
     }
     place_rows(ctx, d, np.arange(n), rng)
     return d
@@ -250,11 +261,52 @@ def settle_v3(
         place_rows(ctx, d, over, rng)
 
 
+_AIRLINER_KMH = 900.0
+_RUSHED_US = 60_000_000  # in-person payments closer in time than this may be too fast
+
+
+def _card_order(card: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`rows` (in time order) grouped by card, time order kept: one packed sort."""
+    bits = max(1, (len(rows) - 1).bit_length())
+    if len(rows) == 0 or int(card.max(initial=0)).bit_length() + bits > 63:
+        return rows[np.argsort(card[rows], kind="stable")]
+    keys = (card[rows].astype(np.uint64) << np.uint64(bits)) | np.arange(
+        len(rows), dtype=np.uint64)
+    keys.sort()
+    return rows[(keys & np.uint64((1 << bits) - 1)).astype(np.int64)]
+
+
+def same_shop_when_rushed(s: Draws, zone_of_merchant: np.ndarray) -> None:
+    """A card's next in-person payment within a minute that would need more than
+    airliner speed (two shops of one town, seconds apart) happens at the same shop.
+    Trips already keep moves between places slow; this settles those within one."""
+    order = _card_order(s["card_id"], np.flatnonzero(~s["remote"]))
+    for _ in range(4):
+        a, b = order[:-1], order[1:]
+        near = np.flatnonzero(
+            (s["card_id"][a] == s["card_id"][b])
+            & (s["event_us"][b] - s["event_us"][a] < _RUSHED_US)
+            & (s["merchant_id"][a] != s["merchant_id"][b])
+        )
+        a, b = a[near], b[near]
+        km = world.km_between(s["latitude"][a], s["longitude"][a],
+                              s["latitude"][b], s["longitude"][b])
+        hours = (s["event_us"][b] - s["event_us"][a]) / 3.6e9
+        fast = km > _AIRLINER_KMH * hours
+        if not fast.any():
+            return
+        a, b = a[fast], b[fast]
+        for key in ("merchant_id", "latitude", "longitude"):
+            s[key][b] = s[key][a]
+        s["zone"][b] = zone_of_merchant[s["merchant_id"][b]]
+
+
 def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Generator) -> Draws:
     """Channel, device, network, amount and offset of each row, in time order.
     In person: a terminal, no device id, IP or browser. Remote: one of the holder's
     devices, with its browser and an address of the household (or the carrier)."""
     cfg, w, n = ctx.cfg, ctx.world, len(s["event_us"])
+    same_shop_when_rushed(s, w.merchant_zone)
     owner = ctx.card_owner[s["card_id"]]
     remote = s["remote"]
     combos = combo_table()
@@ -273,19 +325,18 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
     for k in range(1, cfg.behaviour.max_devices):
         slot += u < 0.4**k
     slot = np.minimum(slot, ctx.devices.count[owner] - 1)
-    device = ctx.devices.rows(owner, slot)
+    device = ctx.devices.rows(owner, slot)  # v3 devices carry household IP and browser
     kind = device["kind"]
     ecom = np.flatnonzero(combos["channel"][combo] == vocab_code("channel", "ecom"))
     combo[ecom] = _with_device(combo[ecom], kind[ecom])
-    kind_name = np.asarray(static_vocabularies()["device_type"], dtype=object)[kind]
-    ua_idx = networks.device_user_agents(kind_name, _unit(device["uuid"]))
 
-    ip = networks.household_ips(owner, slot, w.seed)
-    country = ctx.customer_country[owner]
-    mobile = np.flatnonzero((kind_name == "mobile") & (rng.random(n) < _CARRIER_P))
-    ip[mobile] = networks.carrier_ips(country[mobile], rng.random(len(mobile)), w.seed)
-    dest, _ = w.trips(owner, s["event_us"], cfg.behaviour.trip_rate)
-    elsewhere = np.flatnonzero((dest >= 0) | (rng.random(n) < _ROAMING))
+    ip = device["ip"]
+    mobile = np.flatnonzero(
+        (kind == vocab_code("device_type", "mobile")) & (rng.random(n) < _CARRIER_P)
+    )
+    country = ctx.customer_country[owner[mobile]]
+    ip[mobile] = networks.carrier_ips(country, rng.random(len(mobile)), w.seed)
+    elsewhere = np.flatnonzero(s["away"] | (rng.random(n) < _ROAMING))
     ip[elsewhere] = networks.random_ips(len(elsewhere), rng)
 
     stored = combos["pos_entry_mode"][combo] == vocab_code("pos_entry_mode", "credential_on_file")
@@ -302,19 +353,13 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
         "device_null": ~remote,
         "ip": ip,
         "ip_idx": np.zeros(n, dtype=np.int32),  # unused in v3 (scenarios write it)
-        "ua_idx": ua_idx,
+        "ua_idx": device["ua_idx"],
         "is_recurring": recurring,
         "amount_base": base,
         "amount": money.local_amounts(base, currency, rng),
         "time_offset": w.offsets(spec).at(s["zone"], s["event_us"]),
         "u_label": rng.random(n),
     }
-
-
-def _unit(uuid_rows: np.ndarray) -> np.ndarray:
-    """A uniform in [0, 1) fixed by each device's id (its browser stays the same)."""
-    words = np.ascontiguousarray(uuid_rows).view(np.uint64)[:, 0]
-    return (sampling.mix64(words) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
 def fraud_networks(d: Draws, codes: np.ndarray, rng: np.random.Generator) -> None:

@@ -40,22 +40,29 @@ def local_amounts(
 ) -> np.ndarray:
     """Amounts in each row's currency (codes), on price points, rounded to minor units."""
     per_eur, minor = currency_tables()
-    unit = 10.0 ** -minor[currency]  # the smallest coin: 0.01, or 1 yen
-    x = np.maximum(base * per_eur[currency], unit)
     points = money()["price_points"]
+    x = base * per_eur[currency]
     u = rng.random(len(x))
-    charm = u < points["charm"]
-    round_ = (u >= points["charm"]) & (u < points["charm"] + points["round"])
-    out = np.round(x / unit) * unit
-    # Charm prices: 4.99, 19.99 (2 decimals); 98, 980, 1980 yen (no decimals).
-    two = minor[currency] > 0
-    c2 = charm & two
-    out[c2] = np.maximum(np.ceil(x[c2]) - 0.01, 0.99)
-    c0 = charm & ~two
-    step = np.where(x[c0] >= 100, 100.0, 10.0)
-    out[c0] = np.maximum(np.ceil(x[c0] / step) * step - step / 5, step - step / 5)
-    # Round prices: whole units, in steps of 5 above 20 (100 yen above 1,000 yen).
-    step = np.where(two[round_], np.where(x[round_] >= 20, 5.0, 1.0),
-                    np.where(x[round_] >= 1000, 100.0, 10.0))
-    out[round_] = np.maximum(np.round(x[round_] / step), 1) * step
+    # Two-decimal currencies: charm prices 4.99, 19.99; round prices 7, 25, 40.
+    charm = np.maximum(np.ceil(x), 1.0) - 0.01
+    step = np.where(x >= 20, 5.0, 1.0)
+    whole = np.maximum(np.round(x / step), 1.0) * step
+    out = np.where(
+        u < points["charm"],
+        charm,
+        np.where(u < points["charm"] + points["round"], whole, np.maximum(np.round(x, 2), 0.01)),
+    )
+    # No minor units (yen): charm prices 98, 980, 1,980; round prices 700, 3,000.
+    zero = np.flatnonzero(minor[currency] == 0)
+    if len(zero):
+        xz, uz = x[zero], u[zero]
+        step = np.where(xz >= 100, 100.0, 10.0)
+        charm = np.ceil(xz / step) * step - step / 5
+        step = np.where(xz >= 1000, 100.0, 10.0)
+        whole = np.maximum(np.round(xz / step), 1.0) * step
+        out[zero] = np.where(
+            uz < points["charm"],
+            charm,
+            np.where(uz < points["charm"] + points["round"], whole, np.maximum(np.round(xz), 1)),
+        )
     return np.round(out, _DECIMALS)

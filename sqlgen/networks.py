@@ -69,11 +69,12 @@ def random_ips(n: int, rng: np.random.Generator) -> np.ndarray:
     return public_ip(rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) * np.uint64(3))
 
 
-def device_user_agents(kind_name: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """A user-agent code fitting each device's kind ('mobile', 'desktop', 'tablet')."""
+def device_user_agents(kind: np.ndarray, kinds: tuple[str, ...], u: np.ndarray) -> np.ndarray:
+    """A user-agent code fitting each device's kind (codes into `kinds`, the
+    device_type vocabulary), chosen by the uniforms `u`."""
     _, by_kind = user_agents()
     out = np.zeros(len(u), dtype=np.int32)
-    for kind, (codes, weights) in by_kind.items():
-        rows = np.flatnonzero(kind_name == kind)
+    for name, (codes, weights) in by_kind.items():
+        rows = np.flatnonzero(kind == kinds.index(name))
         out[rows] = codes[sampling.CdfSampler(weights).lookup(u[rows])]
     return out

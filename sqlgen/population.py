@@ -57,7 +57,12 @@ class Population:
         """Pool sizes decide each device's IP and browser (known once pools are filled)."""
         self.n_ip, self.n_ua = n_ip, n_ua
         self.devices = Devices(
-            self.cfg.seed, len(self.customer_country), self.cfg.behaviour.max_devices, n_ip, n_ua
+            self.cfg.seed,
+            len(self.customer_country),
+            self.cfg.behaviour.max_devices,
+            n_ip,
+            n_ua,
+            world=self.world is not None,
         )
 
 
