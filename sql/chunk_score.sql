@@ -16,6 +16,13 @@ SELECT
 {% set offset = "d.time_offset" if realism == "v3" else "m.utc_offset" %}
         + $w_night * (CAST((d.event_us + {{ offset }}::BIGINT * 60000000 + 8640000000000000)
                            // 3600000000 % 24 < 6 AS DOUBLE) - $c_night)
+{% if realism == "v3" %}
+        -- v3: behaviour a history reveals (`sqlgen.episodes.behaviour`), centred per chunk
+        + $w_cnp * (d.cnp - $c_cnp)
+        + $w_abroad * (d.abroad - $c_abroad)
+        + $w_velocity * (d.velocity - $c_velocity)
+        + $w_far * (d.far - $c_far)
+{% endif %}
     ))) AS logistic_label
 FROM draws AS d
 JOIN cards AS c ON c.card_id = d.card_id

@@ -18,7 +18,7 @@ from sqlgen.config import AuthConfig
 from sqlgen.schema import reference, static_vocabularies
 
 APPROVED = 0
-_FRAUD_AMOUNT_SLOPE = 0.8  # logit of a fraud decline per unit of log amount
+_FRAUD_AMOUNT_SLOPE = 0.5  # logit of a fraud decline per unit of log amount
 
 
 def reasons() -> tuple[str, ...]:

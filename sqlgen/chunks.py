@@ -31,14 +31,22 @@ from sqlgen.draws import (
     to_arrow,
 )
 from sqlgen.draws_v3 import attributes_v3, settle_v3, skeleton_v3, to_arrow_v3
-from sqlgen.draws_v3 import fraud_networks as fraud_networks_v3
+from sqlgen.episodes import behaviour
 from sqlgen.errors import SqlgenError
-from sqlgen.labeler import FALSE_REPORT, GENUINE, SCENARIOS, add_noise, correct_labels, report_times
-from sqlgen.plan import ChunkSpec, largest_remainder
+from sqlgen.labeler import (
+    FALSE_REPORT,
+    GENUINE,
+    SCENARIOS,
+    add_noise,
+    correct_labels,
+    report_times,
+    report_times_v3,
+)
+from sqlgen.plan import ChunkSpec
 from sqlgen.pools import Pools
 from sqlgen.population import Population
 from sqlgen.render import render
-from sqlgen.scenarios import code, configurable, fraudster_devices, inject, strength
+from sqlgen.scenarios import code, fraudster_devices, inject, split_quota, strength
 from sqlgen.schema import static_vocabularies, table_schema
 from sqlgen.seeds import stream
 from sqlgen.writer import file_sha256
@@ -197,6 +205,16 @@ def score_params(cfg: GeneratorConfig) -> dict[str, float]:
         "w_mrisk": cfg.label.w_mrisk * scale,
         "w_crisk": cfg.label.w_crisk * scale,
         "w_night": cfg.label.w_night * scale,
+        **(
+            {
+                "w_cnp": cfg.label.w_cnp,
+                "w_abroad": cfg.label.w_abroad,
+                "w_velocity": cfg.label.w_velocity,
+                "w_far": cfg.label.w_far,
+            }
+            if cfg.realism == "v3"
+            else {}
+        ),
         **_centres(cfg),
     }
 
@@ -226,13 +244,11 @@ def _centres(cfg: GeneratorConfig) -> dict[str, float]:
 
 
 def quotas(cfg: GeneratorConfig, target: int) -> dict[str, int]:
-    """Split a chunk's fraud quota over the configurable scenarios, in code order (v1:
-    logistic and its corrections)."""
-    if cfg.realism == "v1":
+    """A chunk's labeler quota per scenario. v3 plans every scenario with a planner for
+    the whole run (`sqlgen.episodes`): the chunk's quota is the logistic draw's."""
+    if cfg.realism == "v3":
         return {"logistic": target}
-    names = [s.name for s in configurable()]
-    weights = np.asarray([getattr(cfg.scenarios, n) for n in names], dtype=np.float64)
-    return dict(zip(names, largest_remainder(target, weights).tolist(), strict=True))
+    return split_quota(cfg, target)
 
 
 # A stage timer: called with a stage name, returns the context that times it.
@@ -254,26 +270,44 @@ def draw_chunk(
     if cfg.realism == "v1":
         with timer("draws"):
             return draw_v1(pop, spec, rng), np.zeros(spec.rows, dtype=np.int8), share
-    v3 = cfg.realism == "v3"
+    if cfg.realism == "v3":
+        draws, codes = _draw_v3(ctx, spec, rng, share, timer)
+        return draws, codes, share
     with timer("skeleton"):
-        skeleton = (skeleton_v3 if v3 else skeleton_v2)(pop, spec, rng)
+        skeleton = skeleton_v2(pop, spec, rng)
     with timer("scenarios"):
         scenario_rng = stream(cfg.seed, "scenarios", spec.index)
         codes, unplaced = inject(pop, spec, skeleton, share, scenario_rng)
         share["logistic"] += unplaced
-        if v3:
-            settle_v3(pop, spec, skeleton, codes, stream(cfg.seed, "settle", spec.index))
     with timer("time sort"):
         skeleton, codes = sort_by_time(skeleton, codes, spec)
     with timer("attributes"):
-        if v3:
-            draws = attributes_v3(pop, spec, skeleton, rng)
-            fraudster_devices(pop, draws, codes, scenario_rng)
-            fraud_networks_v3(draws, codes, scenario_rng)
-        else:
-            draws = attributes_v2(pop, skeleton, rng)
-            fraudster_devices(pop, draws, codes, scenario_rng)
+        draws = attributes_v2(pop, skeleton, rng)
+        fraudster_devices(pop, draws, codes, scenario_rng)
     return draws, codes, share
+
+
+def _draw_v3(
+    ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator, share: dict, timer: Timer
+) -> tuple[Draws, np.ndarray]:
+    """v3: the world's genuine traffic, the run's planned episodes of this time slice
+    written over it, caps and blocks settled, then attributes in time order."""
+    cfg, pop = ctx.cfg, ctx.pop
+    planner = pop.planner
+    with timer("skeleton"):
+        skeleton = skeleton_v3(pop, spec, rng)
+    with timer("scenarios"):
+        scenario_rng = stream(cfg.seed, "scenarios", spec.index)
+        codes = planner.materialize(spec, skeleton, scenario_rng)
+        planner.settle(spec, skeleton, codes, scenario_rng)
+        settle_v3(pop, spec, skeleton, codes, stream(cfg.seed, "settle", spec.index))
+        planner.place(skeleton, codes, scenario_rng)
+    with timer("time sort"):
+        skeleton, codes = sort_by_time(skeleton, codes, spec)
+    with timer("attributes"):
+        draws = attributes_v3(pop, spec, skeleton, rng)
+        planner.devices(draws, scenario_rng)
+    return draws, codes
 
 
 def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> int:
@@ -291,15 +325,23 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
             table = to_arrow_v3(draws, uuids)
         else:
             table = to_arrow(ctx.pop, draws, uuids)
+    params = ctx.params
+    if ctx.cfg.realism == "v3":
+        signals = behaviour(ctx.pop, draws)
+        for name, values in signals.items():
+            table = table.append_column(name, pa.array(values))
+        params = {**params, **{f"c_{k}": float(v.mean()) for k, v in signals.items()}}
     with timer("score query"):
         ctx.con.register("draws", table)
-        scored = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
+        scored = ctx.con.execute(ctx.score_sql, params).fetchnumpy()
         ctx.con.unregister("draws")
     with timer("labels"):
         _check_rows(spec, len(scored["row_idx"]), "scored")
         # Back to draw order by row index, whatever order the query returned.
         logistic = np.zeros(spec.rows, dtype=bool)
         logistic[np.asarray(scored["row_idx"])] = np.asarray(scored["logistic_label"])
+        if "blocked" in draws:  # v3: nobody commits new fraud on a blocked card
+            fixed = np.where(draws["blocked"] & (fixed == GENUINE), _HELD, fixed)
         label = ctx.cfg.label
         rng = stream(ctx.cfg.seed, "labels", spec.index)
         merchant = draws["merchant_id"]
@@ -315,15 +357,21 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
             burst_target=share.get("burst", 0),
             fixed=fixed,
         )
+        scenario[scenario == _HELD] = GENUINE
         if ctx.cfg.realism != "v1":
             add_noise(scenario, label.noise_rate, rng)
-        reported = report_times(
-            scenario,
-            draws["event_us"],
-            label.report_delay_median_days,
-            label.report_delay_sigma,
-            rng,
-        )
+        if ctx.cfg.realism == "v3":
+            reported = report_times_v3(
+                scenario, draws["event_us"], draws["remote"], fixed, draws["reported_us"], rng
+            )
+        else:
+            reported = report_times(
+                scenario,
+                draws["event_us"],
+                label.report_delay_median_days,
+                label.report_delay_sigma,
+                rng,
+            )
         auth = _authorise(ctx, draws, scenario, stream(ctx.cfg.seed, "auth", spec.index))
         table = (
             table.append_column("scenario", pa.array(scenario))
@@ -332,6 +380,9 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
         )
     ctx.con.register("draws", table)
     return int(np.count_nonzero(scenario))
+
+
+_HELD = -1  # a row the labeler must leave genuine (v3: on a blocked card)
 
 
 def _authorise(

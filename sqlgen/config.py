@@ -135,6 +135,12 @@ class LabelConfig(_Model):
     w_mrisk: float = Field(3.0, ge=-50, le=50)
     w_crisk: float = Field(2.0, ge=-50, le=50)
     w_night: float = Field(1.0, ge=-10, le=10)
+    # v3: the logistic draw also reads behaviour: card not present, merchant abroad (for
+    # the holder), the card's payments in the hour before, and distance from home.
+    w_cnp: float = Field(1.2, ge=-10, le=10)
+    w_abroad: float = Field(1.0, ge=-10, le=10)
+    w_velocity: float = Field(1.0, ge=-10, le=10)
+    w_far: float = Field(0.5, ge=-10, le=10)
     burst_size: int = Field(5, ge=1, le=10_000)  # frauds per burst wave
     burst_window_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)  # ± around a wave
     # v2: 0 = easy (strong, clean signal) .. 1 = hard (faint signal). Scales the
@@ -191,12 +197,13 @@ class AuthConfig(_Model):
     genuine_decline_rate: float = Field(0.03, ge=0, lt=1)
     # Fraud attempts stopped at a typical amount; larger amounts more often, so that by
     # value about twice as much fraud is prevented as lost (UK Finance 2024).
-    fraud_decline_rate: float = Field(0.6, ge=0, le=1)
+    fraud_decline_rate: float = Field(0.5, ge=0, le=1)
     # Card-testing attempts declined (wrong CVV, expiry, velocity rules).
     testing_decline_rate: float = Field(0.85, ge=0, le=1)
-    # After a card is blocked, its holder's own payments are declined (card_blocked)
-    # for up to this many days, then move to their replacement card.
-    blocked_grace_days: float = Field(3.0, ge=0, le=120)
+    # After a card is blocked, its holder's payments move to their replacement card;
+    # for this many days some (a quarter) are still tried on the old one and declined
+    # (card_blocked).
+    blocked_grace_days: float = Field(2.0, ge=0, le=120)
 
 
 class S3Config(_Model):

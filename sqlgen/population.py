@@ -50,8 +50,19 @@ class Population:
             from sqlgen.draws_v3 import World  # v3 only: loads the cities table
 
             self.world = World(self, customers, m)
+        self.merchant_popularity = popularity
         self.devices: Devices | None = None
+        self._planner = None
         self.n_ip = self.n_ua = 0
+
+    @property
+    def planner(self):
+        """v3: the run's fraud episodes and rings (`sqlgen.episodes`), made on first use."""
+        if self._planner is None:
+            from sqlgen.episodes import Planner
+
+            self._planner = Planner(self)
+        return self._planner
 
     def use_pools(self, n_ip: int, n_ua: int) -> None:
         """Pool sizes decide each device's IP and browser (known once pools are filled)."""

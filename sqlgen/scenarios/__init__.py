@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sqlgen.draws import Draws, combo_code
-from sqlgen.scenarios.base import GENUINE, Injector, ReportDelay, Scenario, strength
+from sqlgen.scenarios.base import GENUINE, VISIT, Injector, ReportDelay, Scenario, strength
 
 if TYPE_CHECKING:
     from sqlgen.plan import ChunkSpec
@@ -33,6 +33,7 @@ __all__ = [
     "INJECTED",
     "NAMES",
     "REGISTRY",
+    "VISIT",
     "Injector",
     "ReportDelay",
     "Scenario",
@@ -41,6 +42,7 @@ __all__ = [
     "configurable",
     "fraudster_devices",
     "inject",
+    "split_quota",
     "strength",
 ]
 
@@ -85,6 +87,18 @@ def by_code(value: int) -> Scenario:
 def configurable() -> tuple[Scenario, ...]:
     """Scenarios with a weight in the config's `scenarios` section, in quota order."""
     return tuple(s for s in REGISTRY if s.weight is not None)
+
+
+def split_quota(cfg, target: int) -> dict[str, int]:
+    """Split a fraud quota over the configurable scenarios, in code order (v1: logistic
+    and its corrections)."""
+    from sqlgen.plan import largest_remainder  # plan imports config, which imports us
+
+    if cfg.realism == "v1":
+        return {"logistic": target}
+    names = [s.name for s in configurable()]
+    weights = np.asarray([getattr(cfg.scenarios, n) for n in names], dtype=np.float64)
+    return dict(zip(names, largest_remainder(target, weights).tolist(), strict=True))
 
 
 def inject(

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from sqlgen.scenarios.base import DAY_US, GENUINE, HOUR_US, Injector, ReportDelay, Scenario
+from sqlgen.scenarios.base import (
+    DAY_US,
+    GENUINE,
+    HOUR_US,
+    Attempts,
+    Injector,
+    ReportDelay,
+    Scenario,
+    attempts,
+    spree_offsets,
+    spree_sizes,
+)
 
 
 def inject(inj: Injector, quota: int) -> None:
@@ -34,11 +45,29 @@ def inject(inj: Injector, quota: int) -> None:
     inj.online(rows, merchant, amount, when.astype(np.int64), card, SCENARIO.code)
 
 
+def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
+    """v3: a ring takes over a card: a spree of 2-8 online payments, tens of minutes to
+    hours apart, at its favourite merchants, from its devices and addresses, amounts
+    from the card's own spending level (somewhat above it)."""
+    sizes = spree_sizes(n, 2, 8, rng)
+    k = len(sizes)
+    ring = pl.rings.pick(k, rng)
+    start = pl.rings.start(ring, t0, t1, rng)
+    ep, offset = spree_offsets(sizes, 45 * 60e6, 1.2, rng)
+    card = pl.victims(k, rng)
+    merchant = pl.rings.merchants(ring[ep], rng)
+    amount = pl.amounts(card[ep], rng, shift=0.3)
+    device = pl.rings.device(ring, rng)
+    return attempts(start[ep] + offset, card[ep], merchant, SCENARIO.code, ring[ep],
+                    device[ep], amount, ep)
+
+
 SCENARIO = Scenario(
     name="account_takeover",
     code=6,
     summary="a known card pays from a new device and IP, often abroad, big amounts",
     weight=0.15,
     inject=inject,
+    plan=plan,
     report=ReportDelay(median_days=5.0, sigma=0.8),
 )

@@ -27,6 +27,60 @@ HOUR_US = 60 * MINUTE_US
 DAY_US = 24 * HOUR_US
 
 
+# Planned attempts (v3), one entry per row: `t` (µs), `card`, `merchant`, `code` (the
+# scenario; VISIT for a planted genuine payment), `ring` and `device` (the fraudster's;
+# -1: none), `amount_raw` (before the merchant's price level) and `episode` (rows of
+# one episode share their report and the card's block).
+Attempts = dict[str, np.ndarray]
+VISIT = -2  # a planned genuine payment (a breached merchant's customer), code 0 when written
+
+
+def attempts(
+    t: np.ndarray,
+    card: np.ndarray,
+    merchant: np.ndarray,
+    code: int | np.ndarray,
+    ring: np.ndarray,
+    device: np.ndarray,
+    amount_raw: np.ndarray,
+    episode: np.ndarray,
+) -> Attempts:
+    n = len(t)
+    return {
+        "t": np.asarray(t, dtype=np.int64),
+        "card": np.asarray(card, dtype=np.int64),
+        "merchant": np.asarray(merchant, dtype=np.int64),
+        "code": np.broadcast_to(np.asarray(code, dtype=np.int8), (n,)).copy(),
+        "ring": np.asarray(ring, dtype=np.int64),
+        "device": np.asarray(device, dtype=np.int64),
+        "amount_raw": np.asarray(amount_raw, dtype=np.float64),
+        "episode": np.asarray(episode, dtype=np.int64),
+    }
+
+
+def spree_sizes(n: int, low: int, high: int, rng: np.random.Generator) -> np.ndarray:
+    """Episode sizes in low..high whose sum is exactly n (the last one cut short)."""
+    sizes = rng.integers(low, high + 1, n // max(low, 1) + 1)
+    cum = np.cumsum(sizes)
+    k = int(np.searchsorted(cum, n)) + 1
+    sizes = sizes[:k]
+    if k:
+        sizes[-1] -= int(cum[k - 1]) - n
+    return sizes[sizes > 0]
+
+
+def spree_offsets(sizes: np.ndarray, median_gap_us: float, sigma: float,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Episode index of each attempt and its time after the episode's first attempt:
+    lognormal gaps (median `median_gap_us`), the first at 0."""
+    ep = np.repeat(np.arange(len(sizes)), sizes)
+    gaps = rng.lognormal(np.log(median_gap_us), sigma, len(ep))
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    gaps[first] = 0
+    total = np.cumsum(gaps)
+    return ep, (total - total[first][ep]).astype(np.int64)
+
+
 @dataclass(frozen=True)
 class ReportDelay:
     """When a fraud of this scenario is reported (realism v3): lognormal days from the
@@ -47,8 +101,11 @@ class Scenario:
     # Default relative weight in the config's `scenarios` section; None: not a
     # configurable share (a correction or label noise).
     weight: float | None = None
-    # Rewrites draws before scoring: inject(injector, quota). None: labeler-made.
+    # v2: rewrites draws before scoring: inject(injector, quota). None: labeler-made.
     inject: Callable[[Injector, int], None] | None = None
+    # v3: plans episodes once per run: plan(planner, attempts, t0_us, t1_us, rng) ->
+    # Attempts starting in [t0, t1) (`sqlgen.episodes`). None: not planned in v3.
+    plan: Callable[..., Attempts] | None = None
     report: ReportDelay = ReportDelay()
 
 

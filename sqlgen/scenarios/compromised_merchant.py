@@ -6,7 +6,19 @@ from __future__ import annotations
 import numpy as np
 
 from sqlgen import sampling
-from sqlgen.scenarios.base import DAY_US, GENUINE, HOUR_US, Injector, ReportDelay, Scenario
+from sqlgen.scenarios.base import (
+    DAY_US,
+    GENUINE,
+    HOUR_US,
+    VISIT,
+    Attempts,
+    Injector,
+    ReportDelay,
+    Scenario,
+    attempts,
+    spree_offsets,
+    spree_sizes,
+)
 
 
 def inject(inj: Injector, quota: int) -> None:
@@ -53,11 +65,38 @@ def _distinct_cards(rows: np.ndarray, card_id: np.ndarray, k: int) -> np.ndarray
         window *= 4
 
 
+def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
+    """v3: a merchant's breach window: 4-15 cards pay there (genuine visits) during a
+    window of 3-14 days; one ring later cashes each card out (1-3 attempts, 2-30 days
+    after the visit) at its favourite merchants."""
+    sizes = spree_sizes(n, 1, 3, rng)  # attempts per victim card
+    v = len(sizes)
+    per_breach = spree_sizes(v, 4, 15, rng)
+    breach = np.repeat(np.arange(len(per_breach)), per_breach)
+    b = len(per_breach)
+    merchant = pl.breach_merchants(b, rng)
+    w0 = rng.integers(t0, t1, b)
+    w_len = rng.uniform(3, 14, b) * DAY_US
+    visit = (w0[breach] + rng.random(v) * w_len[breach]).astype(np.int64)
+    card = pl.victims(v, rng)
+    ring = pl.rings.pick(b, rng)[breach]
+    first = visit + (rng.uniform(2, 30, v) * DAY_US).astype(np.int64)
+    first = pl.rings.start_near(ring, first, rng)
+    ep, offset = spree_offsets(sizes, 3 * 3600e6, 1.0, rng)
+    fraud = attempts(first[ep] + offset, card[ep], pl.rings.merchants(ring[ep], rng),
+                     SCENARIO.code, ring[ep], pl.rings.device(ring, rng)[ep],
+                     pl.amounts(card[ep], rng, shift=0.4), ep)
+    visits = attempts(visit, card, merchant[breach], VISIT, np.full(v, -1), np.full(v, -1),
+                      pl.amounts(card, rng, shift=0.0), np.arange(v))
+    return {k: np.concatenate([fraud[k], visits[k]]) for k in fraud}
+
+
 SCENARIO = Scenario(
     name="compromised_merchant",
     code=5,
     summary="cards seen at one risky merchant are used online elsewhere days later",
     weight=0.10,
     inject=inject,
+    plan=plan,
     report=ReportDelay(median_days=21.0, sigma=0.6, cnp_factor=1.0),
 )

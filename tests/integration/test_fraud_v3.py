@@ -54,3 +54,85 @@ def test_v3_run_validates_with_its_ground_truth(v3_run):
     assert problems == []
     manifest_paths = (cfg.out_dir / "payments" / "_manifest.json").read_text()
     assert "catalog/ground_truth/cards.parquet" in manifest_paths
+
+
+def one(con, sql):
+    return con.execute(sql).fetchone()
+
+
+def test_exact_fraud_count_with_planned_episodes(v3_run):
+    cfg, con = v3_run
+    (frauds,) = one(con, "SELECT count(*) FROM payments WHERE label_fraud")
+    assert frauds == cfg.fraud_target
+    scenarios = {r[0] for r in con.execute(
+        "SELECT DISTINCT fraud_scenario FROM payments WHERE label_fraud").fetchall()}
+    assert {"logistic", "burst", "card_testing", "compromised_merchant",
+            "account_takeover"} <= scenarios
+
+
+def test_no_approved_payment_after_a_block(v3_run):
+    _, con = v3_run
+    approved, blocked_cards = one(con, """
+        WITH b AS (SELECT card_id, min(event_time) AS t FROM payments
+                   WHERE decline_reason = 'card_blocked' GROUP BY ALL)
+        SELECT count(*) FILTER (p.auth_result = 'approved'), count(DISTINCT b.card_id)
+        FROM payments p JOIN b USING (card_id) WHERE p.event_time >= b.t""")
+    assert blocked_cards > 0  # the lifecycle happens at all
+    assert approved == 0
+
+
+def test_declines_are_coherent(v3_run):
+    _, con = v3_run
+    bad, declined_genuine, testing_declined = one(con, """
+        SELECT count(*) FILTER ((auth_result = 'approved') <> (decline_reason IS NULL)),
+               avg(CAST(auth_result = 'declined' AS DOUBLE)) FILTER (NOT label_fraud),
+               avg(CAST(auth_result = 'declined' AS DOUBLE))
+                   FILTER (fraud_scenario = 'card_testing')
+        FROM payments""")
+    assert bad == 0
+    assert 0.005 < declined_genuine < 0.08  # genuine payments are sometimes declined
+    assert testing_declined > 0.6  # card testing mostly is
+    (cvv_in_person,) = one(con, """SELECT count(*) FROM payments
+        WHERE decline_reason = 'invalid_cvv' AND channel = 'pos'""")
+    assert cvv_in_person == 0
+
+
+def test_report_delay_within_chargeback_window(v3_run):
+    _, con = v3_run
+    late, early, missing = one(con, """
+        SELECT count(*) FILTER (fraud_reported_at > event_time + INTERVAL 120 DAY),
+               count(*) FILTER (fraud_reported_at < event_time),
+               count(*) FILTER (label_fraud AND fraud_reported_at IS NULL)
+        FROM payments""")
+    assert (late, early, missing) == (0, 0, 0)
+    by_scenario = dict(con.execute("""
+        SELECT fraud_scenario, median(date_diff('hour', event_time, fraud_reported_at))
+        FROM payments WHERE label_fraud GROUP BY ALL""").fetchall())
+    assert by_scenario["card_testing"] < by_scenario["compromised_merchant"]
+
+
+def test_rings_reuse_devices_across_victims(v3_run):
+    _, con = v3_run
+    (shared,) = one(con, """
+        SELECT count(*) FROM (
+            SELECT device_id FROM payments WHERE fraud_scenario = 'account_takeover'
+            GROUP BY ALL HAVING count(DISTINCT card_id) > 1)""")
+    assert shared > 0
+
+
+def test_no_single_column_is_a_perfect_label(v3_run):
+    _, con = v3_run
+    from sqlgen.schema import table_schema
+
+    outcome = {"label_fraud", "fraud_scenario", "fraud_reported_at", "transaction_id",
+               "auth_result", "decline_reason"}
+    for col in table_schema("payments").names:
+        if col in outcome:
+            continue
+        # A value that only frauds (or only genuine rows) take, covering most frauds.
+        (pure,) = one(con, f"""
+            SELECT coalesce(max(n), 0) FROM (
+                SELECT count(*) AS n FROM payments GROUP BY "{col}"
+                HAVING bool_and(label_fraud))""")
+        (frauds,) = one(con, "SELECT count(*) FROM payments WHERE label_fraud")
+        assert pure < 0.5 * frauds, col
