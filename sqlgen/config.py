@@ -137,7 +137,7 @@ class LabelConfig(_Model):
     w_night: float = Field(1.0, ge=-10, le=10)
     # v3: the logistic draw also reads behaviour: card not present, merchant abroad (for
     # the holder), the card's payments in the hour before, and distance from home.
-    w_cnp: float = Field(1.2, ge=-10, le=10)
+    w_cnp: float = Field(2.0, ge=-10, le=10)
     w_abroad: float = Field(1.0, ge=-10, le=10)
     w_velocity: float = Field(1.0, ge=-10, le=10)
     w_far: float = Field(0.5, ge=-10, le=10)

@@ -71,14 +71,15 @@ class Rings:
         night = rng.random(n) < _NIGHT_RINGS
         self.hour = np.where(night, rng.normal(2.0, 2.0, n), rng.uniform(0, 24, n)) % 24
         self.n_dev = rng.integers(_RING_DEVICES[0], _RING_DEVICES[1] + 1, n)
-        keys = np.arange(n * _RING_DEVICES[1], dtype=np.uint64)
-        self.uuid = sampling.keyed_uuid4(keys, seed ^ _SALT_RING_DEVICE)
-        self.kind = _own_kind(rng.random(len(keys))).astype(np.int64)
-        self.ua = networks.device_user_agents(
-            self.kind, static_vocabularies()["device_type"], rng.random(len(keys)))
         self.ip = networks.random_ips(n * _RING_IPS, rng)
         self.favourites = w.remote.draw(n * _RING_FAVOURITES, rng).reshape(n, _RING_FAVOURITES)
         self.remote = w.remote
+        self.in_city = w.in_city
+        self.seed = seed
+
+    def shops(self, ring: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A shop in each ring's city (-1 where the city has none)."""
+        return self.in_city.draw(self.city[ring], rng)
 
     def pick(self, k: int, rng: np.random.Generator) -> np.ndarray:
         return rng.integers(0, self.n, k)
@@ -237,6 +238,8 @@ class Planner:
         d["ring"][rows] = a["ring"][sl]
         d["reported_us"] = np.zeros(n, dtype=np.int64)
         d["reported_us"][rows] = a["reported"][sl]
+        d["present"] = np.zeros(n, dtype=bool)
+        d["present"][rows] = a["present"][sl]
         return codes
 
     def settle(self, spec: ChunkSpec, d: Draws, codes: np.ndarray,
@@ -275,6 +278,12 @@ class Planner:
         d["latitude"][proxy], d["longitude"][proxy] = world.near(home, rng)
         d["zone"][proxy] = w.customer_zone[owner]
         d["remote"][fraud] = True
+        # Counterfeit cards are used in person, at the shop.
+        shop = np.flatnonzero(d["present"])
+        m = d["merchant_id"][shop]
+        d["latitude"][shop], d["longitude"][shop] = w.merchant_lat[m], w.merchant_lon[m]
+        d["zone"][shop] = w.merchant_zone[m]
+        d["remote"][shop] = False
         visits = np.flatnonzero(codes == VISIT)
         owner = self.pop.card_owner[d["card_id"][visits]]
         d["latitude"][visits], d["longitude"][visits] = w.customer_lat[owner], w.customer_lon[
@@ -288,14 +297,22 @@ class Planner:
         genuine remote payments sometimes come from a new device."""
         f = np.flatnonzero(d["fraud_device"] >= 0)
         dev = d["fraud_device"][f]
-        d["device_uuid"][f] = self.rings.uuid[dev]
+        # Rings replace their devices every week: a device is (ring slot, week).
+        week = d["event_us"][f] // (7 * DAY_US)
+        key = (dev.astype(np.uint64) << np.uint64(16)) | (week.astype(np.uint64)
+                                                          & np.uint64(0xFFFF))
+        h = sampling.mix64(key ^ np.uint64(self.seed ^ _SALT_RING_DEVICE))
+        u1 = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+        u2 = (sampling.mix64(h) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+        kind = _own_kind(u1).astype(np.int64)
+        d["device_uuid"][f] = sampling.keyed_uuid4(key, self.seed ^ _SALT_RING_DEVICE)
         vocab = static_vocabularies()
         n_dev, n_ent = len(vocab["device_type"]), len(vocab["pos_entry_mode"])
         ecom = vocab_code("channel", "ecom")
         entry = np.where(rng.random(len(f)) < 0.8, vocab_code("pos_entry_mode", "ecommerce"),
                          vocab_code("pos_entry_mode", "credential_on_file"))
-        d["combo"][f] = (ecom * n_dev + self.rings.kind[dev]) * n_ent + entry
-        d["ua_idx"][f] = self.rings.ua[dev]
+        d["combo"][f] = (ecom * n_dev + kind) * n_ent + entry
+        d["ua_idx"][f] = networks.device_user_agents(kind, vocab["device_type"], u2)
         ring = d["ring"][f]
         d["ip"][f] = self.rings.ip[ring * _RING_IPS + dev % _RING_IPS]
         d["device_null"][f] = False
@@ -317,7 +334,7 @@ def _empty() -> Attempts:
     z = np.zeros(0, dtype=np.int64)
     return {"t": z, "card": z, "merchant": z, "code": z.astype(np.int8), "ring": z,
             "device": z, "amount_raw": z.astype(np.float64), "episode": z, "block": z,
-            "reported": z}
+            "reported": z, "present": z.astype(bool)}
 
 
 def behaviour(pop: Population, d: Draws) -> dict[str, np.ndarray]:

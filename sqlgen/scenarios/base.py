@@ -44,9 +44,12 @@ def attempts(
     device: np.ndarray,
     amount_raw: np.ndarray,
     episode: np.ndarray,
+    present: np.ndarray | None = None,
 ) -> Attempts:
     n = len(t)
     return {
+        # card present (a counterfeit card in a shop); else online
+        "present": np.zeros(n, dtype=bool) if present is None else np.asarray(present, bool),
         "t": np.asarray(t, dtype=np.int64),
         "card": np.asarray(card, dtype=np.int64),
         "merchant": np.asarray(merchant, dtype=np.int64),

@@ -24,7 +24,7 @@ def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     t = centre[wave] + rng.integers(-window, window + 1, len(wave))
     card = pl.victims(len(wave), rng)
     return attempts(t, card, merchant[wave], SCENARIO.code, ring[wave],
-                    pl.rings.device(ring[wave], rng), pl.amounts(card, rng, shift=0.3),
+                    pl.rings.device(ring[wave], rng), pl.amounts(card, rng, shift=0.5),
                     np.arange(len(wave)))  # each card is its own episode
 
 SCENARIO = Scenario(

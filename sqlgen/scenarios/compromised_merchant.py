@@ -65,6 +65,9 @@ def _distinct_cards(rows: np.ndarray, card_id: np.ndarray, k: int) -> np.ndarray
         window *= 4
 
 
+_COUNTERFEIT = 0.45  # of breached cards cashed out in person with a cloned card
+
+
 def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     """v3: a merchant's breach window: 4-15 cards pay there (genuine visits) during a
     window of 3-14 days; one ring later cashes each card out (1-3 attempts, 2-30 days
@@ -83,9 +86,14 @@ def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     first = visit + (rng.uniform(2, 30, v) * DAY_US).astype(np.int64)
     first = pl.rings.start_near(ring, first, rng)
     ep, offset = spree_offsets(sizes, 3 * 3600e6, 1.0, rng)
-    fraud = attempts(first[ep] + offset, card[ep], pl.rings.merchants(ring[ep], rng),
-                     SCENARIO.code, ring[ep], pl.rings.device(ring, rng)[ep],
-                     pl.amounts(card[ep], rng, shift=0.4), ep)
+    # Skimmed cards are cloned and used in shops of the ring's city; the others online.
+    shop = pl.rings.shops(ring, rng)
+    present = (rng.random(v) < _COUNTERFEIT) & (shop >= 0)
+    merchant = np.where(present[ep], shop[ep], pl.rings.merchants(ring[ep], rng))
+    device = np.where(present, -1, pl.rings.device(ring, rng))
+    amount = pl.amounts(card[ep], rng, shift=0.0) * np.where(present[ep], 1.0, 1.6)
+    fraud = attempts(first[ep] + offset, card[ep], merchant, SCENARIO.code, ring[ep],
+                     device[ep], amount, ep, present[ep])
     visits = attempts(visit, card, merchant[breach], VISIT, np.full(v, -1), np.full(v, -1),
                       pl.amounts(card, rng, shift=0.0), np.arange(v))
     return {k: np.concatenate([fraud[k], visits[k]]) for k in fraud}
