@@ -3,8 +3,8 @@
 Generates (or reuses) a run, splits it by time (first 70% train, last 30% test), and
 trains scikit-learn's HistGradientBoostingClassifier twice: on the raw payment columns,
 and on the raw columns plus point-in-time history features computed with DuckDB window
-functions (`benchmarks/sql/difficulty_features.sql`, as examples/dbt's
-payment_features). Prints ROC-AUC and PR-AUC of both, per-scenario ROC-AUC (each
+functions (`sql/difficulty_features.sql`, as examples/dbt's payment_features, shared with
+`sqlgen report`). Prints ROC-AUC and PR-AUC of both, per-scenario ROC-AUC (each
 scenario's frauds against the genuine test rows), the best single raw column, the
 seen-once device/IP tells, approved payments after a block, and calibration figures.
 
@@ -26,27 +26,22 @@ import time
 from pathlib import Path
 
 import duckdb
-import jinja2
 import numpy as np
 import pyarrow as pa
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from sqlgen import report_difficulty
 from sqlgen.config import load_config, with_overrides
 from sqlgen.money import currency_tables
+from sqlgen.render import render
+from sqlgen.report_difficulty import CATEGORIES, HISTORY, RAW
 from sqlgen.runner import run
 from sqlgen.schema import static_vocabularies
 
-HERE = Path(__file__).parent
-CATEGORIES = ["channel", "device_type", "pos_entry_mode", "card_scheme", "mcc_code",
-              "country_code", "currency", "user_agent"]
-RAW = ["amount", "local_hour", "local_weekday", "time_offset", "latitude", "longitude",
-       *CATEGORIES, "is_recurring", "device_missing", "ip_missing"]
-HISTORY = ["card_n_1h", "card_n_24h", "card_n_7d", "card_sum_1h", "card_sum_24h",
-           "card_sum_7d", "amount_vs_card_mean", "secs_since_card_prev",
-           "first_merchant_for_card", "first_device_for_card", "first_country_for_card",
-           "first_ip_for_card", "first_payment_of_card", "merchant_n_1h", "merchant_n_24h",
-           "merchant_reports_before", "card_reports_before", "km_from_home"]
+CATEGORIES = list(CATEGORIES)
+RAW = list(RAW)
+HISTORY = list(HISTORY)
 TARGETS = {
     "raw ROC-AUC in [0.65, 0.85]": lambda r: 0.65 <= r["raw"]["roc_auc"] <= 0.85,
     "history adds >= 0.05 ROC-AUC": lambda r: r["history"]["roc_auc"] - r["raw"]["roc_auc"] >= 0.05,
@@ -60,16 +55,11 @@ TARGETS = {
 
 
 def _sql(name: str, **kw) -> str:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "sql"),
-                             undefined=jinja2.StrictUndefined)
-    return env.get_template(name).render(**kw)
+    return render(name, **kw)
 
 
 def features(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
-    cols = con.execute(_sql("difficulty_features.sql", categories=CATEGORIES)).fetchnumpy()
-    return {
-        k: np.asarray(v.filled(np.nan) if np.ma.isMaskedArray(v) else v) for k, v in cols.items()
-    }
+    return report_difficulty.features(con)
 
 
 def _matrix(f: dict, names: list[str]) -> np.ndarray:
@@ -132,7 +122,8 @@ def calibration(con: duckdb.DuckDBPyConnection) -> dict:
     per_eur, _ = currency_tables()
     con.register("fx", pa.table({"currency": list(static_vocabularies()["currency"]),
                                  "per_eur": per_eur}))
-    row = con.execute(_sql("difficulty_calibration.sql")).fetchall()[0]
+    sql = (Path(__file__).parent / "sql" / "difficulty_calibration.sql").read_text()
+    row = con.execute(sql).fetchall()[0]
     out = {d[0]: (round(v, 3) if v is not None else None)
            for d, v in zip(con.description, row, strict=True)}
     hours = con.execute("""

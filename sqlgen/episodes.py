@@ -55,6 +55,7 @@ _BIG_PURCHASE = 0.01  # genuine payments several times the card's usual
 _MICRO_SHARE = 0.3  # genuine payments at digital-goods merchants that are small sums
 _TRY_BLOCKED = 0.25  # of a holder's payments in the grace days still tried on the old card
 _SALT_RING_DEVICE = 0x51A6
+_SALT_IP = 0x1B7E
 
 
 class Rings:
@@ -71,7 +72,6 @@ class Rings:
         night = rng.random(n) < _NIGHT_RINGS
         self.hour = np.where(night, rng.normal(2.0, 2.0, n), rng.uniform(0, 24, n)) % 24
         self.n_dev = rng.integers(_RING_DEVICES[0], _RING_DEVICES[1] + 1, n)
-        self.ip = networks.random_ips(n * _RING_IPS, rng)
         self.favourites = w.remote.draw(n * _RING_FAVOURITES, rng).reshape(n, _RING_FAVOURITES)
         self.remote = w.remote
         self.in_city = w.in_city
@@ -313,8 +313,11 @@ class Planner:
                          vocab_code("pos_entry_mode", "credential_on_file"))
         d["combo"][f] = (ecom * n_dev + kind) * n_ent + entry
         d["ua_idx"][f] = networks.device_user_agents(kind, vocab["device_type"], u2)
-        ring = d["ring"][f]
-        d["ip"][f] = self.rings.ip[ring * _RING_IPS + dev % _RING_IPS]
+        # Proxies too: an address per (ring, slot, week).
+        ip_key = (d["ring"][f].astype(np.uint64) * np.uint64(_RING_IPS)
+                  + (dev % _RING_IPS).astype(np.uint64)) << np.uint64(16) | (
+            week.astype(np.uint64) & np.uint64(0xFFFF))
+        d["ip"][f] = networks.public_ip(sampling.mix64(ip_key ^ np.uint64(self.seed ^ _SALT_IP)))
         d["device_null"][f] = False
         d["device_fresh"][f] = False
         d["is_recurring"][f] = False

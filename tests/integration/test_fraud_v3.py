@@ -136,3 +136,27 @@ def test_no_single_column_is_a_perfect_label(v3_run):
                 HAVING bool_and(label_fraud))""")
         (frauds,) = one(con, "SELECT count(*) FROM payments WHERE label_fraud")
         assert pure < 0.5 * frauds, col
+
+
+def test_report_shows_the_difficulty_profile(v3_run):
+    from sqlgen.report import build_report
+
+    cfg, _ = v3_run
+    text, auc = build_report(cfg.out_dir)
+    assert "== difficulty profile" in text
+    for scenario in ("account_takeover", "card_testing", "logistic"):
+        assert f"\n  {scenario} " in text
+    assert "approved payments after a card's first card_blocked decline: 0 " in text
+    assert {c for c, _, _ in auc}.isdisjoint({"auth_result", "decline_reason"})
+
+
+def test_auc_matches_a_direct_count():
+    import numpy as np
+
+    from sqlgen.report_difficulty import auc
+
+    y = np.array([0, 0, 1, 1, 0, 1])
+    s = np.array([0.1, 0.4, 0.35, 0.8, 0.4, 0.4])
+    pairs = [(p, n) for p in s[y == 1] for n in s[y == 0]]
+    direct = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs) / len(pairs)
+    assert auc(y, s) == direct

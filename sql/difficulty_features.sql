@@ -1,5 +1,6 @@
--- Raw columns and point-in-time history features of every payment, for the difficulty
--- benchmark. History uses only what was known at the payment's time: earlier payments
+-- Raw columns and point-in-time history features of every payment (or, with `modulus`
+-- > 1, of the payments of a sample of cards: whole card histories are kept), for
+-- `sqlgen report`'s difficulty profile and benchmarks/difficulty.py. History uses only what was known at the payment's time: earlier payments
 -- of the card and merchant, and fraud reports received before it (as
 -- examples/dbt/models/features/payment_features.sql). Categories come as integer codes.
 WITH p AS (
@@ -8,6 +9,9 @@ WITH p AS (
         epoch_us(event_time) AS t_us,
         epoch_us(fraud_reported_at) AS r_us
     FROM payments
+{% if modulus > 1 %}
+    WHERE hash(card_id) % {{ modulus | int }} = 0
+{% endif %}
 ),
 card_w AS (
     SELECT
