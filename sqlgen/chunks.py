@@ -94,8 +94,7 @@ class ChunkContext:
         columns = table_schema("payments").columns
         if v3:  # addresses are computed per household, not picked from a pool
             columns = tuple(
-                dataclasses.replace(c, enum=None) if c.name == "ip_address" else c
-                for c in columns
+                dataclasses.replace(c, enum=None) if c.name == "ip_address" else c for c in columns
             )
         query_args = {
             "columns": columns,

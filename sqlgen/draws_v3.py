@@ -107,8 +107,11 @@ class World:
         day (out on Monday, back on Sunday: no in-person payment). A trip is decided
         per (customer, week) by hashing, so any chunk finds the same trips."""
         week = (utc - _MONDAY_US) // WEEK_US
-        h = sampling.mix64((owner.astype(np.uint64) << np.uint64(24)) ^ week.astype(np.uint64)
-                           ^ np.uint64(self.seed ^ _SALT_TRIP))
+        h = sampling.mix64(
+            (owner.astype(np.uint64) << np.uint64(24))
+            ^ week.astype(np.uint64)
+            ^ np.uint64(self.seed ^ _SALT_TRIP)
+        )
         u = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
         away = np.flatnonzero(u < trip_rate)
         dest = np.full(len(owner), -1, dtype=np.int64)
@@ -152,8 +155,14 @@ def _local_times(spec: ChunkSpec, offset_min: np.ndarray, cfg, rng) -> np.ndarra
     for off, lo, hi in zip(values, starts, [*starts[1:], len(order)], strict=True):
         rows = order[lo:hi]
         shift = int(off) * MINUTE_US
-        local = sampling.cycle_times(spec.t0_us + shift, spec.t1_us + shift, len(rows), rng,
-                                     tw.hourly_weights, tw.weekday_weights)
+        local = sampling.cycle_times(
+            spec.t0_us + shift,
+            spec.t1_us + shift,
+            len(rows),
+            rng,
+            tw.hourly_weights,
+            tw.weekday_weights,
+        )
         utc[rows] = local - shift
     return utc
 
@@ -270,8 +279,7 @@ def _card_order(card: np.ndarray, rows: np.ndarray) -> np.ndarray:
     bits = max(1, (len(rows) - 1).bit_length())
     if len(rows) == 0 or int(card.max(initial=0)).bit_length() + bits > 63:
         return rows[np.argsort(card[rows], kind="stable")]
-    keys = (card[rows].astype(np.uint64) << np.uint64(bits)) | np.arange(
-        len(rows), dtype=np.uint64)
+    keys = (card[rows].astype(np.uint64) << np.uint64(bits)) | np.arange(len(rows), dtype=np.uint64)
     keys.sort()
     return rows[(keys & np.uint64((1 << bits) - 1)).astype(np.int64)]
 
@@ -289,8 +297,9 @@ def same_shop_when_rushed(s: Draws, zone_of_merchant: np.ndarray) -> None:
             & (s["merchant_id"][a] != s["merchant_id"][b])
         )
         a, b = a[near], b[near]
-        km = world.km_between(s["latitude"][a], s["longitude"][a],
-                              s["latitude"][b], s["longitude"][b])
+        km = world.km_between(
+            s["latitude"][a], s["longitude"][a], s["latitude"][b], s["longitude"][b]
+        )
         hours = (s["event_us"][b] - s["event_us"][a]) / 3.6e9
         fast = km > _AIRLINER_KMH * hours
         if not fast.any():
@@ -316,9 +325,11 @@ def attributes_v3(ctx: ChunkContext, spec: ChunkSpec, s: Draws, rng: np.random.G
     r = np.flatnonzero(remote)
     p = np.flatnonzero(~remote)
     combo[p] = np.flatnonzero(is_pos)[
-        sampling.CdfSampler(combos["weight"][is_pos]).draw(len(p), rng)]
+        sampling.CdfSampler(combos["weight"][is_pos]).draw(len(p), rng)
+    ]
     combo[r] = np.flatnonzero(~is_pos)[
-        sampling.CdfSampler(combos["weight"][~is_pos]).draw(len(r), rng)]
+        sampling.CdfSampler(combos["weight"][~is_pos]).draw(len(r), rng)
+    ]
 
     u = rng.random(n)
     slot = np.zeros(n, dtype=np.int64)
@@ -340,9 +351,7 @@ def attributes_v3(ctx: ChunkContext, spec: ChunkSpec, s: Draws, rng: np.random.G
     ip[elsewhere] = networks.random_ips(len(elsewhere), rng)
 
     stored = combos["pos_entry_mode"][combo] == vocab_code("pos_entry_mode", "credential_on_file")
-    recurring = (
-        remote & stored & w.subscription[s["merchant_id"]] & (rng.random(n) < _RECURRING_P)
-    )
+    recurring = remote & stored & w.subscription[s["merchant_id"]] & (rng.random(n) < _RECURRING_P)
     base = s["amount_raw"] * ctx.merchant_scale[s["merchant_id"]]
     currency = w.merchant_currency[s["merchant_id"]]
     return {
@@ -394,4 +403,3 @@ def to_arrow_v3(d: Draws, rng: np.random.Generator) -> pa.Table:
             "u_label": d["u_label"],
         }
     )
-

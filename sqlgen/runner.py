@@ -30,6 +30,7 @@ from sqlgen.writer import DATABASE, OutputDir, file_sha256
 
 log = logging.getLogger("sqlgen")
 
+
 def database_tables(realism: str) -> list:
     """The tables copied into `sqlgen.duckdb`, with their schemas (v3 catalogs have
     places)."""

@@ -66,6 +66,7 @@ def _wanted_km(population: int) -> float:
     """A town's people within ~1 km of its centre, a metropolis's within 4 km."""
     return float(np.clip(0.5 + np.sqrt(population / 1e6), 1.0, 4.0))
 
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -90,8 +91,17 @@ def main() -> None:
             if anchor is None:
                 continue
             lat, lon, radius = anchor
-            rows.append((c["name"], code, round(lat, 5), round(lon, 5), c["population"],
-                         c["timezone"], radius))
+            rows.append(
+                (
+                    c["name"],
+                    code,
+                    round(lat, 5),
+                    round(lon, 5),
+                    c["population"],
+                    c["timezone"],
+                    radius,
+                )
+            )
     # mtime=0: the same input gives the same bytes.
     with gzip.GzipFile(args.out, "wb", mtime=0) as raw, io.TextIOWrapper(raw, newline="") as f:
         writer = csv.writer(f)
