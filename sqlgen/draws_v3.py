@@ -106,14 +106,15 @@ class World:
         """Each row's trip: destination city (-1 at home) and whether it is a travel
         day (out on Monday, back on Sunday: no in-person payment). A trip is decided
         per (customer, week) by hashing, so any chunk finds the same trips."""
-        week = (utc - _MONDAY_US) // WEEK_US
+        days = (utc - _MONDAY_US) // DAY_US
+        week = days // 7
         h = sampling.mix64(
             (owner.astype(np.uint64) << np.uint64(24))
             ^ week.astype(np.uint64)
             ^ np.uint64(self.seed ^ _SALT_TRIP)
         )
-        u = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-        away = np.flatnonzero(u < trip_rate)
+        # u < trip_rate for u = top 53 bits / 2**53, compared as integers
+        away = np.flatnonzero(h >> np.uint64(11) < np.uint64(int(trip_rate * (1 << 53))))
         dest = np.full(len(owner), -1, dtype=np.int64)
         if len(away):
             h2 = sampling.mix64(h[away])
@@ -124,7 +125,7 @@ class World:
             country = np.where(u2 < _DOMESTIC_TRIPS, home_country, abroad)
             pick = self.destinations.lookup(country, u3)
             dest[away] = np.where(pick >= 0, self.destination_city[np.maximum(pick, 0)], -1)
-        day = (utc - _MONDAY_US) // DAY_US % 7
+        day = days - 7 * week
         travel_day = (dest >= 0) & ((day == 0) | (day == 6))
         return dest, travel_day
 
