@@ -102,8 +102,12 @@ def main() -> None:
                     radius,
                 )
             )
-    # mtime=0: the same input gives the same bytes.
-    with gzip.GzipFile(args.out, "wb", mtime=0) as raw, io.TextIOWrapper(raw, newline="") as f:
+    # No name, mtime 0: the same input gives the same bytes wherever it is written.
+    with (
+        open(args.out, "wb") as out,
+        gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as raw,
+        io.TextIOWrapper(raw, newline="") as f,
+    ):
         writer = csv.writer(f)
         writer.writerow(["name", "country", "lat", "lon", "population", "time_zone", "radius_km"])
         writer.writerows(rows)
