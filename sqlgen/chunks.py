@@ -138,7 +138,7 @@ class ChunkContext:
             self.cfg.behaviour.max_devices,
             self.n_ip,
             self.n_ua,
-            world=self.world is not None,
+            world=self.cfg.temporal.end_date.year if self.world is not None else None,
         )
         self.pools = pools
 
