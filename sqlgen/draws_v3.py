@@ -5,12 +5,13 @@ row's `time_offset` is its place's IANA zone offset on that date.
 
 `World` holds the per-process arrays (places of customers and merchants, samplers);
 `skeleton_v3` draws who, when, where and how much (fraud scenarios then rewrite rows);
-`settle_v3` bounds each card's payments per day and places injected rows;
+`settle_v3` bounds each card's payments per day and month and places injected rows;
 `attributes_v3` draws channel, device, network and amounts after the time sort.
 """
 
 from __future__ import annotations
 
+import calendar
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +31,7 @@ _MONDAY_US = 4 * DAY_US  # 1970-01-05, the first Monday: trips are Monday-based 
 _SALT_TRIP = 0x7219
 _DOMESTIC_TRIPS = 0.5
 _LOAD = 4  # a card's expected payments per day stay below cap / _LOAD
+_SETTLE_ROUNDS = 16  # moves of over-cap payments to random cards (few rows after the 1st)
 # No merchant's popularity above this share of the catalog's (Zipf weights are clipped,
 # the excess spread over the rest): a big chain is several merchants, as in card data.
 _MAX_MERCHANT_SHARE = 0.002
@@ -259,12 +261,17 @@ def settle_v3(
     d0 = spec.t0_us // DAY_US
     # A chunk covering part of a UTC day gets that part of the cap (floored), so the
     # chunks sharing a day stay within it together.
+    behaviour = ctx.cfg.behaviour
     lo = np.maximum(day * DAY_US, spec.t0_us)
     hi = np.minimum((day + 1) * DAY_US, spec.t1_us)
-    cap = np.floor(ctx.cfg.behaviour.max_card_payments_per_day * (hi - lo) / DAY_US)
-    for _ in range(8):
+    cap = np.floor(behaviour.max_card_payments_per_day * (hi - lo) / DAY_US)
+    # Chunks never cross a month: the chunk's share of its month's cap, likewise.
+    days = calendar.monthrange(spec.year, spec.month)[1]
+    month_share = (spec.t1_us - spec.t0_us) / (days * DAY_US)
+    month_cap = np.full(len(day), np.floor(behaviour.max_card_payments_per_month * month_share))
+    for _ in range(_SETTLE_ROUNDS):
         key = d["card_id"] * (spec.t1_us // DAY_US - d0 + 1) + (day - d0)
-        over = _over_cap(key, cap, genuine)
+        over = np.union1d(_over_cap(key, cap, genuine), _over_cap(d["card_id"], month_cap, genuine))
         if len(over) == 0:
             return
         d["card_id"][over] = rng.integers(0, w.n_cards, len(over))
