@@ -307,7 +307,7 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
     with timer("arrow view"):
         uuids = stream(ctx.cfg.seed, "uuids", spec.index)
         if ctx.cfg.realism == "v3":
-            table = to_arrow_v3(draws, uuids)
+            table = to_arrow_v3(ctx, draws, uuids)
         else:
             table = to_arrow(ctx, draws, uuids)
     with timer("score query"):

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlgen import money, networks, sampling, world
-from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, vocab_code
+from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, to_arrow, vocab_code
 from sqlgen.schema import reference
 
 if TYPE_CHECKING:
@@ -376,6 +376,8 @@ def attributes_v3(ctx: ChunkContext, spec: ChunkSpec, s: Draws, rng: np.random.G
         "amount": money.local_amounts(base, currency, rng),
         "time_offset": w.offsets(spec).at(s["zone"], s["event_us"]),
         "u_label": rng.random(n),
+        "dlat": np.zeros(n, dtype=np.float32),  # v2's jitter columns, unused in v3
+        "dlon": np.zeros(n, dtype=np.float32),
     }
 
 
@@ -386,28 +388,9 @@ def fraud_networks(d: Draws, codes: np.ndarray, rng: np.random.Generator) -> Non
     d["device_null"][rows] = False
 
 
-def to_arrow_v3(d: Draws, rng: np.random.Generator) -> pa.Table:
-    n = len(d["event_us"])
-    device = d["device_uuid"]
-    fresh = np.flatnonzero(d["device_fresh"])
-    device[fresh] = sampling.uuid4_bytes(len(fresh), rng)
-    return pa.table(
-        {
-            "row_idx": np.arange(n, dtype=np.int32),
-            "event_us": d["event_us"],
-            "card_id": d["card_id"],
-            "merchant_id": d["merchant_id"],
-            "amount_base": d["amount_base"],
-            "amount": d["amount"],
-            "combo": d["combo"].astype(np.int32),
-            "is_recurring": d["is_recurring"],
-            "latitude": d["latitude"],
-            "longitude": d["longitude"],
-            "time_offset": d["time_offset"],
-            "transaction_id": sampling.uuid_array(sampling.uuid4_bytes(n, rng)),
-            "device_id": sampling.uuid_array(device, d["device_null"]),
-            "ip": d["ip"],
-            "ua_idx": d["ua_idx"].astype(np.int32),
-            "u_label": d["u_label"],
-        }
-    )
+def to_arrow_v3(ctx: ChunkContext, d: Draws, rng: np.random.Generator) -> pa.Table:
+    """v2's Arrow view (ids made the same way) plus what v3 computed in numpy."""
+    table = to_arrow(ctx, d, rng)
+    for name in ("amount_base", "amount", "latitude", "longitude", "time_offset", "ip"):
+        table = table.append_column(name, pa.array(d[name]))
+    return table
