@@ -57,8 +57,13 @@ def _places(country: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarr
     city = sampling.GroupSampler(c.country, c.population).draw(country, rng)
     lat, lon = world.near(city, rng)
     zone = np.asarray(c.zones, dtype=object)[c.zone[city]]
-    return {"city_id": city.astype(np.int32), "city": c.name[city], "zone": zone,
-            "lat": lat, "lon": lon}
+    return {
+        "city_id": city.astype(np.int32),
+        "city": c.name[city],
+        "zone": zone,
+        "lat": lat,
+        "lon": lon,
+    }
 
 
 def _customers(cfg: CatalogConfig, seed: int, places: bool = False) -> pa.Table:
@@ -68,8 +73,7 @@ def _customers(cfg: CatalogConfig, seed: int, places: bool = False) -> pa.Table:
     if places:
         p = _places(country, rng)
         lat, lon = p["lat"], p["lon"]
-        extra = {"home_city_id": p["city_id"], "home_city": p["city"],
-                 "home_time_zone": p["zone"]}
+        extra = {"home_city_id": p["city_id"], "home_city": p["city"], "home_time_zone": p["zone"]}
     else:
         lat, lon = _locations(country, rng)
         extra = {}

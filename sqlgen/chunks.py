@@ -100,8 +100,7 @@ class ChunkContext:
         columns = table_schema("payments").columns
         if v3:  # addresses are computed per household, not picked from a pool
             columns = tuple(
-                dataclasses.replace(c, enum=None) if c.name == "ip_address" else c
-                for c in columns
+                dataclasses.replace(c, enum=None) if c.name == "ip_address" else c for c in columns
             )
         query_args = {
             "columns": columns,
@@ -322,7 +321,7 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
     with timer("arrow view"):
         uuids = stream(ctx.cfg.seed, "uuids", spec.index)
         if ctx.cfg.realism == "v3":
-            table = to_arrow_v3(draws, uuids)
+            table = to_arrow_v3(ctx.pop, draws, uuids)
         else:
             table = to_arrow(ctx.pop, draws, uuids)
     params = ctx.params

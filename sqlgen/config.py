@@ -184,6 +184,8 @@ class BehaviourConfig(_Model):
     # v3: most payments one card makes in a UTC day (a consumer card's hard cap; card
     # popularity is also bounded so the cap rarely binds).
     max_card_payments_per_day: int = Field(25, ge=1, le=100_000)
+    # v3: most payments one card makes in a calendar month (UTC).
+    max_card_payments_per_month: int = Field(300, ge=1, le=1_000_000)
     # v3: chance that a customer travels in a given week (Monday 00:00 UTC to Monday):
     # out on Monday, in-person payments at the destination Tuesday to Saturday, back on
     # Sunday; half of the trips stay in the home country.

@@ -171,10 +171,10 @@ class Devices:
         max_devices: int,
         n_ip: int,
         n_ua: int,
-        world: bool = False,
+        world: int | None = None,
     ):
         self.seed, self.max_devices, self.n_ip, self.n_ua = seed, max_devices, n_ip, n_ua
-        self.world = world
+        self.world = world  # v3: the run's last year (browsers shipped by then)
         # How many devices (1..max_devices) each customer has, fixed by the seed.
         ids = np.arange(customers, dtype=np.uint64)
         self.count = 1 + (sampling.mix64(ids ^ np.uint64(seed)) % np.uint64(max_devices)).astype(
@@ -209,11 +209,11 @@ class Devices:
                 np.int8
             ),
         }
-        if self.world:  # v3: the household's address and a browser fitting the device
+        if self.world is not None:  # v3: the household's address, a browser fitting the device
             out["ip"] = networks.household_ips(owner, slot, self.seed)
             u = (sampling.mix64(h2) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
             kinds = static_vocabularies()["device_type"]
-            out["ua_idx"] = networks.device_user_agents(out["kind"], kinds, u)
+            out["ua_idx"] = networks.device_user_agents(out["kind"], kinds, u, self.world)
         return out
 
 

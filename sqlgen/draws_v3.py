@@ -5,19 +5,20 @@ row's `time_offset` is its place's IANA zone offset on that date.
 
 `World` holds the per-process arrays (places of customers and merchants, samplers);
 `skeleton_v3` draws who, when, where and how much (fraud scenarios then rewrite rows);
-`settle_v3` bounds each card's payments per day and places injected rows;
+`settle_v3` bounds each card's payments per day and month and places injected rows;
 `attributes_v3` draws channel, device, network and amounts after the time sort.
 """
 
 from __future__ import annotations
 
+import calendar
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from sqlgen import money, networks, sampling, world
-from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, vocab_code
+from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, to_arrow, vocab_code
 from sqlgen.schema import reference
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ _MONDAY_US = 4 * DAY_US  # 1970-01-05, the first Monday: trips are Monday-based 
 _SALT_TRIP = 0x7219
 _DOMESTIC_TRIPS = 0.5
 _LOAD = 4  # a card's expected payments per day stay below cap / _LOAD
+_SETTLE_ROUNDS = 16  # moves of over-cap payments to random cards (few rows after the 1st)
 # No merchant's popularity above this share of the catalog's (Zipf weights are clipped,
 # the excess spread over the rest): a big chain is several merchants, as in card data.
 _MAX_MERCHANT_SHARE = 0.002
@@ -106,11 +108,15 @@ class World:
         """Each row's trip: destination city (-1 at home) and whether it is a travel
         day (out on Monday, back on Sunday: no in-person payment). A trip is decided
         per (customer, week) by hashing, so any chunk finds the same trips."""
-        week = (utc - _MONDAY_US) // WEEK_US
-        h = sampling.mix64((owner.astype(np.uint64) << np.uint64(24)) ^ week.astype(np.uint64)
-                           ^ np.uint64(self.seed ^ _SALT_TRIP))
-        u = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-        away = np.flatnonzero(u < trip_rate)
+        days = (utc - _MONDAY_US) // DAY_US
+        week = days // 7
+        h = sampling.mix64(
+            (owner.astype(np.uint64) << np.uint64(24))
+            ^ week.astype(np.uint64)
+            ^ np.uint64(self.seed ^ _SALT_TRIP)
+        )
+        # u < trip_rate for u = top 53 bits / 2**53, compared as integers
+        away = np.flatnonzero(h >> np.uint64(11) < np.uint64(int(trip_rate * (1 << 53))))
         dest = np.full(len(owner), -1, dtype=np.int64)
         if len(away):
             h2 = sampling.mix64(h[away])
@@ -121,7 +127,7 @@ class World:
             country = np.where(u2 < _DOMESTIC_TRIPS, home_country, abroad)
             pick = self.destinations.lookup(country, u3)
             dest[away] = np.where(pick >= 0, self.destination_city[np.maximum(pick, 0)], -1)
-        day = (utc - _MONDAY_US) // DAY_US % 7
+        day = days - 7 * week
         travel_day = (dest >= 0) & ((day == 0) | (day == 6))
         return dest, travel_day
 
@@ -152,8 +158,14 @@ def _local_times(spec: ChunkSpec, offset_min: np.ndarray, cfg, rng) -> np.ndarra
     for off, lo, hi in zip(values, starts, [*starts[1:], len(order)], strict=True):
         rows = order[lo:hi]
         shift = int(off) * MINUTE_US
-        local = sampling.cycle_times(spec.t0_us + shift, spec.t1_us + shift, len(rows), rng,
-                                     tw.hourly_weights, tw.weekday_weights)
+        local = sampling.cycle_times(
+            spec.t0_us + shift,
+            spec.t1_us + shift,
+            len(rows),
+            rng,
+            tw.hourly_weights,
+            tw.weekday_weights,
+        )
         utc[rows] = local - shift
     return utc
 
@@ -249,12 +261,17 @@ def settle_v3(
     d0 = spec.t0_us // DAY_US
     # A chunk covering part of a UTC day gets that part of the cap (floored), so the
     # chunks sharing a day stay within it together.
+    behaviour = ctx.cfg.behaviour
     lo = np.maximum(day * DAY_US, spec.t0_us)
     hi = np.minimum((day + 1) * DAY_US, spec.t1_us)
-    cap = np.floor(ctx.cfg.behaviour.max_card_payments_per_day * (hi - lo) / DAY_US)
-    for _ in range(8):
+    cap = np.floor(behaviour.max_card_payments_per_day * (hi - lo) / DAY_US)
+    # Chunks never cross a month: the chunk's share of its month's cap, likewise.
+    days = calendar.monthrange(spec.year, spec.month)[1]
+    month_share = (spec.t1_us - spec.t0_us) / (days * DAY_US)
+    month_cap = np.full(len(day), np.floor(behaviour.max_card_payments_per_month * month_share))
+    for _ in range(_SETTLE_ROUNDS):
         key = d["card_id"] * (spec.t1_us // DAY_US - d0 + 1) + (day - d0)
-        over = _over_cap(key, cap, genuine)
+        over = np.union1d(_over_cap(key, cap, genuine), _over_cap(d["card_id"], month_cap, genuine))
         if len(over) == 0:
             return
         d["card_id"][over] = rng.integers(0, w.n_cards, len(over))
@@ -270,8 +287,7 @@ def _card_order(card: np.ndarray, rows: np.ndarray) -> np.ndarray:
     bits = max(1, (len(rows) - 1).bit_length())
     if len(rows) == 0 or int(card.max(initial=0)).bit_length() + bits > 63:
         return rows[np.argsort(card[rows], kind="stable")]
-    keys = (card[rows].astype(np.uint64) << np.uint64(bits)) | np.arange(
-        len(rows), dtype=np.uint64)
+    keys = (card[rows].astype(np.uint64) << np.uint64(bits)) | np.arange(len(rows), dtype=np.uint64)
     keys.sort()
     return rows[(keys & np.uint64((1 << bits) - 1)).astype(np.int64)]
 
@@ -289,8 +305,9 @@ def same_shop_when_rushed(s: Draws, zone_of_merchant: np.ndarray) -> None:
             & (s["merchant_id"][a] != s["merchant_id"][b])
         )
         a, b = a[near], b[near]
-        km = world.km_between(s["latitude"][a], s["longitude"][a],
-                              s["latitude"][b], s["longitude"][b])
+        km = world.km_between(
+            s["latitude"][a], s["longitude"][a], s["latitude"][b], s["longitude"][b]
+        )
         hours = (s["event_us"][b] - s["event_us"][a]) / 3.6e9
         fast = km > _AIRLINER_KMH * hours
         if not fast.any():
@@ -316,9 +333,11 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
     r = np.flatnonzero(remote)
     p = np.flatnonzero(~remote)
     combo[p] = np.flatnonzero(is_pos)[
-        sampling.CdfSampler(combos["weight"][is_pos]).draw(len(p), rng)]
+        sampling.CdfSampler(combos["weight"][is_pos]).draw(len(p), rng)
+    ]
     combo[r] = np.flatnonzero(~is_pos)[
-        sampling.CdfSampler(combos["weight"][~is_pos]).draw(len(r), rng)]
+        sampling.CdfSampler(combos["weight"][~is_pos]).draw(len(r), rng)
+    ]
 
     u = rng.random(n)
     slot = np.zeros(n, dtype=np.int64)
@@ -340,9 +359,7 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
     ip[elsewhere] = networks.random_ips(len(elsewhere), rng)
 
     stored = combos["pos_entry_mode"][combo] == vocab_code("pos_entry_mode", "credential_on_file")
-    recurring = (
-        remote & stored & w.subscription[s["merchant_id"]] & (rng.random(n) < _RECURRING_P)
-    )
+    recurring = remote & stored & w.subscription[s["merchant_id"]] & (rng.random(n) < _RECURRING_P)
     base = s["amount_raw"] * ctx.merchant_scale[s["merchant_id"]]
     currency = w.merchant_currency[s["merchant_id"]]
     return {
@@ -359,6 +376,8 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
         "amount": money.local_amounts(base, currency, rng),
         "time_offset": w.offsets(spec).at(s["zone"], s["event_us"]),
         "u_label": rng.random(n),
+        "dlat": np.zeros(n, dtype=np.float32),  # v2's jitter columns, unused in v3
+        "dlon": np.zeros(n, dtype=np.float32),
     }
 
 
@@ -369,29 +388,9 @@ def fraud_networks(d: Draws, codes: np.ndarray, rng: np.random.Generator) -> Non
     d["device_null"][rows] = False
 
 
-def to_arrow_v3(d: Draws, rng: np.random.Generator) -> pa.Table:
-    n = len(d["event_us"])
-    device = d["device_uuid"]
-    fresh = np.flatnonzero(d["device_fresh"])
-    device[fresh] = sampling.uuid4_bytes(len(fresh), rng)
-    return pa.table(
-        {
-            "row_idx": np.arange(n, dtype=np.int32),
-            "event_us": d["event_us"],
-            "card_id": d["card_id"],
-            "merchant_id": d["merchant_id"],
-            "amount_base": d["amount_base"],
-            "amount": d["amount"],
-            "combo": d["combo"].astype(np.int32),
-            "is_recurring": d["is_recurring"],
-            "latitude": d["latitude"],
-            "longitude": d["longitude"],
-            "time_offset": d["time_offset"],
-            "transaction_id": sampling.uuid_array(sampling.uuid4_bytes(n, rng)),
-            "device_id": sampling.uuid_array(device, d["device_null"]),
-            "ip": d["ip"],
-            "ua_idx": d["ua_idx"].astype(np.int32),
-            "u_label": d["u_label"],
-        }
-    )
-
+def to_arrow_v3(ctx: Population, d: Draws, rng: np.random.Generator) -> pa.Table:
+    """v2's Arrow view (ids made the same way) plus what v3 computed in numpy."""
+    table = to_arrow(ctx, d, rng)
+    for name in ("amount_base", "amount", "latitude", "longitude", "time_offset", "ip"):
+        table = table.append_column(name, pa.array(d[name]))
+    return table

@@ -312,7 +312,8 @@ class Planner:
         entry = np.where(rng.random(len(f)) < 0.8, vocab_code("pos_entry_mode", "ecommerce"),
                          vocab_code("pos_entry_mode", "credential_on_file"))
         d["combo"][f] = (ecom * n_dev + kind) * n_ent + entry
-        d["ua_idx"][f] = networks.device_user_agents(kind, vocab["device_type"], u2)
+        d["ua_idx"][f] = networks.device_user_agents(
+            kind, vocab["device_type"], u2, self.cfg.temporal.end_date.year)
         # Proxies too: an address per (ring, slot, week).
         ip_key = (d["ring"][f].astype(np.uint64) * np.uint64(_RING_IPS)
                   + (dev % _RING_IPS).astype(np.uint64)) << np.uint64(16) | (

@@ -24,15 +24,16 @@ _FIRST_OCTETS = np.asarray([o for o in range(1, 224) if o not in _RESERVED], dty
 
 
 @cache
-def user_agents() -> tuple[tuple[str, ...], dict[str, tuple[np.ndarray, np.ndarray]]]:
+def user_agents() -> tuple[tuple[str, ...], dict[str, tuple[np.ndarray, ...]]]:
     """All user-agent strings (the ENUM vocabulary) and, per device kind, their codes
-    in it with their weights."""
+    in it, their weights and the years they shipped."""
     table = yaml.safe_load((resource_dir("schema") / "user_agents.yaml").read_text())
     vocab = tuple(dict.fromkeys(e["ua"] for entries in table.values() for e in entries))
     by_kind = {
         kind: (
             np.asarray([vocab.index(e["ua"]) for e in entries], dtype=np.int32),
             np.asarray([e["weight"] for e in entries], dtype=np.float64),
+            np.asarray([e["year"] for e in entries], dtype=np.int64),
         )
         for kind, entries in table.items()
     }
@@ -69,12 +70,17 @@ def random_ips(n: int, rng: np.random.Generator) -> np.ndarray:
     return public_ip(rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) * np.uint64(3))
 
 
-def device_user_agents(kind: np.ndarray, kinds: tuple[str, ...], u: np.ndarray) -> np.ndarray:
+def device_user_agents(
+    kind: np.ndarray, kinds: tuple[str, ...], u: np.ndarray, year: int | None = None
+) -> np.ndarray:
     """A user-agent code fitting each device's kind (codes into `kinds`, the
-    device_type vocabulary), chosen by the uniforms `u`."""
+    device_type vocabulary), chosen by the uniforms `u` among the browsers shipped by
+    `year` (the run's last year; all of them if none had shipped yet)."""
     _, by_kind = user_agents()
     out = np.zeros(len(u), dtype=np.int32)
-    for name, (codes, weights) in by_kind.items():
+    for name, (codes, weights, years) in by_kind.items():
+        if year is not None and (years <= year).any():
+            weights = np.where(years <= year, weights, 0.0)
         rows = np.flatnonzero(kind == kinds.index(name))
         out[rows] = codes[sampling.CdfSampler(weights).lookup(u[rows])]
     return out

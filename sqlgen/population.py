@@ -73,7 +73,7 @@ class Population:
             self.cfg.behaviour.max_devices,
             n_ip,
             n_ua,
-            world=self.world is not None,
+            world=self.cfg.temporal.end_date.year if self.world is not None else None,
         )
 
 

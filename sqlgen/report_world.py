@@ -55,17 +55,21 @@ def offset_check(con: duckdb.DuckDBPyConnection) -> str:
     from timezonefinder import TimezoneFinder
 
     rows = con.execute(render("report_world_places.sql", what="rows", rows=SAMPLE_ROWS))
-    finder, zones, right, total = TimezoneFinder(), {}, 0, 0
+    finder, zones, right, total, at_sea = TimezoneFinder(), {}, 0, 0, 0
     for lat, lon, when, offset in rows.fetchall():
         name = finder.timezone_at(lng=lon, lat=lat)
         if name is None:
             continue
+        at_sea += name.startswith("Etc/")  # timezonefinder's ocean zones
         zone = zones.setdefault(name, ZoneInfo(name))
         actual = when.replace(tzinfo=dt.UTC).astimezone(zone).utcoffset()
         right += actual == dt.timedelta(minutes=int(offset))
         total += 1
-    share = 100 * right / max(total, 1)
-    return f"  time_offset equals the zone offset of place and date: {share:.2f}% of {total:,}"
+    share, sea = 100 * right / max(total, 1), 100 * at_sea / max(total, 1)
+    return (
+        f"  time_offset equals the zone offset of place and date: {share:.2f}% of {total:,}"
+        f" rows\n  rows in an ocean time zone: {sea:.2f}%"
+    )
 
 
 def world_section(con: duckdb.DuckDBPyConnection) -> list[str]:

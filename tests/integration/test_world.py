@@ -79,13 +79,15 @@ def test_time_offset_is_the_zone_offset_of_place_and_date(v3):
     ).fetchall()
     finder = timezonefinder.TimezoneFinder()
     zones: dict[str, ZoneInfo] = {}
-    right = 0
+    right = at_sea = 0
     for lat, lon, when, offset in rows:
         name = finder.timezone_at(lng=lon, lat=lat)
+        at_sea += name.startswith("Etc/")  # ocean zones: a second, independent land check
         zone = zones.setdefault(name, ZoneInfo(name))
         actual = when.replace(tzinfo=dt.UTC).astimezone(zone).utcoffset()
         right += actual == dt.timedelta(minutes=offset)
     assert right / len(rows) >= 0.995
+    assert at_sea / len(rows) <= 0.01
 
 
 def test_daylight_saving_shows_in_offsets(v3):
@@ -160,24 +162,32 @@ def test_households_own_their_addresses_and_browsers_are_modern(v3):
            FROM per_ip"""
     ).fetchone()
     assert own >= 0.95  # shared addresses are the carriers' gateways only
-    assert shared_ips <= 19 * 16
+    # carriers' gateways, plus a chance collision or two of one-off (hotel, cafe) addresses
+    assert shared_ips <= 19 * 16 + 3
     assert msie == 0 and nt11 == 0
 
 
-def test_no_card_above_daily_cap_and_no_dominant_merchant(v3):
-    _, con = v3
-    (busiest,) = con.execute(
-        "SELECT max(n) FROM (SELECT count(*) n FROM payments "
-        "WHERE NOT label_fraud GROUP BY card_id, event_time::DATE)"
+def _busiest(con, where: str = "true") -> tuple[int, int]:
+    """Most payments of one card in a UTC day, and in a calendar month."""
+    return con.execute(
+        f"""SELECT (SELECT max(n) FROM (SELECT count(*) n FROM payments WHERE {where}
+                                       GROUP BY card_id, event_time::DATE)),
+                   (SELECT max(n) FROM (SELECT count(*) n FROM payments WHERE {where}
+                                       GROUP BY card_id, date_trunc('month', event_time)))"""
     ).fetchone()
-    assert busiest <= CAP
+
+
+def test_no_card_above_caps_and_no_dominant_merchant(v3):
+    cfg, con = v3
+    day, month = _busiest(con)  # fraud rows included
+    assert day <= CAP and month <= cfg.behaviour.max_card_payments_per_month
     (top,) = con.execute(
         "SELECT max(n) / sum(n) FROM (SELECT count(*) n FROM payments GROUP BY merchant_id)"
     ).fetchone()
     assert top <= 0.02
 
 
-def test_cap_binds_when_cards_are_few(tmp_path):
+def test_caps_bind_when_cards_are_few(tmp_path):
     cfg = with_overrides(
         load_config(TINY),
         rows=20_000,
@@ -185,16 +195,14 @@ def test_cap_binds_when_cards_are_few(tmp_path):
         realism="v3",
         out_dir=tmp_path / "out",
         catalog={"num_customers": 300, "num_merchants": 200, "num_cards": 400},
-        behaviour={"max_card_payments_per_day": 3},
+        behaviour={"max_card_payments_per_day": 3, "max_card_payments_per_month": 45},
     )
     run(cfg, show_progress=False)
     con = duckdb.connect(str(cfg.out_dir / "sqlgen.duckdb"), read_only=True)
-    busiest, frauds = con.execute(
-        "SELECT (SELECT max(n) FROM (SELECT count(*) n FROM payments WHERE NOT label_fraud "
-        "GROUP BY card_id, event_time::DATE)), count(*) FILTER (WHERE label_fraud) "
-        "FROM payments"
-    ).fetchone()
-    assert busiest <= 3
+    # Genuine payments move to other cards; a card-testing run alone may pass the cap.
+    day, month = _busiest(con, "NOT label_fraud")
+    assert day <= 3 and month <= 45
+    (frauds,) = con.execute("SELECT count(*) FILTER (WHERE label_fraud) FROM payments").fetchone()
     assert frauds == cfg.fraud_target
 
 
@@ -206,10 +214,11 @@ def test_in_person_travel_speed_is_possible(v3):
             *con.execute(
                 """SELECT latitude, longitude, lat2, lon2,
                           epoch(t2 - event_time) / 3600
+                   -- genuine rows: a cloned card used far away is fraud's own tell
                    FROM (SELECT card_id, latitude, longitude, event_time,
                                 lead(latitude) OVER w AS lat2, lead(longitude) OVER w AS lon2,
                                 lead(event_time) OVER w AS t2
-                         FROM payments WHERE channel = 'pos'
+                         FROM payments WHERE channel = 'pos' AND NOT label_fraud
                          WINDOW w AS (PARTITION BY card_id ORDER BY event_time))
                    WHERE lat2 IS NOT NULL"""
             ).fetchall(),
