@@ -31,6 +31,7 @@ import numpy as np
 
 from sqlgen import networks, sampling, world
 from sqlgen.draws import Draws, _own_kind, combo_table, vocab_code
+from sqlgen.errors import SqlgenError
 from sqlgen.plan import ChunkSpec, largest_remainder, to_us
 from sqlgen.scenarios import REGISTRY, VISIT, split_quota
 from sqlgen.scenarios.base import DAY_US, HOUR_US, Attempts
@@ -223,7 +224,11 @@ class Planner:
             d["merchant_id"][micro]]
         a = self.plan()
         lo, hi = np.searchsorted(a["t"], [spec.t0_us, spec.t1_us])
-        k = min(hi - lo, n)
+        k = int(hi - lo)
+        if k > n // 2:
+            raise SqlgenError(
+                f"chunk {spec.index} holds {k} planned fraud rows in {n} payments; "
+                "raise batch_size or lower fraud_rate")
         rows = rng.choice(n, k, replace=False)
         codes = np.zeros(n, dtype=np.int8)
         sl = slice(lo, lo + k)
