@@ -139,8 +139,8 @@ class LabelConfig(_Model):
     # the holder), the card's payments in the hour before, and distance from home.
     w_cnp: float = Field(2.0, ge=-10, le=10)
     w_abroad: float = Field(1.0, ge=-10, le=10)
-    w_velocity: float = Field(1.0, ge=-10, le=10)
-    w_far: float = Field(0.5, ge=-10, le=10)
+    w_velocity: float = Field(2.0, ge=-10, le=10)
+    w_far: float = Field(1.0, ge=-10, le=10)
     burst_size: int = Field(5, ge=1, le=10_000)  # frauds per burst wave
     burst_window_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)  # ± around a wave
     # v2: 0 = easy (strong, clean signal) .. 1 = hard (faint signal). Scales the

@@ -47,8 +47,8 @@ _PROXY_SHARE = 0.6  # of fraud rows seen near the victim's home (residential pro
 _RING_DEVICES = (2, 8)  # devices per ring (inclusive)
 _RING_IPS = 4  # addresses per ring (proxies, a few hosting ranges)
 _RING_FAVOURITES = 12  # merchants a ring cashes out at
-_FAVOURITE_SHARE = 0.5  # of a ring's attempts at its favourites (else anywhere online)
-_NIGHT_RINGS = 0.45  # rings working at night, local time (centred near 02:00)
+_FAVOURITE_SHARE = 0.4  # of a ring's attempts at its favourites (else anywhere online)
+_NIGHT_RINGS = 0.3  # rings working at night, local time (centred near 02:00)
 _RETRY_SHARE = 0.3  # episodes whose ring tries the card again after its block
 _CARD_LEVEL_SIGMA = 0.5  # spread of cards' spending levels (log scale)
 _NEW_DEVICE = 0.02  # genuine remote payments from a new device (phone, browser, guest)
@@ -75,6 +75,8 @@ class Rings:
         self.n_dev = rng.integers(_RING_DEVICES[0], _RING_DEVICES[1] + 1, n)
         self.favourites = w.remote.draw(n * _RING_FAVOURITES, rng).reshape(n, _RING_FAVOURITES)
         self.remote = w.remote
+        self.home_merchants = pop.home_merchants
+        self.customer_country, self.card_owner = pop.customer_country, pop.card_owner
         self.in_city = w.in_city
         self.seed = seed
 
@@ -90,10 +92,15 @@ class Rings:
         return ring * _RING_DEVICES[1] + (rng.random(len(ring)) * self.n_dev[ring]).astype(
             np.int64)
 
-    def merchants(self, ring: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def merchants(self, ring: np.ndarray, card: np.ndarray,
+                  rng: np.random.Generator) -> np.ndarray:
+        """Where a ring spends a card: its favourites, or like the holder would (a
+        merchant of the holder's country, else anywhere online)."""
         fav = self.favourites[ring, rng.integers(0, _RING_FAVOURITES, len(ring))]
-        anywhere = self.remote.draw(len(ring), rng)
-        return np.where(rng.random(len(ring)) < _FAVOURITE_SHARE, fav, anywhere)
+        country = self.customer_country[self.card_owner[card]]
+        local = self.home_merchants.draw(country, rng)
+        local = np.where(local >= 0, local, self.remote.draw(len(ring), rng))
+        return np.where(rng.random(len(ring)) < _FAVOURITE_SHARE, fav, local)
 
     def start(self, ring: np.ndarray, t0: int, t1: int, rng: np.random.Generator) -> np.ndarray:
         """A time in the day [t0, t1) in each ring's working hours (its local time)."""

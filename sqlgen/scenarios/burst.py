@@ -18,11 +18,12 @@ def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     k = len(sizes)
     ring = pl.rings.pick(k, rng)
     centre = pl.rings.start(ring, t0, t1, rng)
-    merchant = pl.rings.merchants(ring, rng)
     wave = np.repeat(np.arange(k), sizes)
+    card = pl.victims(len(wave), rng)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    merchant = pl.rings.merchants(ring, card[first], rng)
     window = int(label.burst_window_minutes * 60e6)
     t = centre[wave] + rng.integers(-window, window + 1, len(wave))
-    card = pl.victims(len(wave), rng)
     return attempts(t, card, merchant[wave], SCENARIO.code, ring[wave],
                     pl.rings.device(ring[wave], rng), pl.amounts(card, rng, shift=0.5),
                     np.arange(len(wave)))  # each card is its own episode

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sqlgen import sampling
 from sqlgen.draws import MINUTE_US
 from sqlgen.scenarios.base import (
     Attempts,
@@ -38,22 +39,27 @@ def inject(inj: Injector, quota: int) -> None:
 
 # Test amounts in EUR before conversion: the currency's usual small sums follow from the
 # FX table and price points (0.99 EUR, 1 GBP, 150 JPY), not 0.50-5.00 in every currency.
+_SMALL = 0.15  # a test at an ordinary shop: the low end of its usual amounts
 _TEST_EUR = np.asarray([0.5, 1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0])
 
 
 def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     """v3: a ring tests stolen card numbers: runs of 3-8 small attempts on one card at
-    one digital-goods or misc merchant, about a minute apart, from one of its devices."""
+    one merchant, about a minute apart, from one of its devices."""
     sizes = spree_sizes(n, 3, 8, rng)
     k = len(sizes)
     ring = pl.rings.pick(k, rng)
     start = pl.rings.start(ring, t0, t1, rng)
     ep, offset = spree_offsets(sizes, 60e6, 0.8, rng)
     card = pl.victims(k, rng)
-    # Half at digital-goods and misc merchants, half at any online shop.
-    merchant = np.where(rng.random(k) < 0.5, rng.choice(pl.pop.testing_merchants, k),
-                        pl.rings.merchants(ring, rng))[ep]
-    amount = rng.choice(_TEST_EUR, len(ep)) / pl.pop.merchant_scale[merchant]
+    # 40% at digital-goods and misc merchants with a fixed small sum; the others at
+    # shops the holder might use, with a small purchase for that shop.
+    digital = rng.random(k) < 0.4
+    merchant = np.where(digital, rng.choice(pl.pop.testing_merchants, k),
+                        pl.rings.merchants(ring, card, rng))[ep]
+    small = sampling.amounts(pl.cfg.feature.amount, len(ep), rng) * _SMALL
+    amount = np.where(digital[ep], rng.choice(_TEST_EUR, len(ep)) / pl.pop.merchant_scale[
+        merchant], small)
     device = pl.rings.device(ring, rng)
     return attempts(start[ep] + offset, card[ep], merchant, SCENARIO.code, ring[ep],
                     device[ep], amount, ep)

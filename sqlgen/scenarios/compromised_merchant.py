@@ -65,7 +65,7 @@ def _distinct_cards(rows: np.ndarray, card_id: np.ndarray, k: int) -> np.ndarray
         window *= 4
 
 
-_COUNTERFEIT = 0.45  # of breached cards cashed out in person with a cloned card
+_COUNTERFEIT = 0.35  # of breached cards cashed out in person with a cloned card
 
 
 def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
@@ -89,7 +89,7 @@ def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     # Skimmed cards are cloned and used in shops of the ring's city; the others online.
     shop = pl.rings.shops(ring, rng)
     present = (rng.random(v) < _COUNTERFEIT) & (shop >= 0)
-    merchant = np.where(present[ep], shop[ep], pl.rings.merchants(ring[ep], rng))
+    merchant = np.where(present[ep], shop[ep], pl.rings.merchants(ring[ep], card[ep], rng))
     device = np.where(present, -1, pl.rings.device(ring, rng))
     amount = pl.amounts(card[ep], rng, shift=0.0) * np.where(present[ep], 1.0, 1.6)
     fraud = attempts(first[ep] + offset, card[ep], merchant, SCENARIO.code, ring[ep],
