@@ -6,13 +6,13 @@ from pathlib import Path
 
 import duckdb
 
-from sqlgen.render import sql_string
+from sqlgen.render import exact_path
 from sqlgen.schema import table_schema
 from sqlgen.writer import SUCCESS, OutputDir, file_sha256
 
 
 def _file_facts(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list, int, int]:
-    src = f"read_parquet({sql_string(path)}, hive_partitioning = false)"
+    src = f"read_parquet({exact_path(path)}, hive_partitioning = false)"
     columns = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
     rows, frauds = con.execute(
         f"SELECT count(*), count(*) FILTER (label_fraud) FROM {src}"
