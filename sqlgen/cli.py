@@ -23,7 +23,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _where(p: argparse.ArgumentParser) -> None:
     _common(p)
-    p.add_argument("--out-dir", type=Path, help="output directory (default: the config's)")
+    # A string, not a Path: Path("") would silently mean the current directory.
+    p.add_argument("--out-dir", help="output directory (default: the config's)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,11 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _out_dir_override(args: argparse.Namespace) -> Path | None:
+    if args.out_dir is None:
+        return None
+    if not args.out_dir.strip():
+        raise SqlgenError("--out-dir is empty; give a directory")
+    return Path(args.out_dir)
+
+
 def _config(args: argparse.Namespace):
     from sqlgen.config import load_config, with_overrides
 
     cfg = load_config(args.config)
-    overrides = {"out_dir": args.out_dir}
+    overrides = {"out_dir": _out_dir_override(args)}
     if args.command == "run":
         overrides |= {
             "num_workers": args.num_workers,
@@ -91,7 +100,7 @@ def _config(args: argparse.Namespace):
 
 def _out_dir(args: argparse.Namespace) -> Path:
     if args.out_dir is not None and args.config is None:
-        return args.out_dir
+        return _out_dir_override(args)
     return _config(args).out_dir
 
 
