@@ -4,7 +4,7 @@ An out_dir is owned once `.sqlgen/owner` exists in it. sqlgen claims a new direc
 (or one holding none of the names it publishes), converts an out_dir written by the
 previous layout (real `payments/` and a `.sqlgen/lock`, no marker), and refuses
 anything else: a `payments`, `catalog` or `sqlgen.duckdb` it did not make, or an
-out_dir inside another sqlgen output. `check` writes nothing, so a refusal touches
+out_dir inside another sqlgen output. `status` writes nothing, so a refusal touches
 nothing; `claim` runs with the writer lock held.
 """
 
@@ -68,14 +68,18 @@ def status(out: OutputDir) -> str:
     return kind
 
 
-def claim(out: OutputDir) -> None:
-    """Mark the out_dir as sqlgen's (converting a previous-layout one); lock held."""
-    kind = status(out)
-    if kind == "legacy":
+def mark(out: OutputDir) -> None:
+    """Write the owner marker (before the lock file, so that a `.sqlgen/lock` without
+    a marker can only come from the previous layout)."""
+    body = json.dumps({"created_by": "sqlgen", "layout": 2}).encode()
+    out.write_durable(out.state / OWNER, body)
+
+
+def claim(out: OutputDir, kind: str) -> None:
+    """Finish claiming an out_dir of `kind` (from `status`) once the lock is held."""
+    if kind == "legacy" and not (out.state / OWNER).is_file():
         _convert_legacy(out)
-    if kind != "owned":
-        body = json.dumps({"created_by": "sqlgen", "layout": 2}).encode()
-        out.write_durable(out.state / OWNER, body)
+        mark(out)
 
 
 def _convert_legacy(out: OutputDir) -> None:

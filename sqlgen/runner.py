@@ -163,7 +163,7 @@ def check_s3_reachable(cfg: GeneratorConfig) -> None:
         session.client("ssm", endpoint_url=cfg.s3.endpoint_url or None)
         if session.get_credentials() is None:
             raise SqlgenError("--s3: no AWS credentials found; nothing was generated")
-    except botocore.exceptions.BotoCoreError as exc:
+    except (botocore.exceptions.BotoCoreError, ValueError) as exc:  # ValueError: bad region
         raise SqlgenError(f"--s3: cannot create an AWS client: {exc}") from exc
 
 

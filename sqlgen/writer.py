@@ -169,8 +169,10 @@ class OutputDir:
     def lock(self) -> Iterator[None]:
         """Claim the out_dir and hold the exclusive writer lock: a second run on the same
         out_dir fails at once. Refuses (touching nothing) an out_dir sqlgen does not own."""
-        ownership.status(self)
+        kind = ownership.status(self)
         self.state.mkdir(parents=True, exist_ok=True)
+        if kind == "new":
+            ownership.mark(self)
         fh = open(self.state / "lock", "a+")  # noqa: SIM115 - held for the whole run
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -181,7 +183,7 @@ class OutputDir:
                 "or choose another --out-dir"
             ) from None
         try:
-            ownership.claim(self)
+            ownership.claim(self, kind)
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
