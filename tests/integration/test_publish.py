@@ -214,6 +214,25 @@ def test_each_rename_or_symlink_failing_keeps_the_previous_run(good, monkeypatch
     assert len(run_dirs(good.out_dir)) == 1
 
 
+@pytest.mark.parametrize("k", range(4))  # three links, then the new `current`
+def test_first_run_failing_at_each_symlink_publishes_nothing(tiny, monkeypatch, k):
+    real, seen = os.symlink, []
+
+    def symlink(*args, **kwargs):
+        seen.append(args)
+        if len(seen) == k + 1:
+            raise OSError(1, "injected: symlinks not supported here")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(os, "symlink", symlink)
+    with pytest.raises(OSError, match="injected"):
+        run(tiny, show_progress=False)
+    assert not os.path.lexists(tiny.out_dir / ".sqlgen" / "current")
+    monkeypatch.setattr(os, "symlink", real)
+    run(tiny, show_progress=False)
+    assert validate(tiny.out_dir)[0] == []
+
+
 @pytest.mark.parametrize("step", PUBLISH_STEPS)
 def test_fault_raised_at_each_publication_step(good, monkeypatch, step):
     before = published(good.out_dir)
