@@ -191,9 +191,38 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
     out = OutputDir(cfg.out_dir)
     phase = Phases()
     check_s3_reachable(cfg)
+    run_id = new_run_id(cfg)
+    try:
+        stats, manifest = _generate_and_publish(cfg, out, run_id, phase, show_progress)
+    except KeyboardInterrupt:
+        if out.current_run_name() != run_id:
+            raise  # the CLI says "nothing was published"
+        # Ctrl-C after the swap (cleanup): published; an upload was not even started.
+        log.warning("interrupted after run %s was published at %s", run_id, out.root)
+        if cfg.s3_upload:
+            raise UploadError(
+                f"run {run_id} published locally at {out.root}; upload interrupted"
+            ) from None
+        return RunResult(out.root, out.read_manifest(), phase.seconds)
+    log.info(
+        "published %s rows (%s frauds) in %d files to %s",
+        f"{manifest['rows']:,}",
+        f"{manifest['fraud_rows']:,}",
+        len(manifest["files"]),
+        out.payments,
+    )
+    if cfg.s3_upload:
+        with phase("upload"):
+            _upload(cfg, out, manifest, stats)
+    log.info("timings: %s", json.dumps(phase.seconds))
+    return RunResult(out.root, manifest, phase.seconds)
+
+
+def _generate_and_publish(
+    cfg: GeneratorConfig, out: OutputDir, run_id: str, phase: Phases, show_progress: bool
+) -> tuple[list, dict[str, Any]]:
     with out.lock(), contextlib.ExitStack() as stack:
         out.sweep()
-        run_id = new_run_id(cfg)
         specs = plan_chunks(cfg)
         log.info(
             "plan: %d chunks over %s..%s",
@@ -245,23 +274,8 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
             stack.close()  # workers stop before their staging directory goes
             con.close()
             out.discard(run_id)
-        # Published: from here on nothing may turn into "exit 1".
-        try:
-            out.cleanup_after_publish()
-        except KeyboardInterrupt:
-            log.warning("interrupted after run %s was published at %s", run_id, out.root)
-    log.info(
-        "published %s rows (%s frauds) in %d files to %s",
-        f"{manifest['rows']:,}",
-        f"{manifest['fraud_rows']:,}",
-        len(manifest["files"]),
-        out.payments,
-    )
-    if cfg.s3_upload:
-        with phase("upload"):
-            _upload(cfg, out, manifest, stats)
-    log.info("timings: %s", json.dumps(phase.seconds))
-    return RunResult(out.root, manifest, phase.seconds)
+        out.cleanup_after_publish()
+    return stats, manifest
 
 
 def _catalog_inputs(config: dict[str, Any]) -> tuple:

@@ -229,3 +229,35 @@ def test_report_html_failed_write_leaves_no_temp(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="injected"):
         html_report.write_file_atomically(tmp_path / "report.html", "<html></html>")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "s3", "code", "message"),
+    [
+        ("publish", False, 1, "interrupted; nothing was published"),
+        ("cleanup_after_publish", False, 0, "interrupted after run"),
+        ("cleanup_after_publish", True, 2, "upload interrupted"),
+    ],
+)
+def test_ctrl_c_message_tells_what_was_published(
+    good, monkeypatch, caplog, where, s3, code, message
+):
+    import sqlgen.runner
+    from sqlgen.writer import OutputDir
+
+    previous = manifest(good)
+    real = getattr(OutputDir, where)
+
+    def interrupted(self, *args):
+        if where == "cleanup_after_publish":
+            real(self, *args)  # the run is published, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(OutputDir, where, interrupted)
+    monkeypatch.setattr(sqlgen.runner, "check_s3_reachable", lambda cfg: None)
+    args = ["run", "--config", str(TINY), "--out-dir", str(good), "--seed", "5"]
+    with caplog.at_level(logging.WARNING, logger="sqlgen"):
+        assert cli.main(args + (["--s3"] if s3 else [])) == code
+    assert message in caplog.text
+    assert_valid(good)
+    assert (manifest(good) == previous) is (where == "publish")
