@@ -18,7 +18,8 @@ import pytest
 from sqlgen.config import load_config, with_overrides
 from sqlgen.errors import SqlgenError
 from sqlgen.faults import FAULT_ENV
-from sqlgen.inspect import run_sql
+from sqlgen.inspect import open_database, run_sql
+from sqlgen.render import render
 from sqlgen.runner import build_catalogs_only, run
 from sqlgen.validate import validate
 from sqlgen.writer import PUBLISH_STEPS, OutputDir
@@ -289,6 +290,12 @@ def test_glob_characters_in_out_dir_read_exactly_the_runs_files(tiny, tmp_path):
     assert "1000" in run_sql(starry.out_dir, "SELECT count(*) FROM payments")
     assert "2000" in run_sql(sibling.out_dir, "SELECT count(*) FROM payments")
     assert validate(starry.out_dir)[0] == []
+    con = open_database(starry.out_dir)  # what `sqlgen report` reads
+    try:
+        scenarios = con.execute(render("report_scenarios.sql")).fetchall()
+    finally:
+        con.close()
+    assert sum(row[1] for row in scenarios) == 1000
 
 
 @pytest.mark.parametrize("name", ["r[ab]", "with space", "it's"])
