@@ -29,6 +29,11 @@ def open_database(out_dir: Path) -> duckdb.DuckDBPyConnection:
     database = run / DATABASE
     if not database.is_file():
         raise SqlgenError(f"{out.database} not found; run `sqlgen run` for this out_dir first")
+    if run == out.root:
+        raise SqlgenError(
+            f"{out.root} was written by an older sqlgen; run `sqlgen run` on it again to "
+            "convert it to the current layout"
+        )
     files: list[str] = []
     if (run / "payments" / MANIFEST).is_file():
         files = run_files(run, out.read_manifest(run))

@@ -41,6 +41,10 @@ def _foreign(out: OutputDir, path: Path) -> SqlgenError:
     )
 
 
+def _empty_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+
+
 def status(out: OutputDir) -> str:
     """'owned', 'legacy' (previous layout) or 'new'; raises if sqlgen may not write here."""
     root = out.root
@@ -55,10 +59,10 @@ def status(out: OutputDir) -> str:
         kind = "owned"
     elif (out.state / "lock").is_file():
         kind = "legacy"
-    elif os.path.lexists(out.state):
+    elif os.path.lexists(out.state) and not _empty_dir(out.state):
         raise _foreign(out, out.state)
     else:
-        kind = "new"
+        kind = "new"  # an empty `.sqlgen` is a first run killed before its marker
     for name, path in out.published_links().items():
         if not os.path.lexists(path) or out.is_our_link(name):
             continue

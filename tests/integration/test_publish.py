@@ -149,6 +149,17 @@ def test_foreign_entry_appearing_in_an_owned_dir_is_refused(good):
     assert OutputDir(out).read_manifest()["run_id"] == before[0]
 
 
+def test_foreign_state_dir_is_refused_an_empty_one_reused(tiny):
+    (tiny.out_dir / ".sqlgen").mkdir(parents=True)
+    run(tiny, show_progress=False)  # empty: a first run killed before its marker
+    other = with_overrides(tiny, out_dir=tiny.out_dir.parent / "other")
+    (other.out_dir / ".sqlgen").mkdir(parents=True)
+    (other.out_dir / ".sqlgen" / "mine.txt").write_text("x")
+    with pytest.raises(SqlgenError, match="exists and was not made by sqlgen"):
+        run(other, show_progress=False)
+    assert [p.name for p in (other.out_dir / ".sqlgen").iterdir()] == ["mine.txt"]
+
+
 def test_other_files_in_a_new_out_dir_are_left_alone(tiny):
     tiny.out_dir.mkdir()
     (tiny.out_dir / "notes.txt").write_text("keep")
@@ -410,6 +421,8 @@ def test_previous_layout_is_converted_without_losing_the_run(good, tmp_path, mon
     legacy = tmp_path / "legacy"
     old_id = make_legacy(good.out_dir, legacy)
     assert validate(legacy)[0] == []
+    with pytest.raises(SqlgenError, match="written by an older sqlgen"):
+        run_sql(legacy, "SELECT 1")
     rerun = with_overrides(good, out_dir=legacy, seed=8)
     # Conversion itself interrupted (its pointer swap fails): moved, not deleted.
     monkeypatch.setenv(FAULT_ENV, "publish:swap:raise")
