@@ -36,8 +36,9 @@ from sqlgen.plan import ChunkSpec, largest_remainder
 from sqlgen.pools import Pools
 from sqlgen.render import render
 from sqlgen.scenarios import TESTING_MCCS, fraudster_devices, inject, strength
-from sqlgen.schema import static_vocabularies, table_schema
+from sqlgen.schema import payments_schema, static_vocabularies
 from sqlgen.seeds import stream
+from sqlgen.timezone import use_utc
 from sqlgen.writer import file_sha256
 
 
@@ -78,6 +79,9 @@ class ChunkContext:
                 "arrow_lossless_conversion": True,  # UUIDs stay 16-byte UUIDs through Arrow
             }
         )
+        # Draw times are UTC microseconds: the cast to TIMESTAMPTZ must not read them as
+        # the host's local time.
+        use_utc(self.con)
         if catalog_dir is None:
             build_catalogs(self.con, cfg.catalog, cfg.seed)
         else:
@@ -88,7 +92,7 @@ class ChunkContext:
         self._catalog_arrays()
         self.pools: Pools | None = None
         query_args = {
-            "columns": table_schema("payments").columns,
+            "columns": payments_schema(cfg.output.id_type).columns,
             "type_attr": "working_type",
             "realism": cfg.realism,
         }

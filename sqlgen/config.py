@@ -177,6 +177,14 @@ class S3Config(_Model):
     endpoint_url: str | None = None  # None: AWS_ENDPOINT_URL or the AWS default
 
 
+class OutputConfig(_Model):
+    """How payments are typed in Parquet."""
+
+    # string: transaction_id and device_id as 36-character UUID text, which every reader
+    # opens. uuid: DuckDB's 16-byte UUID (smaller, faster to write), which Spark rejects.
+    id_type: Literal["string", "uuid"] = "string"
+
+
 class GeneratorConfig(_Model):
     rows: int = Field(1_000_000, ge=1, le=10_000_000_000)  # payments in the run
     fraud_rate: float = Field(0.01, gt=0, lt=1)  # exactly round(fraud_rate*rows) frauds
@@ -201,6 +209,7 @@ class GeneratorConfig(_Model):
     label: LabelConfig = LabelConfig()
     scenarios: ScenarioConfig = ScenarioConfig()
     behaviour: BehaviourConfig = BehaviourConfig()
+    output: OutputConfig = OutputConfig()
     s3: S3Config = S3Config()
 
     @property

@@ -7,8 +7,12 @@ from pathlib import Path
 import duckdb
 
 from sqlgen.render import sql_string
-from sqlgen.schema import table_schema
+from sqlgen.schema import payments_schema
 from sqlgen.writer import SUCCESS, OutputDir, file_sha256
+
+
+# Schema types DuckDB's DESCRIBE spells out in full.
+_DESCRIBED = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
 
 
 def _file_facts(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list, int, int]:
@@ -34,7 +38,10 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
     on_disk = {str(p.relative_to(out.root)) for p in out.payments.rglob("*.parquet")}
     problems += [f"missing file: {p}" for p in sorted(set(listed) - on_disk)]
     problems += [f"extra file not in manifest: {p}" for p in sorted(on_disk - set(listed))]
-    expected_cols = [(c.name, c.type) for c in table_schema("payments").columns]
+    id_type = manifest.get("config", {}).get("output", {}).get("id_type", "string")
+    expected_cols = [
+        (c.name, _DESCRIBED.get(c.type, c.type)) for c in payments_schema(id_type).columns
+    ]
     con = duckdb.connect()
     rows = frauds = 0
     for rel in sorted(set(listed) & on_disk):
