@@ -12,6 +12,8 @@ import yaml
 from sqlgen.resources import resource_dir
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Schema types DuckDB's DESCRIBE spells out in full.
+_DESCRIBED = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
 _TYPE = re.compile(r"^[A-Z]+(\(\d+(,\s*\d+)?\))?$")
 
 
@@ -30,6 +32,11 @@ class Column:
     description: str
     enum: str | None = None  # vocabulary name: held as ENUM `<enum>_enum` while generating
     uuid: bool = False  # holds a UUID: text by default, DuckDB UUID with output.id_type uuid
+
+    @property
+    def described_type(self) -> str:
+        """The type as DuckDB's DESCRIBE spells it (what a Parquet file read back shows)."""
+        return _DESCRIBED.get(self.type, self.type)
 
     @property
     def working_type(self) -> str:

@@ -11,10 +11,6 @@ from sqlgen.schema import payments_schema
 from sqlgen.writer import SUCCESS, OutputDir, file_sha256
 
 
-# Schema types DuckDB's DESCRIBE spells out in full.
-_DESCRIBED = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
-
-
 def _file_facts(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list, int, int]:
     src = f"read_parquet({sql_string(path)}, hive_partitioning = false)"
     columns = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
@@ -39,9 +35,7 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
     problems += [f"missing file: {p}" for p in sorted(set(listed) - on_disk)]
     problems += [f"extra file not in manifest: {p}" for p in sorted(on_disk - set(listed))]
     id_type = manifest.get("config", {}).get("output", {}).get("id_type", "string")
-    expected_cols = [
-        (c.name, _DESCRIBED.get(c.type, c.type)) for c in payments_schema(id_type).columns
-    ]
+    expected_cols = [(c.name, c.described_type) for c in payments_schema(id_type).columns]
     con = duckdb.connect()
     rows = frauds = 0
     for rel in sorted(set(listed) & on_disk):
