@@ -65,6 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
         default="payments",
         choices=("payments", "customers", "merchants", "cards"),
     )
+    schema.add_argument(
+        "--format",
+        default="text",
+        choices=("text", "duckdb", "athena", "spark"),
+        help="text: a readable listing; duckdb, athena, spark: CREATE TABLE DDL",
+    )
+    schema.add_argument(
+        "--location", help="LOCATION of the athena/spark table (default: a placeholder)"
+    )
+    schema.add_argument(
+        "--id-type",
+        default="string",
+        choices=("string", "uuid"),
+        help="payments ids as written with output.id_type (default: string)",
+    )
     schema.add_argument("--log-level", default="INFO", type=str.upper, choices=_LEVELS)
     return parser
 
@@ -148,9 +163,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from sqlgen.inspect import schema_text
+    if args.format == "text":
+        from sqlgen.inspect import schema_text
 
-    print(schema_text(args.table))
+        print(schema_text(args.table, args.id_type))
+    else:
+        from sqlgen.ddl import table_ddl
+
+        print(table_ddl(args.table, args.format, args.location, args.id_type), end="")
     return 0
 
 

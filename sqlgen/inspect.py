@@ -34,8 +34,10 @@ def run_sql(out_dir: Path, query: str, max_rows: int = 40) -> str:
         con.close()
 
 
-def schema_text(table: str = "payments") -> str:
+def schema_text(table: str = "payments", id_type: str = "string") -> str:
     schema = table_schema(table)
+    if table == "payments":
+        schema = schema.with_id_type(id_type)
     width = max(len(c.name) for c in schema.columns)
     twidth = max(len(c.type) for c in schema.columns)
     lines = [f"{schema.table}:"]
