@@ -38,6 +38,12 @@ PLACEHOLDERS = {
 }
 
 
+def statements(ddl: str) -> list[str]:
+    """The DDL's statements, one per `spark.sql(...)` call (each ends its line with `;`,
+    and no string literal spans lines)."""
+    return [s.strip() for s in ddl.split(";\n") if s.strip()]
+
+
 def hive_string(text: str) -> str:
     """A single-quoted Hive/Spark string literal (backslash escapes, unlike DuckDB's '')."""
     if "\x00" in text or "\n" in text:

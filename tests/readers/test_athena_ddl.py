@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from sqlgen.ddl import table_ddl
+from sqlgen.ddl import statements, table_ddl
 
 pytestmark = [
     pytest.mark.skipif(
@@ -44,9 +44,8 @@ def hive(tmp_path_factory):
 
 
 def run_ddl(session, ddl: str) -> None:
-    for statement in (s.strip() for s in ddl.split(";\n")):
-        if statement:
-            session.sql(statement)
+    for statement in statements(ddl):
+        session.sql(statement)
 
 
 def test_athena_ddl_reads_the_payments(hive, published):

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from sqlgen.ddl import table_ddl
+from sqlgen.ddl import statements, table_ddl
 
 pytestmark = [
     pytest.mark.skipif(
@@ -49,10 +49,6 @@ def spark(tmp_path_factory):
 @pytest.fixture(scope="module")
 def payments(spark, published):
     return spark.read.parquet(str(published.payments))
-
-
-def statements(ddl: str) -> list[str]:
-    return [s.strip() for s in ddl.split(";\n") if s.strip()]
 
 
 def test_counts_match_the_manifest(published, payments):
