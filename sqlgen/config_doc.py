@@ -66,6 +66,8 @@ def _plain(value: Any) -> Any:
 
 
 def _default_note(model: BaseModel, name: str, info: FieldInfo) -> str:
+    if info.is_required():
+        return ""
     default = info.get_default(call_default_factory=True)
     if default == getattr(model, name):
         return ""
