@@ -229,3 +229,9 @@ def test_executor_workers_capped_at_chunks():
     assert make_executor(cfg, 100).workers == 24
     assert make_executor(cfg).workers == 24
     assert isinstance(make_executor(GeneratorConfig(), 6), LocalExecutor)
+
+
+def test_exponent_floats_without_a_dot_are_numbers(tmp_path):
+    path = _file(tmp_path, "fraud_rate: 2e-2\nlabel:\n  burst_window_minutes: 1E2\n")
+    cfg = load_config(path)
+    assert (cfg.fraud_rate, cfg.label.burst_window_minutes) == (0.02, 100.0)
