@@ -12,7 +12,6 @@ import typing
 from pathlib import PurePath
 from typing import Any
 
-import annotated_types as at
 import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -26,7 +25,7 @@ HEADER = """\
 # or override single settings: sqlgen run --set rows=5000 --set label.noise_rate=0.02
 """
 _WIDTH = 92
-_BOUNDS = ((at.Ge, "ge", ">="), (at.Gt, "gt", ">"), (at.Le, "le", "<="), (at.Lt, "lt", "<"))
+_BOUNDS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))  # annotated_types names
 
 
 def scalar(value: Any) -> str:
@@ -38,8 +37,8 @@ def scalar(value: Any) -> str:
 def _limits(info: FieldInfo) -> str:
     parts = []
     for meta in info.metadata:
-        for kind, attr, sign in _BOUNDS:
-            if isinstance(meta, kind):
+        for attr, sign in _BOUNDS:
+            if getattr(meta, attr, None) is not None:
                 parts.append(f"{sign} {scalar(getattr(meta, attr))}")
     choices = typing.get_args(info.annotation)
     if typing.get_origin(info.annotation) is typing.Literal and len(choices) > 1:
