@@ -7,6 +7,7 @@ built-in default (a test keeps them equal).
 
 from __future__ import annotations
 
+import re
 import textwrap
 import typing
 from pathlib import PurePath
@@ -49,7 +50,7 @@ def _limits(info: FieldInfo) -> str:
 
 def _comment(text: str, indent: str) -> list[str]:
     lines = textwrap.wrap(
-        " ".join(text.split(" ")),
+        re.sub(r"[ \t\n]+", " ", text).strip(),
         _WIDTH,
         initial_indent=f"{indent}# ",
         subsequent_indent=f"{indent}# ",
@@ -81,7 +82,7 @@ def _model_lines(model: BaseModel, indent: str) -> list[str]:
             lines += _comment(info.description or "", indent)
             lines.append(f"{indent}{name}:")
             lines += _model_lines(value, indent + "  ")
-            if name == "amount":
+            if type(value) in AMOUNT_MODELS.values():
                 lines += _alternatives(type(value), indent + "  ")
             continue
         note = _default_note(model, name, info)
@@ -106,7 +107,7 @@ def _alternatives(current: type[BaseModel], indent: str) -> list[str]:
             default = tag if name == "distribution" else info.default
             text = f"{indent}#   {name}: {scalar(default)}"
             if name != "distribution":
-                text += f"  # {info.description}{_limits(info)}"
+                text += f"  # {info.description}{_limits(info)}".replace("\xa0", " ")
             lines.append(text)
     return lines
 
