@@ -370,3 +370,11 @@ def test_fingerprint_ignores_workers_but_not_seed():
     cfg = load_config()
     assert cfg.data_fingerprint() == with_overrides(cfg, num_workers=3).data_fingerprint()
     assert cfg.data_fingerprint() != with_overrides(cfg, seed=1).data_fingerprint()
+
+
+def test_many_unknown_keys_keep_the_line_bounded():
+    with pytest.raises(ConfigError) as err:
+        validate_config({f"key_{i:04d}_" + "x" * 200: 1 for i in range(1000)}, "cfg.yaml")
+    message = str(err.value)
+    assert message.count("unknown field") == 50 and message.endswith("(+950 more)")
+    assert len(message) < 4000
