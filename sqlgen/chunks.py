@@ -99,16 +99,7 @@ class ChunkContext:
         self.score_sql = render("chunk_score.sql", **query_args)
         self.rows_sql = render("chunk_rows.sql", **query_args)
 
-        # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
-        scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism == "v2" else 1.0
-        self.params = {
-            "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
-            "w_amount": cfg.label.w_amount * scale,
-            "w_mrisk": cfg.label.w_mrisk * scale,
-            "w_crisk": cfg.label.w_crisk * scale,
-            "w_night": cfg.label.w_night * scale,
-            **_centres(cfg),
-        }
+        self.params = score_params(cfg)
 
     def use_pools(self, pools: Pools) -> None:
         """The run's Faker pools as ENUM types and lookup tables (once per context)."""
@@ -205,6 +196,20 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
             )
         )
         con.unregister("lookup_src")
+
+
+def score_params(cfg: GeneratorConfig) -> dict[str, float]:
+    """The bound parameters of `sql/chunk_score.sql`: intercept, weights and centres."""
+    # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
+    scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism == "v2" else 1.0
+    return {
+        "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
+        "w_amount": cfg.label.w_amount * scale,
+        "w_mrisk": cfg.label.w_mrisk * scale,
+        "w_crisk": cfg.label.w_crisk * scale,
+        "w_night": cfg.label.w_night * scale,
+        **_centres(cfg),
+    }
 
 
 def _centres(cfg: GeneratorConfig) -> dict[str, float]:

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from sqlgen import __version__
 from sqlgen.errors import SqlgenError
@@ -16,8 +17,23 @@ log = logging.getLogger("sqlgen")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 1 (after the usage text): exit code 2 means an S3 failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="YAML config (default: the built-in default)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting, e.g. --set catalog.num_cards=1000 (repeatable; YAML value)",
+    )
     p.add_argument("--log-level", default="INFO", type=str.upper, choices=_LEVELS)
 
 
@@ -27,7 +43,7 @@ def _where(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sqlgen", description=__doc__)
+    parser = _Parser(prog="sqlgen", description=__doc__)
     parser.add_argument("--version", action="version", version=f"sqlgen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -58,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check an output directory against its manifest")
     _where(val)
 
+    conf = sub.add_parser("config", help="print a config as commented YAML (every setting)")
+    _common(conf)
+
     schema = sub.add_parser("schema", help="print a table schema")
     schema.add_argument(
         "table",
@@ -87,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace):
     from sqlgen.config import load_config, with_overrides
 
-    cfg = load_config(args.config)
-    overrides = {"out_dir": args.out_dir}
+    cfg = load_config(args.config, args.set)
+    overrides = {"out_dir": getattr(args, "out_dir", None)}
     if args.command == "run":
         overrides |= {
             "num_workers": args.num_workers,
@@ -105,7 +124,7 @@ def _config(args: argparse.Namespace):
 
 
 def _out_dir(args: argparse.Namespace) -> Path:
-    if args.out_dir is not None and args.config is None:
+    if args.out_dir is not None and args.config is None and not args.set:
         return args.out_dir
     return _config(args).out_dir
 
@@ -140,7 +159,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from sqlgen.validate import validate
 
-    target = _config(args).fraud_target if args.config is not None else None
+    given = args.config is not None or args.set
+    target = _config(args).fraud_target if given else None
     problems, summary = validate(_out_dir(args), target)
     if problems:
         for problem in problems:
@@ -162,6 +182,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from sqlgen.config_doc import render_config
+
+    print(render_config(_config(args)), end="")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     if args.format == "text":
         from sqlgen.inspect import schema_text
@@ -180,6 +207,7 @@ COMMANDS = {
     "sql": cmd_sql,
     "validate": cmd_validate,
     "report": cmd_report,
+    "config": cmd_config,
     "schema": cmd_schema,
 }
 
