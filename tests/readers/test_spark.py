@@ -85,6 +85,8 @@ def test_instants_and_partitions(published, payments):
 
 
 def test_cli_spark_ddl_creates_a_readable_table(spark, published):
+    from pyspark.sql import types as T
+
     proc = subprocess.run(
         [
             sys.executable,
@@ -127,6 +129,10 @@ def test_cli_spark_ddl_creates_a_readable_table(spark, published):
             "SELECT max(fraud_reported_at) > max(event_time), sum(amount) FROM payments"
         ).first()
         assert latest[0] is True and latest[1] > 0
+        # The declared types are the files' types: instants (LTZ), the same microseconds.
+        assert spark.table("payments").schema["event_time"].dataType == T.TimestampType()
+        us = spark.sql("SELECT transaction_id, unix_micros(event_time) FROM payments").collect()
+        assert dict(us) == published.duckdb_instants()
     finally:
         spark.sql("DROP TABLE IF EXISTS payments")
 
