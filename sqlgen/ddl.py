@@ -45,7 +45,11 @@ def statements(ddl: str) -> list[str]:
 
 
 def hive_string(text: str) -> str:
-    """A single-quoted Hive/Spark string literal (backslash escapes, unlike DuckDB's '')."""
+    """A single-quoted Hive/Spark string literal (backslash escapes, unlike DuckDB's '').
+
+    >>> print(hive_string("the card's PAN"))
+    'the card\\'s PAN'
+    """
     if "\x00" in text or "\n" in text:
         raise ValueError("NUL or newline in a DDL string literal")
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
