@@ -36,8 +36,9 @@ from sqlgen.plan import ChunkSpec, largest_remainder
 from sqlgen.pools import Pools
 from sqlgen.render import render
 from sqlgen.scenarios import TESTING_MCCS, fraudster_devices, inject, strength
-from sqlgen.schema import static_vocabularies, table_schema
+from sqlgen.schema import payments_schema, static_vocabularies
 from sqlgen.seeds import stream
+from sqlgen.timezone import use_utc
 from sqlgen.writer import file_sha256
 
 
@@ -78,6 +79,9 @@ class ChunkContext:
                 "arrow_lossless_conversion": True,  # UUIDs stay 16-byte UUIDs through Arrow
             }
         )
+        # Draw times are UTC microseconds: the cast to TIMESTAMPTZ must not read them as
+        # the host's local time.
+        use_utc(self.con)
         if catalog_dir is None:
             build_catalogs(self.con, cfg.catalog, cfg.seed)
         else:
@@ -88,23 +92,14 @@ class ChunkContext:
         self._catalog_arrays()
         self.pools: Pools | None = None
         query_args = {
-            "columns": table_schema("payments").columns,
+            "columns": payments_schema(cfg.output.id_type).columns,
             "type_attr": "working_type",
             "realism": cfg.realism,
         }
         self.score_sql = render("chunk_score.sql", **query_args)
         self.rows_sql = render("chunk_rows.sql", **query_args)
 
-        # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
-        scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism == "v2" else 1.0
-        self.params = {
-            "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
-            "w_amount": cfg.label.w_amount * scale,
-            "w_mrisk": cfg.label.w_mrisk * scale,
-            "w_crisk": cfg.label.w_crisk * scale,
-            "w_night": cfg.label.w_night * scale,
-            **_centres(cfg),
-        }
+        self.params = score_params(cfg)
 
     def use_pools(self, pools: Pools) -> None:
         """The run's Faker pools as ENUM types and lookup tables (once per context)."""
@@ -201,6 +196,20 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
             )
         )
         con.unregister("lookup_src")
+
+
+def score_params(cfg: GeneratorConfig) -> dict[str, float]:
+    """The bound parameters of `sql/chunk_score.sql`: intercept, weights and centres."""
+    # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
+    scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism == "v2" else 1.0
+    return {
+        "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
+        "w_amount": cfg.label.w_amount * scale,
+        "w_mrisk": cfg.label.w_mrisk * scale,
+        "w_crisk": cfg.label.w_crisk * scale,
+        "w_night": cfg.label.w_night * scale,
+        **_centres(cfg),
+    }
 
 
 def _centres(cfg: GeneratorConfig) -> dict[str, float]:

@@ -97,10 +97,12 @@ class ProcessExecutor:
                 fut.cancel()
 
 
-def make_executor(cfg: GeneratorConfig):
+def make_executor(cfg: GeneratorConfig, chunks: int | None = None):
+    """The executor `cfg` asks for, with no more workers than `chunks` (when given)."""
     kind = cfg.resolved_executor
+    workers = max(1, min(cfg.num_workers, chunks)) if chunks is not None else cfg.num_workers
     if kind == "dask":
         from sqlgen.dask_executor import DaskExecutor
 
-        return DaskExecutor(cfg.num_workers, cfg.scheduler)
-    return ProcessExecutor(cfg.num_workers) if kind == "processes" else LocalExecutor()
+        return DaskExecutor(workers, cfg.scheduler)
+    return ProcessExecutor(workers) if kind == "processes" else LocalExecutor()

@@ -15,6 +15,7 @@ import duckdb
 from sqlgen.errors import SqlgenError
 from sqlgen.render import glob_escape
 from sqlgen.schema import table_schema
+from sqlgen.timezone import use_utc
 from sqlgen.writer import DATABASE, MANIFEST, OutputDir, run_files
 
 # Statement kinds `sqlgen sql` runs; everything else (COPY, ATTACH, LOAD, SET, CALL,
@@ -39,6 +40,9 @@ def open_database(out_dir: Path) -> duckdb.DuckDBPyConnection:
         files = run_files(run, out.read_manifest(run))
     con = duckdb.connect(str(database), read_only=True)
     try:
+        # UTC, so local hours (event_time + time_offset) and calendar days of the
+        # TIMESTAMPTZ columns do not depend on the host's time zone.
+        use_utc(con)
         con.execute("SET autoinstall_known_extensions = false")
         con.execute("SET autoload_known_extensions = false")
         # The view names each file as an escaped glob; DuckDB checks both spellings.
@@ -80,8 +84,10 @@ def run_sql(out_dir: Path, query: str, max_rows: int = 40) -> str:
         con.close()
 
 
-def schema_text(table: str = "payments") -> str:
+def schema_text(table: str = "payments", id_type: str = "string") -> str:
     schema = table_schema(table)
+    if table == "payments":
+        schema = schema.with_id_type(id_type)
     width = max(len(c.name) for c in schema.columns)
     twidth = max(len(c.type) for c in schema.columns)
     lines = [f"{schema.table}:"]

@@ -233,7 +233,7 @@ def _generate_and_publish(
         staged, staged_catalog = out.stage(run_id)
         con = duckdb.connect()
         try:
-            executor = stack.enter_context(make_executor(cfg))
+            executor = stack.enter_context(make_executor(cfg, len(specs)))
             with phase("catalogs"):
                 build_catalogs(con, cfg.catalog, cfg.seed)
                 catalog_dir = None

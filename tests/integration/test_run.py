@@ -33,7 +33,7 @@ def test_schema_names_types_and_order(published):
         "DESCRIBE SELECT * FROM read_parquet("
         f"'{published.out_dir}/payments/**/*.parquet', hive_partitioning=false)"
     ).fetchall()
-    expected = [(c.name, c.type) for c in table_schema("payments").columns]
+    expected = [(c.name, c.described_type) for c in table_schema("payments").columns]
     assert [(r[0], r[1]) for r in described] == expected
 
 
@@ -42,7 +42,8 @@ def test_exact_counts_and_partitions(published):
     src = f"read_parquet('{published.out_dir}/payments/**/*.parquet', hive_partitioning=true)"
     total, frauds, bad_part, bad_scen = con.execute(f"""
         SELECT count(*), count(*) FILTER (label_fraud),
-               count(*) FILTER (year(event_time) <> year OR month(event_time) <> month::INT),
+               count(*) FILTER (year(event_time AT TIME ZONE 'UTC') <> year
+                                OR month(event_time AT TIME ZONE 'UTC') <> month::INT),
                count(*) FILTER (label_fraud <> (fraud_scenario IS NOT NULL))
         FROM {src}""").fetchone()
     assert total == published.rows
