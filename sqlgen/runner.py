@@ -30,11 +30,15 @@ from sqlgen.writer import DATABASE, OutputDir, file_sha256
 
 log = logging.getLogger("sqlgen")
 
-DATABASE_TABLES = [
-    *((t, table_schema(t)) for t in CATALOG_TABLES),
-    ("countries", None),
-    ("mccs", None),
-]
+
+def database_tables(realism: str) -> list:
+    """The tables copied into `sqlgen.duckdb`, with their schemas (v3 catalogs have
+    places)."""
+    return [
+        *((t, table_schema(t, realism)) for t in CATALOG_TABLES),
+        ("countries", None),
+        ("mccs", None),
+    ]
 
 
 @dataclass(frozen=True)
@@ -158,14 +162,14 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
         try:
             executor = stack.enter_context(make_executor(cfg, len(specs)))
             with phase("catalogs"):
-                build_catalogs(con, cfg.catalog, cfg.seed)
+                build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
                 catalog_dir = None
-                if cfg.realism == "v2":
+                if cfg.realism != "v1":
                     write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb)
                     catalog_dir = staged_catalog
                 # Workers load the catalogs while the driver fills the Faker pools.
                 executor.warm(cfg, catalog_dir)
-                pools = make_pools(cfg.seed)
+                pools = make_pools(cfg.seed, cfg.realism)
             job = ChunkJob(
                 cfg,
                 catalog_dir,
@@ -178,7 +182,7 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
             # place after publication.
             with ThreadPoolExecutor(1) as background:
                 database = background.submit(
-                    out.build_database, con, DATABASE_TABLES, staged.parent / DATABASE
+                    out.build_database, con, database_tables(cfg.realism), staged.parent / DATABASE
                 )
                 with phase("chunks"):
                     stats = _generate(executor, cfg, job, specs, show_progress)
@@ -214,7 +218,7 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
             if failed:
                 raise UploadError(failed[0])
             done = frozenset(f"payments/{s.relpath}" for s in stats if s.uploaded)
-            upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism == "v2", already=done)
+            upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism != "v1", already=done)
     log.info("timings: %s", json.dumps(phase.seconds))
     return RunResult(out.root, manifest, phase.seconds)
 
@@ -228,10 +232,10 @@ def build_catalogs_only(cfg: GeneratorConfig) -> Path:
         _, staged = out.stage(run_id)
         con = duckdb.connect()
         try:
-            build_catalogs(con, cfg.catalog, cfg.seed)
+            build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
             write_catalogs(con, staged, cfg.catalog.max_size_mb)
             out.publish(None, staged)
-            out.write_database(con, DATABASE_TABLES)
+            out.write_database(con, database_tables(cfg.realism))
         finally:
             con.close()
             out.discard(run_id)
