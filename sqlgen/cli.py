@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--s3", action="store_true", help="upload the run to S3")
     run.add_argument("--num-workers", type=int)
     run.add_argument("--batch-size", type=int)
-    run.add_argument("--realism", choices=("v1", "v2"))
+    run.add_argument("--realism", choices=("v1", "v2", "v3"))
     run.add_argument("--executor", choices=("auto", "local", "processes", "dask"))
     run.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     run.add_argument("--rows", type=int)

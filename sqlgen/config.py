@@ -297,6 +297,25 @@ class BehaviourConfig(_Model):
         0.92, ge=0, le=1, description="share of payments at merchants in the home country"
     )
     max_devices: Int = Field(3, ge=1, le=20, description="devices per customer (1..max)")
+    max_card_payments_per_day: Int = Field(
+        25,
+        ge=1,
+        le=100_000,
+        description="v3: most payments one card makes in a UTC day (a consumer card's hard cap)",
+    )
+    max_card_payments_per_month: Int = Field(
+        300,
+        ge=1,
+        le=1_000_000,
+        description="v3: most payments one card makes in a calendar month (UTC)",
+    )
+    trip_rate: Float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description="v3: chance a customer travels in a given week (out Monday, in-person "
+        "payments at the destination Tuesday to Saturday, back Sunday)",
+    )
 
 
 class S3Config(_Model):
@@ -340,8 +359,10 @@ class GeneratorConfig(_Model):
     batch_size: Int = Field(
         1_000_000, ge=1, le=50_000_000, description="most rows in one chunk (one Parquet file)"
     )
-    realism: Literal["v1", "v2"] = Field(
-        "v2", description="v1: legacy behaviour; v2: persisted catalogs, scenarios, habits"
+    realism: Literal["v1", "v2", "v3"] = Field(
+        "v2",
+        description="v1: legacy behaviour; v2: persisted catalogs, scenarios, habits; v3: a "
+        "believable world (real places, time zones, currencies, bounded activity)",
     )
     executor: Literal["auto", "local", "processes", "dask"] = Field(
         "auto",

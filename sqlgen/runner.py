@@ -30,11 +30,15 @@ from sqlgen.writer import DATABASE, OutputDir, file_sha256
 
 log = logging.getLogger("sqlgen")
 
-DATABASE_TABLES = [
-    *((t, table_schema(t)) for t in CATALOG_TABLES),
-    ("countries", None),
-    ("mccs", None),
-]
+
+def database_tables(realism: str) -> list:
+    """The tables copied into `sqlgen.duckdb`, with their schemas (v3 catalogs have
+    places)."""
+    return [
+        *((t, table_schema(t, realism)) for t in CATALOG_TABLES),
+        ("countries", None),
+        ("mccs", None),
+    ]
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,7 @@ def _upload(cfg: GeneratorConfig, out: OutputDir, manifest: dict, stats: list) -
         if failed:
             raise UploadError(failed[0])
         done = frozenset(f"payments/{s.relpath}" for s in stats if s.uploaded)
-        upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism == "v2", already=done)
+        upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism != "v1", already=done)
     except UploadError as exc:
         raise UploadError(f"{exc} ({where})") from exc
     except KeyboardInterrupt:
@@ -235,14 +239,14 @@ def _generate_and_publish(
         try:
             executor = stack.enter_context(make_executor(cfg, len(specs)))
             with phase("catalogs"):
-                build_catalogs(con, cfg.catalog, cfg.seed)
+                build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
                 catalog_dir = None
-                if cfg.realism == "v2":
+                if cfg.realism != "v1":
                     write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb)
                     catalog_dir = staged_catalog
                 # Workers load the catalogs while the driver fills the Faker pools.
                 executor.warm(cfg, catalog_dir)
-                pools = make_pools(cfg.seed)
+                pools = make_pools(cfg.seed, cfg.realism)
             job = ChunkJob(
                 cfg,
                 catalog_dir,
@@ -254,8 +258,9 @@ def _generate_and_publish(
             # The database file is built in staging while the chunks run; publication
             # adds the payments view once the run's files are final.
             with ThreadPoolExecutor(1) as background:
+                tables = database_tables(cfg.realism)
                 database = background.submit(
-                    out.build_database, con, DATABASE_TABLES, staged.parent / DATABASE
+                    out.build_database, con, tables, staged.parent / DATABASE
                 )
                 with phase("chunks"):
                     stats = _generate(executor, cfg, job, specs, show_progress)
@@ -307,9 +312,9 @@ def build_catalogs_only(cfg: GeneratorConfig) -> Path:
         _, staged = out.stage(run_id)
         con = duckdb.connect()
         try:
-            build_catalogs(con, cfg.catalog, cfg.seed)
+            build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
             write_catalogs(con, staged, cfg.catalog.max_size_mb)
-            out.build_database(con, DATABASE_TABLES, out.staged_run(run_id) / DATABASE)
+            out.build_database(con, database_tables(cfg.realism), out.staged_run(run_id) / DATABASE)
             _publish(out, run_id, None)
         finally:
             con.close()

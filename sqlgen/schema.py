@@ -32,6 +32,7 @@ class Column:
     description: str
     enum: str | None = None  # vocabulary name: held as ENUM `<enum>_enum` while generating
     uuid: bool = False  # holds a UUID: text by default, DuckDB UUID with output.id_type uuid
+    realism: str | None = None  # a column only this realism level has (catalogs: v3)
 
     @property
     def described_type(self) -> str:
@@ -65,7 +66,15 @@ class TableSchema:
 
 
 @cache
-def table_schema(table: str) -> TableSchema:
+def table_schema(table: str, realism: str | None = None) -> TableSchema:
+    """The columns of `table`; columns marked for one realism level only with it."""
+    full = _read_schema(table)
+    keep = tuple(c for c in full.columns if c.realism in (None, realism))
+    return TableSchema(full.table, keep)
+
+
+@cache
+def _read_schema(table: str) -> TableSchema:
     data = yaml.safe_load((resource_dir("schema") / f"{check_identifier(table)}.yaml").read_text())
     columns = []
     for col in data["columns"]:
@@ -79,6 +88,7 @@ def table_schema(table: str) -> TableSchema:
                 col.get("description", ""),
                 check_identifier(col["enum"]) if col.get("enum") else None,
                 bool(col.get("uuid", False)),
+                col.get("realism"),
             )
         )
     return TableSchema(check_identifier(data["table"]), tuple(columns))

@@ -34,7 +34,7 @@ from sqlgen.resources import default_config_path, resource_dir
         ({"fraud_rate": 1.0}, "invalid field 'fraud_rate'"),
         ({"fraud_rate": True}, "invalid field 'fraud_rate': Input should be a valid number"),
         ({"fraud_rate": math.nan}, "invalid field 'fraud_rate': Input should be a finite number"),
-        ({"realism": "v3"}, "'v1' or 'v2'"),
+        ({"realism": "v9"}, "'v1', 'v2' or 'v3'"),
         ({"num_workers": 0}, "invalid field 'num_workers'"),
         ({"batch_size": -5}, "invalid field 'batch_size'"),
         ({"colour": "red"}, "unknown field 'colour'"),
@@ -250,6 +250,9 @@ EXPECTED_BOUNDS = {
     },
     "behaviour.home_share": (("ge", 0), ("le", 1)),
     "behaviour.max_devices": (("ge", 1), ("le", 20)),
+    "behaviour.max_card_payments_per_day": (("ge", 1), ("le", 100_000)),
+    "behaviour.max_card_payments_per_month": (("ge", 1), ("le", 1_000_000)),
+    "behaviour.trip_rate": (("ge", 0), ("le", 1)),
 }
 _KINDS = {at.Ge: "ge", at.Gt: "gt", at.Le: "le", at.Lt: "lt"}
 
