@@ -380,6 +380,12 @@ def test_catalogs_with_other_inputs_over_a_run_are_refused(good, change):
     assert published(good.out_dir) == before
 
 
+def test_v1_run_over_a_v2_run_keeps_no_v2_catalog(good):
+    run(with_overrides(good, realism="v1"), show_progress=False)
+    assert list((good.out_dir / "catalog").iterdir()) == []  # none of v2's catalogs stay
+    assert validate(good.out_dir)[0] == []
+
+
 def test_catalogs_matching_the_run_change_nothing(good):
     before = published(good.out_dir)
     build_catalogs_only(good)
