@@ -1,2 +1,2 @@
 CREATE OR REPLACE TEMP VIEW {{ view | ident }} AS
-SELECT * FROM read_parquet({{ path | literal }});
+SELECT * FROM read_parquet({{ path | exact_path }});

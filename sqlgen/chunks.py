@@ -47,8 +47,9 @@ from sqlgen.pools import Pools
 from sqlgen.population import Population
 from sqlgen.render import render
 from sqlgen.scenarios import code, fraudster_devices, inject, split_quota, strength
-from sqlgen.schema import static_vocabularies, table_schema
+from sqlgen.schema import payments_schema, static_vocabularies
 from sqlgen.seeds import stream
+from sqlgen.timezone import use_utc
 from sqlgen.writer import file_sha256
 
 
@@ -89,6 +90,9 @@ class ChunkContext:
                 "arrow_lossless_conversion": True,  # UUIDs stay 16-byte UUIDs through Arrow
             }
         )
+        # Draw times are UTC microseconds: the cast to TIMESTAMPTZ must not read them as
+        # the host's local time.
+        use_utc(self.con)
         v3 = cfg.realism == "v3"
         if catalog_dir is None:
             build_catalogs(self.con, cfg.catalog, cfg.seed, world=v3)
@@ -97,7 +101,7 @@ class ChunkContext:
         self.con.execute(render("card_facts.sql"))
         self.pop = Population(cfg, self.con)
         self.pools: Pools | None = None
-        columns = table_schema("payments").columns
+        columns = payments_schema(cfg.output.id_type).columns
         if v3:  # addresses are computed per household, not picked from a pool
             columns = tuple(
                 dataclasses.replace(c, enum=None) if c.name == "ip_address" else c for c in columns

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from sqlgen import __version__
 from sqlgen.errors import SqlgenError
@@ -16,18 +17,34 @@ log = logging.getLogger("sqlgen")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 1 (after the usage text): exit code 2 means an S3 failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="YAML config (default: the built-in default)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting, e.g. --set catalog.num_cards=1000 (repeatable; YAML value)",
+    )
     p.add_argument("--log-level", default="INFO", type=str.upper, choices=_LEVELS)
 
 
 def _where(p: argparse.ArgumentParser) -> None:
     _common(p)
-    p.add_argument("--out-dir", type=Path, help="output directory (default: the config's)")
+    # A string, not a Path: Path("") would silently mean the current directory.
+    p.add_argument("--out-dir", help="output directory (default: the config's)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sqlgen", description=__doc__)
+    parser = _Parser(prog="sqlgen", description=__doc__)
     parser.add_argument("--version", action="version", version=f"sqlgen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -58,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check an output directory against its manifest")
     _where(val)
 
+    conf = sub.add_parser("config", help="print a config as commented YAML (every setting)")
+    _common(conf)
+
     schema = sub.add_parser("schema", help="print a table schema")
     schema.add_argument(
         "table",
@@ -65,15 +85,39 @@ def build_parser() -> argparse.ArgumentParser:
         default="payments",
         choices=("payments", "customers", "merchants", "cards"),
     )
+    schema.add_argument(
+        "--format",
+        default="text",
+        choices=("text", "duckdb", "athena", "spark"),
+        help="text: a readable listing; duckdb, athena, spark: CREATE TABLE DDL",
+    )
+    schema.add_argument(
+        "--location", help="LOCATION of the athena/spark table (default: a placeholder)"
+    )
+    schema.add_argument(
+        "--id-type",
+        default="string",
+        choices=("string", "uuid"),
+        help="payments ids as written with output.id_type (default: string)",
+    )
     schema.add_argument("--log-level", default="INFO", type=str.upper, choices=_LEVELS)
     return parser
+
+
+def _out_dir_override(args: argparse.Namespace) -> Path | None:
+    out_dir = getattr(args, "out_dir", None)  # `sqlgen config` has no --out-dir
+    if out_dir is None:
+        return None
+    if not out_dir.strip():
+        raise SqlgenError("--out-dir is empty; give a directory")
+    return Path(out_dir)
 
 
 def _config(args: argparse.Namespace):
     from sqlgen.config import load_config, with_overrides
 
-    cfg = load_config(args.config)
-    overrides = {"out_dir": args.out_dir}
+    cfg = load_config(args.config, args.set)
+    overrides = {"out_dir": _out_dir_override(args)}
     if args.command == "run":
         overrides |= {
             "num_workers": args.num_workers,
@@ -90,8 +134,8 @@ def _config(args: argparse.Namespace):
 
 
 def _out_dir(args: argparse.Namespace) -> Path:
-    if args.out_dir is not None and args.config is None:
-        return args.out_dir
+    if args.out_dir is not None and args.config is None and not args.set:
+        return _out_dir_override(args)
     return _config(args).out_dir
 
 
@@ -125,7 +169,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from sqlgen.validate import validate
 
-    target = _config(args).fraud_target if args.config is not None else None
+    given = args.config is not None or args.set
+    target = _config(args).fraud_target if given else None
     problems, summary = validate(_out_dir(args), target)
     if problems:
         for problem in problems:
@@ -147,10 +192,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
-    from sqlgen.inspect import schema_text
+def cmd_config(args: argparse.Namespace) -> int:
+    from sqlgen.config_doc import render_config
 
-    print(schema_text(args.table))
+    print(render_config(_config(args)), end="")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.format == "text":
+        from sqlgen.inspect import schema_text
+
+        print(schema_text(args.table, args.id_type))
+    else:
+        from sqlgen.ddl import table_ddl
+
+        print(table_ddl(args.table, args.format, args.location, args.id_type), end="")
     return 0
 
 
@@ -160,6 +217,7 @@ COMMANDS = {
     "sql": cmd_sql,
     "validate": cmd_validate,
     "report": cmd_report,
+    "config": cmd_config,
     "schema": cmd_schema,
 }
 

@@ -6,6 +6,7 @@ finish, in any order; the driver sorts them. Dask lives in `dask_executor`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
 from sqlgen.forkserver import mp_context
+from sqlgen.lifetime import init_worker
 from sqlgen.plan import ChunkSpec
 from sqlgen.tasks import ChunkJob, prepare, release_contexts, run_chunk
 
@@ -36,8 +38,10 @@ class LocalExecutor:
             yield run_chunk(job, spec)
 
 
-def _warm_up() -> None:
-    """Pay a worker's imports while the driver is still building catalogs."""
+def _warm_up(driver_pid: int) -> None:
+    """Tie the worker's life to the driver's, then pay its imports while the driver is
+    still building catalogs."""
+    init_worker(driver_pid)
     import sqlgen.chunks  # noqa: F401
 
 
@@ -55,7 +59,12 @@ class ProcessExecutor:
 
     def __enter__(self) -> ProcessExecutor:
         # Forked from a fork server that imported sqlgen once (see `sqlgen.forkserver`).
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=mp_context(), initializer=_warm_up)
+        self.pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=mp_context(),
+            initializer=_warm_up,
+            initargs=(os.getpid(),),
+        )
         for _ in range(self.workers):
             self.pool.submit(int)
         return self
@@ -88,10 +97,12 @@ class ProcessExecutor:
                 fut.cancel()
 
 
-def make_executor(cfg: GeneratorConfig):
+def make_executor(cfg: GeneratorConfig, chunks: int | None = None):
+    """The executor `cfg` asks for, with no more workers than `chunks` (when given)."""
     kind = cfg.resolved_executor
+    workers = max(1, min(cfg.num_workers, chunks)) if chunks is not None else cfg.num_workers
     if kind == "dask":
         from sqlgen.dask_executor import DaskExecutor
 
-        return DaskExecutor(cfg.num_workers, cfg.scheduler)
-    return ProcessExecutor(cfg.num_workers) if kind == "processes" else LocalExecutor()
+        return DaskExecutor(workers, cfg.scheduler)
+    return ProcessExecutor(workers) if kind == "processes" else LocalExecutor()

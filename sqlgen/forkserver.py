@@ -7,7 +7,8 @@ while the driver is still importing and building catalogs. This module imports n
 heavy, so the CLI can call it first thing.
 
 Workers inherit the fork server's environment, not the driver's later one: anything a
-chunk needs travels in its `ChunkJob`.
+chunk needs travels in its `ChunkJob`. The fork server and its workers die with the
+driver (`sqlgen.lifetime`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import multiprocessing
 from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
 
-PRELOAD = ["sqlgen.chunks"]
+from sqlgen.lifetime import driver_marked
+
+PRELOAD = ["sqlgen.lifetime", "sqlgen.chunks"]
 
 
 def mp_context() -> BaseContext:
@@ -25,10 +28,11 @@ def mp_context() -> BaseContext:
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
+    with driver_marked():
+        forkserver.ensure_running()  # now, so that it inherits the mark
     return ctx
 
 
 def start_early() -> None:
     """Start the fork server now (its imports overlap the caller's work)."""
-    if mp_context().get_start_method() == "forkserver":
-        forkserver.ensure_running()
+    mp_context()

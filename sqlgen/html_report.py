@@ -5,6 +5,9 @@ Charts are Plotly figures; plotly.js is inlined once, so the file opens with no 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -149,9 +152,26 @@ def write_html_report(out_dir: Path, path: Path) -> Path:
     html = env.get_template("report.html").render(
         facts=facts, charts=charts, auc=auc, plotly_js=plotly_js
     )
+    return write_file_atomically(report_path(path), html)
+
+
+def report_path(path: Path) -> Path:
+    """An existing directory means `report.html` inside it; anything else is the file."""
     path = Path(path)
+    return path / "report.html" if path.is_dir() else path
+
+
+def write_file_atomically(path: Path, text: str) -> Path:
+    """Write `path` whole or not at all: a hidden temporary file in the same directory,
+    renamed over `path`, removed if anything fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
     return path

@@ -1,4 +1,10 @@
-"""Looking at output: ad-hoc SQL over a run's database, and the payments schema."""
+"""Looking at output: ad-hoc SQL over a run's database, and the payments schema.
+
+`sqlgen sql` can read the published run and nothing else: the database opens read-only,
+then DuckDB's file access is limited to the run's own Parquet files
+(`allowed_paths`, `enable_external_access = false`, settings locked), and only `SELECT`
+statements run (no `COPY ... TO`, `ATTACH`, `INSTALL`/`LOAD`, `SET`, `EXPORT`).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,65 @@ from pathlib import Path
 import duckdb
 
 from sqlgen.errors import SqlgenError
+from sqlgen.render import glob_escape
 from sqlgen.schema import table_schema
-from sqlgen.writer import OutputDir
+from sqlgen.timezone import use_utc
+from sqlgen.writer import DATABASE, MANIFEST, OutputDir, run_files
+
+# Statement kinds `sqlgen sql` runs; everything else (COPY, ATTACH, LOAD, SET, CALL,
+# PRAGMA, EXPORT, EXPLAIN ANALYZE of a COPY, DDL) is refused before it reaches DuckDB.
+ALLOWED_STATEMENTS = frozenset({duckdb.StatementType.SELECT})
 
 
 def open_database(out_dir: Path) -> duckdb.DuckDBPyConnection:
+    """The published run's database, read-only, able to read only that run's files."""
     out = OutputDir(out_dir)
-    if not out.database.is_file():
+    run = out.run_root()
+    database = run / DATABASE
+    if not database.is_file():
         raise SqlgenError(f"{out.database} not found; run `sqlgen run` for this out_dir first")
-    return duckdb.connect(str(out.database), read_only=True)
+    if run == out.root:
+        raise SqlgenError(
+            f"{out.root} was written by an older sqlgen; run `sqlgen run` on it again to "
+            "convert it to the current layout"
+        )
+    files: list[str] = []
+    if (run / "payments" / MANIFEST).is_file():
+        files = run_files(run, out.read_manifest(run))
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        # UTC, so local hours (event_time + time_offset) and calendar days of the
+        # TIMESTAMPTZ columns do not depend on the host's time zone.
+        use_utc(con)
+        con.execute("SET autoinstall_known_extensions = false")
+        con.execute("SET autoload_known_extensions = false")
+        # The view names each file as an escaped glob; DuckDB checks both spellings.
+        con.execute("SET allowed_paths = ?", [sorted({*files, *map(glob_escape, files)})])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def check_read_only(query: str) -> None:
+    """Refuse any statement that is not a plain query (one line, naming the kind)."""
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise SqlgenError(f"SQL error: {str(exc).splitlines()[0]}") from exc
+    for statement in statements:
+        if statement.type not in ALLOWED_STATEMENTS:
+            kind = statement.type.name.replace("_", " ")
+            raise SqlgenError(
+                f"`sqlgen sql` runs read-only queries (SELECT ...); a {kind} statement is "
+                "not allowed"
+            )
 
 
 def run_sql(out_dir: Path, query: str, max_rows: int = 40) -> str:
+    check_read_only(query)
     con = open_database(out_dir)
     try:
         rel = con.sql(query)
@@ -31,8 +84,10 @@ def run_sql(out_dir: Path, query: str, max_rows: int = 40) -> str:
         con.close()
 
 
-def schema_text(table: str = "payments") -> str:
+def schema_text(table: str = "payments", id_type: str = "string") -> str:
     schema = table_schema(table)
+    if table == "payments":
+        schema = schema.with_id_type(id_type)
     width = max(len(c.name) for c in schema.columns)
     twidth = max(len(c.type) for c in schema.columns)
     lines = [f"{schema.table}:"]

@@ -2,7 +2,9 @@
 
 Jinja shapes a statement (which columns, which joins); values travel as bound
 parameters. `COPY ... TO` and `read_parquet` need file paths inline, so those go
-through `sql_string`, the only place a literal is spliced.
+through `sql_string`, the only place a literal is spliced. `read_parquet` expands glob
+characters even in a single path, so a path it reads goes through `exact_path`, which
+brackets them (`[*]` matches only `*`): a user's `run*` never reads a sibling `runA`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,20 @@ def sql_string(value: str | Path) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def glob_escape(value: str | Path) -> str:
+    """`value` as a DuckDB glob pattern that matches exactly that one path.
+
+    >>> glob_escape("/data/run*/r[ab]/x?.parquet")
+    '/data/run[*]/r[[]ab]/x[?].parquet'
+    """
+    return "".join(f"[{c}]" if c in "*?[" else c for c in str(value))
+
+
+def exact_path(value: str | Path) -> str:
+    """A SQL literal naming exactly one file for `read_parquet` (glob characters escaped)."""
+    return sql_string(glob_escape(value))
+
+
 @cache
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -36,6 +52,7 @@ def _env() -> jinja2.Environment:
     )
     env.filters["ident"] = check_identifier
     env.filters["literal"] = sql_string
+    env.filters["exact_path"] = exact_path
     return env
 
 

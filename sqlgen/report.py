@@ -37,7 +37,7 @@ class Report:
 def _kind(con: duckdb.DuckDBPyConnection, column: str, sql_type: str) -> str:
     if sql_type.startswith(_NUMERIC):
         return "numeric"
-    if sql_type == "TIMESTAMP":
+    if sql_type.startswith("TIMESTAMP"):
         return "time"
     distinct, rows = con.execute(render("report_cardinality.sql", column=column)).fetchone()
     # A column unique per row (transaction_id) cannot recur, so it has nothing to score.

@@ -136,13 +136,90 @@ def _worker_upload(cfg: GeneratorConfig, executor) -> WorkerUpload | None:
         return None  # the driver's upload after publishing reports it (exit 2)
 
 
+def _publish(out: OutputDir, run_id: str, manifest: dict | None) -> None:
+    """Publish; a failure or interrupt after the pointer swap is only a warning, since
+    exit 1 must mean that nothing was published."""
+    try:
+        out.publish(run_id, manifest)
+    except BaseException as exc:
+        if out.current_run_name() != run_id:
+            raise
+        log.warning("run %s is published at %s, but then: %r", run_id, out.root, exc)
+
+
+def check_s3_reachable(cfg: GeneratorConfig) -> None:
+    """With `--s3`, fail before generating (exit 1, nothing published) when boto3 cannot
+    even build a client: no region, no credentials. Buckets are checked by the upload."""
+    if not cfg.s3_upload:
+        return
+    import boto3
+    import botocore.exceptions
+
+    try:
+        session = boto3.session.Session(region_name=cfg.s3.region)
+        session.client("ssm", endpoint_url=cfg.s3.endpoint_url or None)
+        if session.get_credentials() is None:
+            raise SqlgenError("--s3: no AWS credentials found; nothing was generated")
+    except (botocore.exceptions.BotoCoreError, ValueError) as exc:  # ValueError: bad region
+        raise SqlgenError(f"--s3: cannot create an AWS client: {exc}") from exc
+
+
+def _upload(cfg: GeneratorConfig, out: OutputDir, manifest: dict, stats: list) -> None:
+    """Deliver the published run; any failure or interrupt here is exit 2 (published)."""
+    from sqlgen.s3 import upload_run  # boto3 is imported only when uploading
+
+    where = f"run {manifest['run_id']} published locally at {out.root}"
+    try:
+        failed = [s.upload_error for s in stats if s.upload_error]
+        if failed:
+            raise UploadError(failed[0])
+        done = frozenset(f"payments/{s.relpath}" for s in stats if s.uploaded)
+        upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism != "v1", already=done)
+    except UploadError as exc:
+        raise UploadError(f"{exc} ({where})") from exc
+    except KeyboardInterrupt:
+        raise UploadError(f"{where}; upload interrupted") from None
+    except Exception as exc:
+        raise UploadError(f"{where}; upload failed: {type(exc).__name__}: {exc}") from exc
+
+
 def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
     """Generate, stage and publish one run into `cfg.out_dir`, then upload if asked."""
     out = OutputDir(cfg.out_dir)
     phase = Phases()
+    check_s3_reachable(cfg)
+    run_id = new_run_id(cfg)
+    try:
+        stats, manifest = _generate_and_publish(cfg, out, run_id, phase, show_progress)
+    except KeyboardInterrupt:
+        if out.current_run_name() != run_id:
+            raise  # the CLI says "nothing was published"
+        # Ctrl-C after the swap (cleanup): published; an upload was not even started.
+        log.warning("interrupted after run %s was published at %s", run_id, out.root)
+        if cfg.s3_upload:
+            raise UploadError(
+                f"run {run_id} published locally at {out.root}; upload interrupted"
+            ) from None
+        return RunResult(out.root, out.read_manifest(), phase.seconds)
+    log.info(
+        "published %s rows (%s frauds) in %d files to %s",
+        f"{manifest['rows']:,}",
+        f"{manifest['fraud_rows']:,}",
+        len(manifest["files"]),
+        out.payments,
+    )
+    if cfg.s3_upload:
+        with phase("upload"):
+            _upload(cfg, out, manifest, stats)
+    log.info("timings: %s", json.dumps(phase.seconds))
+    return RunResult(out.root, manifest, phase.seconds)
+
+
+def _generate_and_publish(
+    cfg: GeneratorConfig, out: OutputDir, run_id: str, phase: Phases, show_progress: bool
+) -> tuple[list, dict[str, Any]]:
     with out.lock(), contextlib.ExitStack() as stack:
         out.sweep()
-        run_id = new_run_id(cfg)
         specs = plan_chunks(cfg)
         log.info(
             "plan: %d chunks over %s..%s",
@@ -153,7 +230,7 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
         staged, staged_catalog = out.stage(run_id)
         con = duckdb.connect()
         try:
-            executor = stack.enter_context(make_executor(cfg))
+            executor = stack.enter_context(make_executor(cfg, len(specs)))
             with phase("catalogs"):
                 build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
                 catalog_dir = None
@@ -171,15 +248,16 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
                 _worker_upload(cfg, executor),
                 chunks_to_fail(),
             )
-            # The database file is built while the chunks run, in staging; it is put in
-            # place after publication.
+            # The database file is built in staging while the chunks run; publication
+            # adds the payments view once the run's files are final.
             with ThreadPoolExecutor(1) as background:
+                tables = database_tables(cfg.realism)
                 database = background.submit(
-                    out.build_database, con, database_tables(cfg.realism), staged.parent / DATABASE
+                    out.build_database, con, tables, staged.parent / DATABASE
                 )
                 with phase("chunks"):
                     stats = _generate(executor, cfg, job, specs, show_progress)
-                staged_database = database.result()
+                database.result()
             stack.close()
             manifest = build_manifest(cfg, run_id, stats, catalog_dir)
             if manifest["fraud_rows"] != cfg.fraud_target or manifest["rows"] != cfg.rows:
@@ -189,48 +267,51 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
                 )
             with phase("publish"):
                 out.write_manifest(staged, manifest)
-                out.publish(staged, catalog_dir)
-            with phase("database"):
-                out.install_database(staged_database)
+                _publish(out, run_id, manifest)
         finally:
             stack.close()  # workers stop before their staging directory goes
             con.close()
             out.discard(run_id)
-    log.info(
-        "published %s rows (%s frauds) in %d files to %s",
-        f"{manifest['rows']:,}",
-        f"{manifest['fraud_rows']:,}",
-        len(manifest["files"]),
-        out.payments,
-    )
-    if cfg.s3_upload:
-        from sqlgen.s3 import upload_run  # boto3 is imported only when uploading
+        out.cleanup_after_publish()
+    return stats, manifest
 
-        with phase("upload"):
-            failed = [s.upload_error for s in stats if s.upload_error]
-            if failed:
-                raise UploadError(failed[0])
-            done = frozenset(f"payments/{s.relpath}" for s in stats if s.uploaded)
-            upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism != "v1", already=done)
-    log.info("timings: %s", json.dumps(phase.seconds))
-    return RunResult(out.root, manifest, phase.seconds)
+
+def _catalog_inputs(config: dict[str, Any]) -> tuple:
+    return (config.get("realism"), config.get("seed"), config.get("catalog"))
 
 
 def build_catalogs_only(cfg: GeneratorConfig) -> Path:
-    """Build and publish the catalogs (Parquet + database tables) without payments."""
+    """Build and publish the catalogs (Parquet + database tables) as a run of their own.
+
+    A published payments run keeps the catalogs it was made with: if its catalogs are
+    the ones asked for, there is nothing to do; if not, this refuses (replacing them
+    would leave payments beside catalogs they do not belong to).
+    """
     out = OutputDir(cfg.out_dir)
     with out.lock():
         out.sweep()
+        if (out.run_root() / "payments" / "_manifest.json").is_file():
+            published = out.read_manifest()
+            wanted = _catalog_inputs(cfg.model_dump(mode="json"))
+            if _catalog_inputs(published["config"]) == wanted:
+                log.info("the published run %s already has these catalogs", published["run_id"])
+                return out.catalog
+            raise SqlgenError(
+                f"{out.root} holds payments run {published['run_id']} made with other "
+                "catalogs (realism, seed or catalog settings differ); `sqlgen catalogs` "
+                "would not match them: use `sqlgen run` or another --out-dir"
+            )
         run_id = new_run_id(cfg)
         _, staged = out.stage(run_id)
         con = duckdb.connect()
         try:
             build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
             write_catalogs(con, staged, cfg.catalog.max_size_mb, cfg.realism)
-            out.publish(None, staged)
-            out.write_database(con, database_tables(cfg.realism))
+            out.build_database(con, database_tables(cfg.realism), out.staged_run(run_id) / DATABASE)
+            _publish(out, run_id, None)
         finally:
             con.close()
             out.discard(run_id)
+        out.cleanup_after_publish()
     log.info("catalogs written to %s", out.catalog)
     return out.catalog

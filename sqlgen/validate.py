@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-from sqlgen.render import sql_string
-from sqlgen.schema import table_schema
+from sqlgen.render import exact_path
+from sqlgen.schema import payments_schema
 from sqlgen.writer import MANIFEST, SUCCESS, OutputDir, file_sha256
 
 # What validate reads from the manifest, with the JSON type each field must have.
@@ -50,12 +50,20 @@ def manifest_problem(manifest: object) -> str | None:
 
 
 def _file_facts(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list, int, int]:
-    src = f"read_parquet({sql_string(path)}, hive_partitioning = false)"
+    src = f"read_parquet({exact_path(path)}, hive_partitioning = false)"
     columns = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
     rows, frauds = con.execute(
         f"SELECT count(*), count(*) FILTER (label_fraud) FROM {src}"
     ).fetchone()
     return columns, rows, frauds
+
+
+def _id_type(manifest: dict) -> str:
+    """The run's `output.id_type`; a manifest without one is checked against the default."""
+    config = manifest.get("config")
+    output = config.get("output") if isinstance(config, dict) else None
+    id_type = output.get("id_type") if isinstance(output, dict) else None
+    return id_type if id_type in ("string", "uuid") else "string"
 
 
 def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str], str]:
@@ -76,7 +84,9 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
     on_disk = {str(p.relative_to(out.root)) for p in out.payments.rglob("*.parquet")}
     problems += [f"missing file: {p}" for p in sorted(set(listed) - on_disk)]
     problems += [f"extra file not in manifest: {p}" for p in sorted(on_disk - set(listed))]
-    expected_cols = [(c.name, c.type) for c in table_schema("payments").columns]
+    expected_cols = [
+        (c.name, c.described_type) for c in payments_schema(_id_type(manifest)).columns
+    ]
     con = duckdb.connect()
     rows = frauds = 0
     for rel in sorted(set(listed) & on_disk):

@@ -1,0 +1,449 @@
+"""Publication you can trust (issue 13): ownership, one atomic pointer swap, exact files.
+
+In-process runs of the tiny config; the killed-process variants are in
+`tests/cli/test_safety.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sqlgen.config import load_config, with_overrides
+from sqlgen.errors import SqlgenError
+from sqlgen.faults import FAULT_ENV
+from sqlgen.inspect import open_database, run_sql
+from sqlgen.render import render
+from sqlgen.runner import build_catalogs_only, run
+from sqlgen.validate import validate
+from sqlgen.writer import PUBLISH_STEPS, OutputDir
+from tests.conftest import TINY
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every regular file under `root` (symlinks not followed) and its SHA-256."""
+    out = {}
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            path = Path(dirpath, name)
+            if not path.is_symlink():
+                out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def published(out: Path) -> tuple[str, dict[str, str]]:
+    """The published run's id and the files readers see through the documented paths;
+    fails unless `validate` passes."""
+    problems, _ = validate(out)
+    assert problems == []
+    run_id = OutputDir(out).read_manifest()["run_id"]
+    seen = {}
+    for name in ("payments", "catalog"):
+        seen |= {f"{name}/{k}": v for k, v in tree_digest(out / name).items()}
+    seen["sqlgen.duckdb"] = hashlib.sha256((out / "sqlgen.duckdb").read_bytes()).hexdigest()
+    return run_id, seen
+
+
+def run_dirs(out: Path) -> list[str]:
+    return sorted(p.name for p in (out / ".sqlgen" / "runs").iterdir())
+
+
+@pytest.fixture
+def good(tiny):
+    """A published run of the tiny config (the `G` of the issue)."""
+    run(tiny, show_progress=False)
+    return tiny
+
+
+# -- layout -------------------------------------------------------------------------------
+
+
+def test_layout_is_links_through_one_current_pointer(good):
+    out = good.out_dir
+    state = out / ".sqlgen"
+    assert (state / "owner").is_file()
+    first = run_dirs(out)
+    assert len(first) == 1
+    assert os.readlink(state / "current") == f"runs/{first[0]}"
+    for name in ("payments", "catalog", "sqlgen.duckdb"):
+        assert os.readlink(out / name) == f".sqlgen/current/{name}"
+    run(with_overrides(good, seed=8), show_progress=False)
+    second = run_dirs(out)
+    assert len(second) == 1 and second != first  # the older run is gone after the swap
+    assert OutputDir(out).read_manifest()["seed"] == 8
+    assert not any((state / "staging").iterdir())
+
+
+def test_database_view_reads_exactly_the_runs_files_from_any_cwd(good, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    con = duckdb.connect(str(good.out_dir / "sqlgen.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM payments").fetchone()[0] == good.rows
+        view = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'payments'").fetchone()
+    finally:
+        con.close()
+    assert "**" not in view[0] and ".sqlgen/runs/" in view[0]
+
+
+# -- 1. never touch what sqlgen did not make ----------------------------------------------
+
+
+def _foreign_payments(d: Path) -> Path:
+    (d / "payments").mkdir()
+    (d / "payments" / "keep.txt").write_text("x")
+    return d / "payments"
+
+
+def _foreign_catalog(d: Path) -> Path:
+    (d / "catalog").mkdir()
+    (d / "catalog" / "keep.txt").write_text("x")
+    return d / "catalog"
+
+
+def _database_file(d: Path) -> Path:
+    (d / "sqlgen.duckdb").write_text("mine")
+    return d / "sqlgen.duckdb"
+
+
+def _database_directory(d: Path) -> Path:  # issue case 4: exit 1 after publishing
+    (d / "sqlgen.duckdb").mkdir()
+    return d / "sqlgen.duckdb"
+
+
+def _foreign_link(d: Path) -> Path:
+    (d / "elsewhere").mkdir()
+    (d / "payments").symlink_to("elsewhere")
+    return d / "payments"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [_foreign_payments, _foreign_catalog, _database_file, _database_directory, _foreign_link],
+)
+def test_foreign_entries_are_refused_and_untouched(tiny, make):
+    d = tiny.out_dir
+    d.mkdir()
+    culprit = make(d)
+    before = tree_digest(d), sorted(p.name for p in d.iterdir())
+    expected = re.escape(f"{culprit} exists and was not made by sqlgen")
+    with pytest.raises(SqlgenError, match=expected):
+        run(tiny, show_progress=False)
+    assert (tree_digest(d), sorted(p.name for p in d.iterdir())) == before
+    assert not (d / ".sqlgen").exists()
+
+
+def test_foreign_entry_appearing_in_an_owned_dir_is_refused(good):
+    out = good.out_dir
+    before = published(out)
+    (out / "sqlgen.duckdb").unlink()
+    (out / "sqlgen.duckdb").mkdir()
+    with pytest.raises(SqlgenError, match=r"sqlgen\.duckdb exists and was not made by sqlgen"):
+        run(with_overrides(good, seed=8), show_progress=False)
+    assert (out / "sqlgen.duckdb").is_dir()
+    assert OutputDir(out).read_manifest()["run_id"] == before[0]
+
+
+def test_foreign_state_dir_is_refused_an_empty_one_reused(tiny):
+    (tiny.out_dir / ".sqlgen").mkdir(parents=True)
+    run(tiny, show_progress=False)  # empty: a first run killed before its marker
+    other = with_overrides(tiny, out_dir=tiny.out_dir.parent / "other")
+    (other.out_dir / ".sqlgen").mkdir(parents=True)
+    (other.out_dir / ".sqlgen" / "mine.txt").write_text("x")
+    with pytest.raises(SqlgenError, match="exists and was not made by sqlgen"):
+        run(other, show_progress=False)
+    assert [p.name for p in (other.out_dir / ".sqlgen").iterdir()] == ["mine.txt"]
+
+
+def test_other_files_in_a_new_out_dir_are_left_alone(tiny):
+    tiny.out_dir.mkdir()
+    (tiny.out_dir / "notes.txt").write_text("keep")
+    run(tiny, show_progress=False)
+    assert (tiny.out_dir / "notes.txt").read_text() == "keep"
+
+
+# -- 3. nested output ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("inner", ["payments/inner", "sub", ".sqlgen/runs/x", "catalog"])
+def test_out_dir_inside_another_output_is_refused(good, inner):
+    before = published(good.out_dir)
+    nested = with_overrides(good, out_dir=good.out_dir / inner)
+    with pytest.raises(SqlgenError, match="is inside the sqlgen output"):
+        run(nested, show_progress=False)
+    assert published(good.out_dir) == before
+    assert not os.path.lexists(good.out_dir / inner) or inner == "catalog"
+
+
+# -- 2. one run, one atomic step: every rename/symlink fails in turn -----------------------
+
+
+def test_each_rename_or_symlink_failing_keeps_the_previous_run(good, monkeypatch):
+    before = published(good.out_dir)
+    calls = []
+    real = {name: getattr(os, name) for name in ("rename", "replace", "symlink")}
+
+    def counting(name):
+        def call(*args, **kwargs):
+            calls.append(name)
+            return real[name](*args, **kwargs)
+
+        return call
+
+    for name in real:
+        monkeypatch.setattr(os, name, counting(name))
+    run(with_overrides(good, seed=8), show_progress=False)  # count them on a rerun
+    total = len(calls)
+    assert total >= 2  # at least the promotion and the swap
+    run(good, show_progress=False)
+    before = published(good.out_dir)
+    for k in range(total):
+        seen = []
+
+        def failing(name, k=k, seen=seen):
+            def call(*args, **kwargs):
+                seen.append(name)
+                if len(seen) == k + 1:
+                    raise OSError(16, "injected: device or resource busy")
+                return real[name](*args, **kwargs)
+
+            return call
+
+        for name in real:
+            monkeypatch.setattr(os, name, failing(name))
+        with pytest.raises(OSError, match="injected"):
+            run(with_overrides(good, seed=8), show_progress=False)
+        for name in real:
+            monkeypatch.setattr(os, name, real[name])
+        assert published(good.out_dir) == before, f"call {k + 1} of {total} ({seen[-1]})"
+    run(with_overrides(good, seed=9), show_progress=False)
+    assert OutputDir(good.out_dir).read_manifest()["seed"] == 9
+    assert len(run_dirs(good.out_dir)) == 1
+
+
+@pytest.mark.parametrize("k", range(4))  # three links, then the new `current`
+def test_first_run_failing_at_each_symlink_publishes_nothing(tiny, monkeypatch, k):
+    real, seen = os.symlink, []
+
+    def symlink(*args, **kwargs):
+        seen.append(args)
+        if len(seen) == k + 1:
+            raise OSError(1, "injected: symlinks not supported here")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(os, "symlink", symlink)
+    with pytest.raises(OSError, match="injected"):
+        run(tiny, show_progress=False)
+    assert not os.path.lexists(tiny.out_dir / ".sqlgen" / "current")
+    monkeypatch.setattr(os, "symlink", real)
+    run(tiny, show_progress=False)
+    assert validate(tiny.out_dir)[0] == []
+
+
+@pytest.mark.parametrize("step", PUBLISH_STEPS)
+def test_fault_raised_at_each_publication_step(good, monkeypatch, step):
+    before = published(good.out_dir)
+    monkeypatch.setenv(FAULT_ENV, f"publish:{step}:raise")
+    if step == "cleanup":  # after the swap: published, older run left for the next sweep
+        run(with_overrides(good, seed=8), show_progress=False)
+        assert OutputDir(good.out_dir).read_manifest()["seed"] == 8
+        assert len(run_dirs(good.out_dir)) == 2
+    else:
+        with pytest.raises(OSError, match=f"injected fault before publication step '{step}'"):
+            run(with_overrides(good, seed=8), show_progress=False)
+        assert published(good.out_dir) == before
+    monkeypatch.delenv(FAULT_ENV)
+    run(with_overrides(good, seed=9), show_progress=False)
+    assert OutputDir(good.out_dir).read_manifest()["seed"] == 9
+    assert len(run_dirs(good.out_dir)) == 1
+    assert not any((good.out_dir / ".sqlgen" / "staging").iterdir())
+
+
+def test_staged_files_are_fsynced_before_the_pointer_swap(good, monkeypatch):
+    """Issue 14: every file and directory of the new run is fsynced before `current`
+    is swapped, and the swap itself is then made durable."""
+    events: list[tuple[str, str]] = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(fd):
+        events.append(("fsync", os.path.realpath(f"/proc/self/fd/{fd}")))
+        return real_fsync(fd)
+
+    def rename(src, dst, *args, **kwargs):
+        events.append(("rename", os.fspath(dst)))
+        return real_rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    run(with_overrides(good, seed=8), show_progress=False)
+    current = str(good.out_dir / ".sqlgen" / "current")
+    swap = events.index(("rename", current))
+    synced = {path for kind, path in events[:swap] if kind == "fsync"}
+    run_dir = Path(os.path.realpath(current))
+    every = {str(p) for p in run_dir.rglob("*")} | {str(run_dir), str(run_dir.parent)}
+    assert every - synced == set()
+    assert ("fsync", str(good.out_dir / ".sqlgen")) in events[swap:]
+
+
+# -- 6. exact files, never globs ----------------------------------------------------------
+
+
+def test_glob_characters_in_out_dir_read_exactly_the_runs_files(tiny, tmp_path):
+    sibling = with_overrides(tiny, out_dir=tmp_path / "runA", rows=2000)
+    starry = with_overrides(tiny, out_dir=tmp_path / "run*", rows=1000)
+    run(sibling, show_progress=False)
+    run(starry, show_progress=False)
+    assert "1000" in run_sql(starry.out_dir, "SELECT count(*) FROM payments")
+    assert "2000" in run_sql(sibling.out_dir, "SELECT count(*) FROM payments")
+    assert validate(starry.out_dir)[0] == []
+    con = open_database(starry.out_dir)  # what `sqlgen report` reads
+    try:
+        scenarios = con.execute(render("report_scenarios.sql")).fetchall()
+    finally:
+        con.close()
+    assert sum(row[1] for row in scenarios) == 1000
+
+
+@pytest.mark.parametrize("name", ["r[ab]", "with space", "it's"])
+def test_brackets_spaces_and_quotes_in_out_dir(tiny, tmp_path, name):
+    decoy = with_overrides(tiny, out_dir=tmp_path / "ra", rows=2000)  # what r[ab] would glob
+    run(decoy, show_progress=False)
+    cfg = with_overrides(tiny, out_dir=tmp_path / name, rows=1000)
+    run(cfg, show_progress=False)
+    assert "1000" in run_sql(cfg.out_dir, "SELECT count(*) FROM payments")
+    assert validate(cfg.out_dir)[0] == []
+
+
+# -- 5. sqlgen sql cannot write or reach files --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    """A published run `out` beside another one, `sibling` (shared: tests only read)."""
+    tmp = tmp_path_factory.mktemp("sandbox")
+    cfg = with_overrides(load_config(TINY), out_dir=tmp / "out")
+    run(cfg, show_progress=False)
+    run(with_overrides(cfg, out_dir=tmp / "sibling"), show_progress=False)
+    return cfg.out_dir, tmp
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "COPY (SELECT 1) TO '{part}' (FORMAT parquet, USE_TMP_FILE false)",
+        "COPY (SELECT 1) TO '{tmp}/x.csv'",
+        "ATTACH '{tmp}/other.duckdb' AS other",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "EXPORT DATABASE '{tmp}/exported'",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM read_parquet('{tmp}/sibling/payments/**/*.parquet')",
+        "SELECT * FROM read_text('{part}')",
+        "SELECT 1; COPY (SELECT 1) TO '{tmp}/y.csv'",
+        "EXPLAIN ANALYZE COPY (SELECT 1) TO '{tmp}/z.csv'",
+    ],
+)
+def test_sql_cannot_write_or_reach_other_files(sandbox, query):
+    out, tmp = sandbox
+    part = next((out / "payments").rglob("*.parquet"))
+    before = published(out)
+    with pytest.raises(SqlgenError):
+        run_sql(out, query.format(part=part, tmp=tmp))
+    assert published(out) == before
+    assert sorted(p.name for p in tmp.iterdir()) == ["out", "sibling"]
+
+
+def test_sql_still_reads_catalogs_and_payments(sandbox):
+    text = run_sql(
+        sandbox[0],
+        "SELECT count(*) AS n FROM payments p JOIN cards c USING (card_id) WHERE c.card_id >= 0",
+    )
+    assert "4000" in text
+
+
+# -- 10. catalogs over a payments run -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change", [{"seed": 8}, {"realism": "v1"}, {"catalog": {"num_cards": 451}}]
+)
+def test_catalogs_with_other_inputs_over_a_run_are_refused(good, change):
+    before = published(good.out_dir)
+    with pytest.raises(SqlgenError, match="made with other catalogs"):
+        build_catalogs_only(with_overrides(good, **change))
+    assert published(good.out_dir) == before
+
+
+def test_v1_run_over_a_v2_run_keeps_no_v2_catalog(good):
+    run(with_overrides(good, realism="v1"), show_progress=False)
+    assert list((good.out_dir / "catalog").iterdir()) == []  # none of v2's catalogs stay
+    assert validate(good.out_dir)[0] == []
+
+
+def test_catalogs_matching_the_run_change_nothing(good):
+    before = published(good.out_dir)
+    build_catalogs_only(good)
+    assert published(good.out_dir) == before
+
+
+def test_catalogs_alone_are_a_run_of_their_own(tiny):
+    build_catalogs_only(tiny)
+    out = tiny.out_dir
+    assert sorted(p.name for p in (out / "catalog").iterdir()) == [
+        "cards.parquet",
+        "customers.parquet",
+        "merchants.parquet",
+    ]
+    con = duckdb.connect(str(out / "sqlgen.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM cards").fetchone()[0] == tiny.catalog.num_cards
+    con.close()
+    build_catalogs_only(with_overrides(tiny, seed=8))  # no payments yet: replaced
+    run(tiny, show_progress=False)
+    assert validate(out)[0] == []
+    assert len(run_dirs(out)) == 1
+
+
+# -- migration from the previous layout ---------------------------------------------------
+
+
+def make_legacy(src: Path, legacy: Path) -> str:
+    """An out_dir as the previous sqlgen left it: real directories, `.sqlgen/lock`."""
+    legacy.mkdir()
+    shutil.copytree(src / "payments", legacy / "payments")
+    shutil.copytree(src / "catalog", legacy / "catalog")
+    shutil.copyfile(src / "sqlgen.duckdb", legacy / "sqlgen.duckdb")
+    (legacy / ".sqlgen").mkdir()
+    (legacy / ".sqlgen" / "lock").touch()
+    return OutputDir(legacy).read_manifest()["run_id"]
+
+
+def test_previous_layout_is_converted_without_losing_the_run(good, tmp_path, monkeypatch):
+    legacy = tmp_path / "legacy"
+    old_id = make_legacy(good.out_dir, legacy)
+    assert validate(legacy)[0] == []
+    with pytest.raises(SqlgenError, match="written by an older sqlgen"):
+        run_sql(legacy, "SELECT 1")
+    rerun = with_overrides(good, out_dir=legacy, seed=8)
+    # Conversion itself interrupted (its pointer swap fails): moved, not deleted.
+    monkeypatch.setenv(FAULT_ENV, "publish:swap:raise")
+    with pytest.raises(OSError, match="injected"):
+        run(rerun, show_progress=False)
+    assert (legacy / ".sqlgen" / "runs" / "legacy" / "payments" / "_manifest.json").is_file()
+    # The next run finishes the conversion; its own publication fails here.
+    monkeypatch.setenv(FAULT_ENV, "publish:promote:raise")
+    with pytest.raises(OSError, match="injected"):
+        run(rerun, show_progress=False)
+    # Converted, not lost: the old run is published through the new links.
+    assert (legacy / "payments").is_symlink()
+    assert validate(legacy)[0] == []
+    assert OutputDir(legacy).read_manifest()["run_id"] == old_id
+    monkeypatch.delenv(FAULT_ENV)
+    run(with_overrides(good, out_dir=legacy, seed=8), show_progress=False)
+    assert validate(legacy)[0] == []
+    assert OutputDir(legacy).read_manifest()["seed"] == 8
