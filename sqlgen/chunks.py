@@ -198,13 +198,17 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
         con.unregister("lookup_src")
 
 
+_V3_AMOUNT = 0.5
+
+
 def score_params(cfg: GeneratorConfig) -> dict[str, float]:
     """The bound parameters of `sql/chunk_score.sql`: intercept, weights and centres."""
     # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
     scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism != "v1" else 1.0
     return {
         "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
-        "w_amount": cfg.label.w_amount * scale,
+        # v3's logistic draw leans on behaviour: the amount counts half.
+        "w_amount": cfg.label.w_amount * scale * (_V3_AMOUNT if cfg.realism == "v3" else 1.0),
         "w_mrisk": cfg.label.w_mrisk * scale,
         "w_crisk": cfg.label.w_crisk * scale,
         "w_night": cfg.label.w_night * scale,
