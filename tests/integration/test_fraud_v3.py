@@ -160,3 +160,23 @@ def test_auc_matches_a_direct_count():
     pairs = [(p, n) for p in s[y == 1] for n in s[y == 0]]
     direct = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs) / len(pairs)
     assert auc(y, s) == direct
+
+
+def test_planned_episodes_do_not_depend_on_chunking(tmp_path):
+    """The episode plan is drawn per day from the seed: other chunk sizes, same attempts."""
+    seen = []
+    for batch in (700, 4000):
+        cfg = with_overrides(load_config(TINY), realism="v3", batch_size=batch,
+                             out_dir=tmp_path / f"b{batch}")
+        run(cfg, show_progress=False)
+        con = duckdb.connect(str(cfg.out_dir / "sqlgen.duckdb"), read_only=True)
+        seen.append(con.execute("""
+            SELECT event_time, card_id, merchant_id, fraud_scenario, fraud_reported_at
+            FROM payments
+            WHERE fraud_scenario IN ('card_testing', 'account_takeover', 'burst',
+                                     'compromised_merchant')
+            ORDER BY ALL""").fetchall())
+        (frauds,) = con.execute("SELECT count(*) FROM payments WHERE label_fraud").fetchone()
+        assert frauds == cfg.fraud_target
+        con.close()
+    assert seen[0] and seen[0] == seen[1]
