@@ -237,7 +237,7 @@ class LabelConfig(_Model):
     w_mrisk: Float = Field(3.0, ge=-50, le=50, description="logit weight of merchant risk")
     w_crisk: Float = Field(2.0, ge=-50, le=50, description="logit weight of card risk")
     w_night: Float = Field(1.0, ge=-10, le=10, description="logit weight of local hour < 6")
-    w_cnp: Float = Field(2.0, ge=-10, le=10, description="v3: logit weight of card not present")
+    w_cnp: Float = Field(1.6, ge=-10, le=10, description="v3: logit weight of card not present")
     w_abroad: Float = Field(
         1.0, ge=-10, le=10, description="v3: logit weight of a merchant abroad for the holder"
     )
