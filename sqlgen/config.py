@@ -175,6 +175,13 @@ class S3Config(_Model):
     artifacts_bucket_param: str = "/fraud/artifacts_bucket_name"  # SSM: catalogues bucket
     region: str | None = None  # None: the AWS environment decides
     endpoint_url: str | None = None  # None: AWS_ENDPOINT_URL or the AWS default
+    # Key prefix of the run in the raw bucket: <prefix>year=YYYY/month=MM/part-…parquet,
+    # <prefix>_manifest.json, <prefix>_SUCCESS. One prefix holds one dataset.
+    prefix: str = Field("payments/", pattern=r"^([A-Za-z0-9=_.-]+/)+$")
+    # Key prefix of the v2 catalog files in the artifacts bucket.
+    catalog_prefix: str = Field("catalogues/", pattern=r"^([A-Za-z0-9=_.-]+/)+$")
+    # Files larger than this go up in parts of this size (S3's minimum part is 5 MiB).
+    multipart_mb: int = Field(64, ge=5, le=5_000)
 
 
 class GeneratorConfig(_Model):

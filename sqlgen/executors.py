@@ -1,7 +1,8 @@
 """Where chunks run: in this process, or in a pool of local processes.
 
 Every executor maps `tasks.run_chunk` over the plan and yields `FileStat`s as chunks
-finish, in any order; the driver sorts them. Dask lives in `dask_executor`.
+finish, in any order; the driver sorts them. Dask lives in `dask_executor`; the contract
+and the registry of executors in `executor_api`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class LocalExecutor:
     """Chunks one after another in this process."""
 
     name = "local"
+    worker_uploads = False  # workers share the driver's disk
 
     def __enter__(self) -> LocalExecutor:
         return self
@@ -48,6 +50,7 @@ class ProcessExecutor:
     """
 
     name = "processes"
+    worker_uploads = False  # workers share the driver's disk
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -86,12 +89,3 @@ class ProcessExecutor:
         finally:
             for fut in pending:
                 fut.cancel()
-
-
-def make_executor(cfg: GeneratorConfig):
-    kind = cfg.resolved_executor
-    if kind == "dask":
-        from sqlgen.dask_executor import DaskExecutor
-
-        return DaskExecutor(cfg.num_workers, cfg.scheduler)
-    return ProcessExecutor(cfg.num_workers) if kind == "processes" else LocalExecutor()

@@ -1,4 +1,4 @@
-"""One run: plan → catalogs → executor → manifest → publish → (upload)."""
+"""One run: plan → catalogs → executor → manifest → publish → (commit to S3)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ from sqlgen import __version__
 from sqlgen.catalogs import CATALOG_TABLES, build_catalogs, write_catalogs
 from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
-from sqlgen.errors import SqlgenError, UploadError
-from sqlgen.executors import make_executor
+from sqlgen.errors import SqlgenError
+from sqlgen.executor_api import make_executor
 from sqlgen.plan import plan_chunks
 from sqlgen.pools import make_pools
 from sqlgen.progress import Progress
 from sqlgen.schema import table_schema
-from sqlgen.tasks import ChunkJob, WorkerUpload, chunks_to_fail
+from sqlgen.tasks import ChunkJob, chunks_to_fail
 from sqlgen.writer import DATABASE, OutputDir, file_sha256
 
 log = logging.getLogger("sqlgen")
@@ -127,25 +127,26 @@ class Phases:
             self.seconds[name] = round(time.perf_counter() - start, 3)
 
 
-def _worker_upload(cfg: GeneratorConfig, executor) -> WorkerUpload | None:
-    """Workers ship their own files where the executor supports it (Dask)."""
-    if not (cfg.s3_upload and getattr(executor, "worker_uploads", False)):
+def _begin_delivery(cfg: GeneratorConfig, run_id: str):
+    """With S3 delivery, withdraw the prefix's `_SUCCESS` before this run writes
+    anything (see `s3_commit`); a failure is kept and raised after local publication."""
+    if not cfg.s3_upload:
         return None
-    from sqlgen.s3 import raw_bucket
+    from sqlgen.s3_commit import Delivery  # boto3 is imported only when uploading
 
-    try:
-        return WorkerUpload(raw_bucket(cfg.s3), cfg.s3)
-    except UploadError:
-        return None  # the driver's upload after publishing reports it (exit 2)
+    return Delivery(cfg.s3, run_id, with_catalogs=cfg.realism == "v2").begin()
 
 
 def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
-    """Generate, stage and publish one run into `cfg.out_dir`, then upload if asked."""
+    """Generate, stage and publish one run into `cfg.out_dir`, then commit it to S3 if
+    asked. With an executor whose workers upload (Dask) and S3 delivery, workers need
+    no shared disk and nothing is published locally: the run lives in S3 only."""
     out = OutputDir(cfg.out_dir)
     phase = Phases()
     with out.lock(), contextlib.ExitStack() as stack:
         out.sweep()
         run_id = new_run_id(cfg)
+        delivery = _begin_delivery(cfg, run_id)
         specs = plan_chunks(cfg)
         log.info(
             "plan: %d chunks over %s..%s",
@@ -157,6 +158,9 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
         con = duckdb.connect()
         try:
             executor = stack.enter_context(make_executor(cfg))
+            remote = delivery is not None and executor.worker_uploads
+            if remote and delivery.error is not None:
+                raise delivery.error  # no local copy to fall back on: stop before work
             with phase("catalogs"):
                 build_catalogs(con, cfg.catalog, cfg.seed)
                 catalog_dir = None
@@ -166,23 +170,24 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
                 # Workers load the catalogs while the driver fills the Faker pools.
                 executor.warm(cfg, catalog_dir)
                 pools = make_pools(cfg.seed)
-            job = ChunkJob(
-                cfg,
-                catalog_dir,
-                staged,
-                pools,
-                _worker_upload(cfg, executor),
-                chunks_to_fail(),
-            )
+            if remote:
+                from sqlgen.remote import RemoteJob, catalog_files
+
+                remote_job = RemoteJob(delivery.target, catalog_files(catalog_dir))
+                job = ChunkJob(cfg, None, None, pools, chunks_to_fail(), remote_job)
+            else:
+                job = ChunkJob(cfg, catalog_dir, staged, pools, chunks_to_fail())
             # The database file is built while the chunks run, in staging; it is put in
             # place after publication.
             with ThreadPoolExecutor(1) as background:
-                database = background.submit(
-                    out.build_database, con, DATABASE_TABLES, staged.parent / DATABASE
-                )
+                database = None
+                if not remote:
+                    database = background.submit(
+                        out.build_database, con, DATABASE_TABLES, staged.parent / DATABASE
+                    )
                 with phase("chunks"):
                     stats = _generate(executor, cfg, job, specs, show_progress)
-                staged_database = database.result()
+                staged_database = database.result() if database is not None else None
             stack.close()
             manifest = build_manifest(cfg, run_id, stats, catalog_dir)
             if manifest["fraud_rows"] != cfg.fraud_target or manifest["rows"] != cfg.rows:
@@ -190,31 +195,30 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
                     f"internal check failed: wrote {manifest['rows']} rows with "
                     f"{manifest['fraud_rows']} frauds, expected {cfg.rows} and {cfg.fraud_target}"
                 )
-            with phase("publish"):
-                out.write_manifest(staged, manifest)
-                out.publish(staged, catalog_dir)
-            with phase("database"):
-                out.install_database(staged_database)
+            if remote:
+                with phase("upload"):
+                    delivery.finish(manifest, stats, None, catalog_dir)
+            else:
+                with phase("publish"):
+                    out.write_manifest(staged, manifest)
+                    out.publish(staged, catalog_dir)
+                with phase("database"):
+                    out.install_database(staged_database)
         finally:
             stack.close()  # workers stop before their staging directory goes
             con.close()
             out.discard(run_id)
-    log.info(
-        "published %s rows (%s frauds) in %d files to %s",
-        f"{manifest['rows']:,}",
-        f"{manifest['fraud_rows']:,}",
-        len(manifest["files"]),
-        out.payments,
-    )
-    if cfg.s3_upload:
-        from sqlgen.s3 import upload_run  # boto3 is imported only when uploading
-
-        with phase("upload"):
-            failed = [s.upload_error for s in stats if s.upload_error]
-            if failed:
-                raise UploadError(failed[0])
-            done = frozenset(f"payments/{s.relpath}" for s in stats if s.uploaded)
-            upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism == "v2", already=done)
+    if not remote:
+        log.info(
+            "published %s rows (%s frauds) in %d files to %s",
+            f"{manifest['rows']:,}",
+            f"{manifest['fraud_rows']:,}",
+            len(manifest["files"]),
+            out.payments,
+        )
+        if delivery is not None:
+            with phase("upload"):
+                delivery.finish(manifest, stats, out.payments, out.catalog)
     log.info("timings: %s", json.dumps(phase.seconds))
     return RunResult(out.root, manifest, phase.seconds)
 
