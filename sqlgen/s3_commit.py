@@ -97,6 +97,7 @@ class Delivery:
         self.run_id = run_id
         self.with_catalogs = with_catalogs
         self.error: UploadError | None = None
+        self.raw = "?"  # the raw bucket, once read from SSM
         self.target: Target | None = None
         self.artifacts: str | None = None
         self.manifest_etag: str | None = None
@@ -105,15 +106,19 @@ class Delivery:
     def begin(self) -> Delivery:
         ssm, s3 = clients(self.cfg)
         try:
-            raw = bucket_from_ssm(ssm, self.cfg.raw_bucket_param)
+            self.raw = bucket_from_ssm(ssm, self.cfg.raw_bucket_param)
             if self.with_catalogs:
                 self.artifacts = bucket_from_ssm(ssm, self.cfg.artifacts_bucket_param)
-            self._begin(s3, raw)
+            self._begin(s3, self.raw)
         except UploadError as exc:
             self.error = exc
         except AWS_ERRORS as exc:
-            self.error = UploadError(f"S3 delivery to {self.cfg.prefix} failed: {reason(exc)}")
+            self.error = UploadError(f"S3 delivery to {self.where} failed: {reason(exc)}")
         return self
+
+    @property
+    def where(self) -> str:
+        return f"s3://{self.raw}/{self.cfg.prefix}"
 
     def _begin(self, s3: Any, raw: str) -> None:
         prefix = self.cfg.prefix
@@ -139,7 +144,8 @@ class Delivery:
         stats = sorted(stats, key=lambda s: s.index)
         target = self.target
         if target is not None:
-            self.written += [(target.bucket, target.key(s.relpath)) for s in stats if s.uploaded]
+            tried = [s for s in stats if s.uploaded or s.upload_error]
+            self.written += [(target.bucket, target.key(s.relpath)) for s in tried]
         try:
             if self.error is not None:
                 raise self.error
@@ -153,7 +159,7 @@ class Delivery:
             raise
         except AWS_ERRORS as exc:
             self._rollback()
-            raise UploadError(f"S3 delivery to {self.cfg.prefix} failed: {reason(exc)}") from exc
+            raise UploadError(f"S3 delivery to {self.where} failed: {reason(exc)}") from exc
         # Committed: from here on this run's objects stay, whatever fails.
         _, s3 = clients(self.cfg)
         try:
@@ -175,32 +181,25 @@ class Delivery:
         return len(self.written) + 2
 
     def _upload(self, stats, payments_root, manifest, catalog_dir) -> None:
-        jobs = []
+        raw, jobs = self.target.bucket, []
         for s in stats:
             if not s.uploaded:
                 if payments_root is None:
                     raise UploadError(f"chunk {s.index} was neither uploaded nor kept locally")
-                jobs.append((self._put_data, payments_root / s.relpath, s.relpath, s.sha256))
+                jobs.append((raw, self.target.key(s.relpath), payments_root / s.relpath, s.sha256))
         if self.artifacts is not None and catalog_dir is not None:
             for entry in manifest["catalog_files"]:
                 name = Path(entry["path"]).name
-                jobs.append((self._put_catalog, catalog_dir / name, name, entry["sha256"]))
-        with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-            futures = [pool.submit(*job) for job in jobs]
-            for fut in futures:
-                if fut.exception() is None:
-                    self.written.append(fut.result())
-            for fut in futures:
-                fut.result()
-
-    def _put_data(self, path: Path, relpath: str, sha256: str) -> tuple[str, str]:
-        return self.target.bucket, self.target.put(path, relpath, sha256)
-
-    def _put_catalog(self, path: Path, name: str, sha256: str) -> tuple[str, str]:
+                key = self.cfg.catalog_prefix + run_unique(name, self.run_id)
+                jobs.append((self.artifacts, key, catalog_dir / name, entry["sha256"]))
+        # Recorded before the attempt: an object S3 stored but we then rejected (its
+        # checksum differs) is this run's to remove too.
+        self.written += [(bucket, key) for bucket, key, _, _ in jobs]
         _, s3 = clients(self.cfg)
-        key = self.cfg.catalog_prefix + run_unique(name, self.run_id)
-        put_file(s3, self.artifacts, key, path, sha256, part_bytes(self.cfg))
-        return self.artifacts, key
+        part = part_bytes(self.cfg)
+        with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+            for fut in [pool.submit(put_file, s3, *job, part) for job in jobs]:
+                fut.result()
 
     def _s3_manifest(self, manifest: dict[str, Any], stats: list[FileStat]) -> bytes:
         """The local manifest plus where each file is in S3."""
