@@ -213,8 +213,7 @@ class Delivery:
             {
                 **entry,
                 "bucket": self.artifacts,
-                "key": self.cfg.catalog_prefix
-                + run_unique(Path(entry["path"]).name, self.run_id),
+                "key": self.cfg.catalog_prefix + run_unique(Path(entry["path"]).name, self.run_id),
             }
             for entry in (manifest["catalog_files"] if self.artifacts else [])
         ]
