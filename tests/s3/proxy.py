@@ -34,6 +34,7 @@ class S3Proxy:
         self.upstream = (up.hostname, up.port)
         self.requests: list[tuple[str, str, str]] = []  # (method, /bucket/key, query)
         self.tamper: set[str] = set()  # key substrings whose returned SHA-256 is rewritten
+        self.tamper_methods = {"GET", "HEAD", "PUT", "POST"}  # ... in answers to these
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
@@ -82,7 +83,9 @@ def _handler(proxy: S3Proxy):
             if resp.status < 300:
                 with proxy._lock:
                     proxy.requests.append((self.command, split.path, split.query))
-            tampered = any(t in urllib.parse.unquote(split.path) for t in proxy.tamper)
+            tampered = self.command in proxy.tamper_methods and any(
+                t in urllib.parse.unquote(split.path) for t in proxy.tamper
+            )
             self.send_response(resp.status)
             for name, value in out_headers:
                 if name.lower() in _HOP:

@@ -82,9 +82,17 @@ def test_sha256_returned_by_s3_is_compared(aws, proxy, tmp_path):
     assert listing(aws) == set()
 
 
-def test_multipart_sha256_returned_by_s3_is_compared(aws, proxy, small_parts, tmp_path):
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param({"PUT"}, id="part"),  # the SHA-256 returned for an uploaded part
+        pytest.param({"POST", "HEAD"}, id="composite"),  # the completed object's
+    ],
+)
+def test_multipart_sha256_returned_by_s3_is_compared(aws, proxy, small_parts, tmp_path, where):
     setup_buckets(aws)
     proxy.tamper.add("/part-00001-")
+    proxy.tamper_methods = where
     proc = run(tmp_path / "out")
     assert proc.returncode == 2, proc.stderr
     assert "SHA-256 returned by S3" in proc.stderr and "part-00001-" in proc.stderr
