@@ -156,6 +156,7 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
         )
         staged, staged_catalog = out.stage(run_id)
         con = duckdb.connect()
+        remote = False
         try:
             executor = stack.enter_context(make_executor(cfg))
             remote = delivery is not None and executor.worker_uploads
@@ -204,6 +205,11 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
                     out.publish(staged, catalog_dir)
                 with phase("database"):
                     out.install_database(staged_database)
+        except BaseException:
+            if remote:
+                stack.close()  # no worker uploads any more
+                delivery.abandon()
+            raise
         finally:
             stack.close()  # workers stop before their staging directory goes
             con.close()

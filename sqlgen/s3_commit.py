@@ -233,6 +233,23 @@ class Delivery:
                 ) from exc
             raise
 
+    def abandon(self) -> None:
+        """The run failed before its commit: remove what its workers uploaded, best
+        effort (the next run's commit removes anything left)."""
+        if self.target is None:
+            return
+        _, s3 = clients(self.cfg)
+        try:
+            keys = list_keys(s3, self.target.bucket, self.cfg.prefix)
+            ours = [
+                k
+                for k in keys
+                if (m := DATA_KEY.fullmatch(k[len(self.cfg.prefix) :])) and m["run"] == self.run_id
+            ]
+            delete_keys(s3, self.target.bucket, ours)
+        except (UploadError, *AWS_ERRORS):
+            log.warning("could not remove this run's objects from %s", self.where)
+
     def _rollback(self) -> None:
         """Remove the objects this run created, best effort (the next run sweeps them)."""
         _, s3 = clients(self.cfg)

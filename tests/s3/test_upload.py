@@ -149,3 +149,22 @@ def test_dask_workers_upload_their_own_files(aws, tmp_path):
     for entry in remote["files"]:
         assert hashlib.sha256(raw[entry["key"]]).hexdigest() == entry["sha256"]
     assert len(keys(aws, "artifacts-bucket")) == 3
+
+
+@pytest.mark.slow
+def test_dask_run_that_fails_removes_its_objects_and_keeps_the_commit(aws, tmp_path):
+    import os
+
+    setup_buckets(aws)
+    assert sqlgen("run", "--config", TINY, "--out-dir", tmp_path / "a", "--s3").returncode == 0
+    before = keys(aws, "raw-bucket")
+    env = dict(os.environ, SQLGEN_FAIL_CHUNKS="4")
+    proc = sqlgen(
+        "run", "--config", TINY, "--out-dir", tmp_path / "b", "--s3", "--seed", "3",
+        "--executor", "dask", "--num-workers", "2", "--no-progress", env=env,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "chunk 4 failed" in proc.stderr
+    after = keys(aws, "raw-bucket")
+    # Only the old _SUCCESS is gone: the committed run stays whole, nothing of the new one.
+    assert after == {k: v for k, v in before.items() if k != "payments/_SUCCESS"}
