@@ -102,6 +102,7 @@ class Delivery:
         self.artifacts: str | None = None
         self.manifest_etag: str | None = None
         self.written: list[tuple[str, str]] = []  # (bucket, key) this run created
+        self.committed = False  # the manifest is written: this run's objects stay
 
     def begin(self) -> Delivery:
         ssm, s3 = clients(self.cfg)
@@ -223,10 +224,13 @@ class Delivery:
         _, s3 = clients(self.cfg)
         bucket, prefix = self.target.bucket, self.cfg.prefix
         cond = {"IfMatch": self.manifest_etag} if self.manifest_etag else {"IfNoneMatch": "*"}
+        # Until S3 answers, the manifest may be stored: keep the objects it lists.
+        self.committed = True
         try:
             put_bytes(s3, bucket, prefix + MANIFEST, body, **cond)
         except AWS_ERRORS as exc:
             if error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+                self.committed = False
                 raise UploadError(
                     f"another run committed to s3://{bucket}/{prefix} while this one ran; "
                     "this run's objects were removed"
@@ -236,7 +240,7 @@ class Delivery:
     def abandon(self) -> None:
         """The run failed before its commit: remove what its workers uploaded, best
         effort (the next run's commit removes anything left)."""
-        if self.target is None:
+        if self.target is None or self.committed:
             return
         _, s3 = clients(self.cfg)
         try:
@@ -252,6 +256,8 @@ class Delivery:
 
     def _rollback(self) -> None:
         """Remove the objects this run created, best effort (the next run sweeps them)."""
+        if self.committed:
+            return
         _, s3 = clients(self.cfg)
         for bucket in {b for b, _ in self.written}:
             try:
