@@ -96,12 +96,12 @@ def cluster(tmp_path, aws):  # noqa: F811
             client.wait_for_workers(3, timeout=90)
         yield address, workers, tmp_path
     finally:
-        for proc in reversed(procs):
+        for proc in reversed(procs):  # workers (their tmpfs goes with them), then scheduler
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                os.killpg(proc.pid, signal.SIGKILL if proc is not procs[0] else signal.SIGTERM)
         for proc in procs:
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
 
