@@ -54,9 +54,21 @@ WORKER = (
 )
 
 
+def worker_env() -> dict[str, str]:
+    """This environment (AWS settings included), with this tree's sqlgen importable."""
+    import sqlgen
+
+    env = dict(os.environ)
+    root = str(Path(sqlgen.__file__).resolve().parents[1])
+    if root not in env.get("PYTHONPATH", "").split(os.pathsep):
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
+
+
 def start_worker(hidden: Path, address: str, name: str) -> subprocess.Popen:
     return subprocess.Popen(
         ["unshare", "-m", "sh", "-c", WORKER, "sh", str(hidden), DASK, address, name],
+        env=worker_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
