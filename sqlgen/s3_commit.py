@@ -230,12 +230,22 @@ class Delivery:
             put_bytes(s3, bucket, prefix + MANIFEST, body, **cond)
         except AWS_ERRORS as exc:
             if error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+                if self._manifest_run(s3) == self.run_id:
+                    return  # a retry of our own write that had landed
                 self.committed = False
                 raise UploadError(
                     f"another run committed to s3://{bucket}/{prefix} while this one ran; "
                     "this run's objects were removed"
                 ) from exc
             raise
+
+    def _manifest_run(self, s3: Any) -> str | None:
+        """The run id of the manifest now under the prefix (None if unreadable)."""
+        try:
+            obj = s3.get_object(Bucket=self.target.bucket, Key=self.cfg.prefix + MANIFEST)
+            return json.loads(obj["Body"].read()).get("run_id")
+        except (*AWS_ERRORS, ValueError):
+            return None
 
     def abandon(self) -> None:
         """The run failed before its commit: remove what its workers uploaded, best

@@ -2,7 +2,8 @@
 
 It sees what the server sees: every request that succeeded, in the order the server
 answered it, so a test can assert the order of a run's writes. It can also rewrite the
-SHA-256 the server returns for chosen keys, as a corrupting store or network would.
+SHA-256 the server returns for chosen keys, as a corrupting store or network would, or
+lose the answer to a write that landed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class S3Proxy:
         self.requests: list[tuple[str, str, str]] = []  # (method, /bucket/key, query)
         self.tamper: set[str] = set()  # key substrings whose returned SHA-256 is rewritten
         self.tamper_methods = {"GET", "HEAD", "PUT", "POST"}  # ... in answers to these
+        # Key substrings whose first PUT reaches the server but whose answer is lost (the
+        # connection closes), as when a network drops after the write landed.
+        self.lose_answer: set[str] = set()
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
@@ -83,6 +87,11 @@ def _handler(proxy: S3Proxy):
             if resp.status < 300:
                 with proxy._lock:
                     proxy.requests.append((self.command, split.path, split.query))
+                    lost = [t for t in proxy.lose_answer if t in urllib.parse.unquote(split.path)]
+                    if self.command == "PUT" and lost:
+                        proxy.lose_answer.discard(lost[0])
+                        self.close_connection = True
+                        return
             tampered = self.command in proxy.tamper_methods and any(
                 t in urllib.parse.unquote(split.path) for t in proxy.tamper
             )

@@ -100,6 +100,19 @@ def test_multipart_sha256_returned_by_s3_is_compared(aws, proxy, small_parts, tm
     assert aws["s3"].list_multipart_uploads(Bucket=RAW).get("Uploads", []) == []
 
 
+def test_lost_answers_to_landed_writes_are_retried_and_recognised(aws, proxy, tmp_path):
+    """A retried conditional write finds its own object (data: same SHA-256; manifest:
+    this run's id) and goes on, instead of failing or removing a committed run."""
+    setup_buckets(aws)
+    assert run(tmp_path / "a").returncode == 0
+    proxy.lose_answer |= {"/part-00001-", "/_manifest.json"}
+    proc = run(tmp_path / "b", "--seed", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert not proxy.lose_answer  # both answers were lost, both writes retried
+    remote = assert_one_committed_run(aws)
+    assert remote["seed"] == 5
+
+
 def test_rerun_with_fewer_files_leaves_exactly_one_run(aws, tmp_path):
     setup_buckets(aws)
     foreign = {"payments/README.txt", "other/year=2025/month=01/part-00000.parquet"}
