@@ -86,6 +86,12 @@ def _check(bucket: str, key: str, returned: str | None, expected: str) -> None:
         )
 
 
+def _check_local(path: Path, actual: bytes, sha256_hex: str) -> None:
+    """The bytes about to be sent are the file as written (not changed on disk since)."""
+    if actual != bytes.fromhex(sha256_hex):
+        raise UploadError(f"{path}: changed on disk since it was written (SHA-256 differs)")
+
+
 def put_bytes(s3: Any, bucket: str, key: str, body: bytes, **conditions: str) -> str:
     """PutObject with a verified SHA-256; `conditions` are IfMatch / IfNoneMatch.
     Returns the new object's ETag."""
@@ -108,7 +114,7 @@ def put_file(s3: Any, bucket: str, key: str, path: Path, sha256_hex: str, part: 
     try:
         if path.stat().st_size <= part:
             body = path.read_bytes()
-            _check(bucket, key, b64(hashlib.sha256(body).digest()), b64(bytes.fromhex(sha256_hex)))
+            _check_local(path, hashlib.sha256(body).digest(), sha256_hex)
             try:
                 put_bytes(s3, bucket, key, body, IfNoneMatch="*")
             except botocore.exceptions.ClientError as exc:
@@ -156,8 +162,7 @@ def _put_multipart(s3: Any, bucket: str, key: str, path: Path, sha256_hex: str, 
                     {"ETag": resp["ETag"], "PartNumber": number, "ChecksumSHA256": b64(digest)}
                 )
                 digests.append(digest)
-        # The parts sent are the file as written (not changed on disk since).
-        _check(bucket, key, b64(whole.digest()), b64(bytes.fromhex(sha256_hex)))
+        _check_local(path, whole.digest(), sha256_hex)
         resp = s3.complete_multipart_upload(
             Bucket=bucket,
             Key=key,

@@ -246,3 +246,19 @@ def test_concurrent_commits_only_one_wins(aws, tmp_path):
     remote = assert_one_committed_run(aws)
     assert remote["run_id"] == ra.manifest["run_id"]
     assert json.loads(json.dumps(remote["files"]))[0]["sha256"] == sa[0].sha256
+
+
+@pytest.mark.parametrize("part", [1 << 20, 16 * 1024], ids=["single", "multipart"])
+def test_file_changed_on_disk_since_written_is_not_uploaded(aws, small_parts, tmp_path, part):
+    from sqlgen.errors import UploadError
+    from sqlgen.s3 import put_file
+
+    setup_buckets(aws)
+    path = tmp_path / "part-00000.parquet"
+    path.write_bytes(bytes(range(256)) * 256)
+    written = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.write_bytes(b"\xff" + path.read_bytes()[1:])  # changed after its SHA-256 was taken
+    with pytest.raises(UploadError, match="changed on disk"):
+        put_file(aws["s3"], RAW, "payments/x.parquet", path, written, part)
+    assert listing(aws) == set()
+    assert aws["s3"].list_multipart_uploads(Bucket=RAW).get("Uploads", []) == []
