@@ -81,14 +81,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sqlgen-stages-") as tmp:
         work = Path(tmp)
         catalog_dir = None
-        if cfg.realism == "v2":
+        if cfg.realism != "v1":
             con = duckdb.connect()
-            build_catalogs(con, cfg.catalog, cfg.seed)
+            build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
             write_catalogs(con, work / "catalog", cfg.catalog.max_size_mb)
             con.close()
             catalog_dir = work / "catalog"
         ctx = ChunkContext(cfg, catalog_dir)
-        ctx.use_pools(make_pools(cfg.seed))
+        ctx.use_pools(make_pools(cfg.seed, cfg.realism))
         timer = StageTimer()
         for spec in specs:
             write_chunk(ctx, spec, work / "out", timer)

@@ -44,7 +44,10 @@ def _chunk(args: tuple[int, int]) -> pa.Table:
     amount = np.round(rng.lognormal(3.4, 1.0, rows), 2)
     data = {
         "transaction_id": [str(uuid.uuid4()) for _ in range(rows)],
-        "event_time": rng.integers(1_735_689_600, 1_743_465_600, rows).astype("datetime64[s]"),
+        # Polars takes ms/us/ns datetimes only ("incorrect NumPy datetime resolution" for s).
+        "event_time": rng.integers(1_735_689_600, 1_743_465_600, rows)
+        .astype("datetime64[s]")
+        .astype("datetime64[us]"),
         "time_offset": rng.integers(-720, 840, rows),
         "customer_id": rng.integers(0, 50_000, rows),
         "merchant_id": rng.integers(0, 5_000, rows),

@@ -21,7 +21,8 @@ import duckdb
 from sqlgen.catalogs import create_enum_types
 from sqlgen.labeler import SCENARIOS
 from sqlgen.render import sql_string
-from sqlgen.schema import static_vocabularies, table_schema
+from sqlgen.schema import payments_schema, static_vocabularies
+from sqlgen.timezone import use_utc
 
 
 def main() -> None:
@@ -31,7 +32,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     layout = json.loads((args.source / "payments" / "_manifest.json").read_text())["config"]
-    con = duckdb.connect(config={"threads": args.threads})
+    id_type = layout.get("output", {}).get("id_type", "string")
+    con = use_utc(duckdb.connect(config={"threads": args.threads}))  # UTC year/month
     src = sql_string(args.source / "payments" / "**" / "*.parquet")
     vocab = dict(static_vocabularies())
     for column in ("ip_address", "user_agent", "pan_hash"):
@@ -44,7 +46,7 @@ def main() -> None:
     vocab["fraud_scenario"] = SCENARIOS
     create_enum_types(con, vocab)
     cols = ", ".join(
-        f"CAST({c.name} AS {c.working_type}) AS {c.name}" for c in table_schema("payments").columns
+        f"CAST({c.name} AS {c.working_type}) AS {c.name}" for c in payments_schema(id_type).columns
     )
     con.execute(
         f"CREATE TABLE p AS SELECT {cols}, year(event_time) AS year, "
@@ -55,7 +57,7 @@ def main() -> None:
     con.execute(
         f"COPY p TO {sql_string(args.dest)} (FORMAT parquet, COMPRESSION "
         f"{layout['compression']}, PARTITION_BY (year, month), "
-        f"ROW_GROUP_SIZE {int(layout['row_group_size'])})"
+        f"ROW_GROUP_SIZE {int(layout['row_group_size'])}, STRING_DICTIONARY_PAGE_SIZE_LIMIT 1)"
     )
     print(
         json.dumps(

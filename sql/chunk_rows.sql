@@ -8,7 +8,11 @@ WITH labelled AS (
     SELECT
         d.transaction_id,
         make_timestamp(d.event_us) AS event_time,
+{% if realism == "v3" %}
+        d.time_offset,  -- v3: the IANA zone offset of the payment's place at that date
+{% else %}
         m.utc_offset AS time_offset,
+{% endif %}
         c.customer_id,
         d.merchant_id,
         d.card_id,
@@ -25,7 +29,11 @@ WITH labelled AS (
         c.card_scheme,
         k.pos_entry_mode,
         d.is_recurring,
-{% if realism == "v2" %}
+{% if realism == "v3" %}
+        -- v3: the place drawn in numpy (the shop in person, the holder's place online).
+        d.latitude,
+        d.longitude,
+{% elif realism == "v2" %}
         -- v2: in-store payments happen at the merchant, remote ones near the customer.
         least(greatest(CASE WHEN k.remote THEN c.home_lat ELSE m.latitude END + d.dlat,
                        -90.0), 90.0) AS latitude,
@@ -36,8 +44,16 @@ WITH labelled AS (
         least(greatest(m.longitude + d.dlon, -180.0), 180.0) AS longitude,
 {% endif %}
         d.device_id,
+{% if realism == "v3" %}
+        -- v3: card-present payments have no IP or browser; addresses are computed.
+        CASE WHEN k.remote THEN (d.ip >> 24)::VARCHAR || '.' || ((d.ip >> 16) & 255)::VARCHAR
+            || '.' || ((d.ip >> 8) & 255)::VARCHAR || '.' || (d.ip & 255)::VARCHAR
+        END AS ip_address,
+        CASE WHEN k.remote THEN ua.user_agent END AS user_agent,
+{% else %}
         ip.ip_address,
         ua.user_agent,
+{% endif %}
         s.label_fraud,
         s.fraud_scenario,
         d.fraud_reported_at
@@ -45,7 +61,9 @@ WITH labelled AS (
     JOIN card_facts AS c ON c.card_id = d.card_id
     JOIN merchants AS m ON m.merchant_id = d.merchant_id
     JOIN channel_combos AS k ON k.combo = d.combo
+{% if realism != "v3" %}
     JOIN ip_pool AS ip ON ip.ip_idx = d.ip_idx
+{% endif %}
     JOIN ua_pool AS ua ON ua.ua_idx = d.ua_idx
     JOIN scenario_codes AS s ON s.scenario = d.scenario
 )

@@ -8,12 +8,18 @@ SELECT
     d.row_idx,
     d.u_label < 1.0 / (1.0 + exp(-(
         $intercept
-        + $w_amount * (ln({{ amount(realism) }} + 1) - $c_amount)
+        + $w_amount * (ln({{ amount(realism, base=true) }} + 1) - $c_amount)
         + $w_mrisk * (m.risk - $c_mrisk)
         + $w_crisk * (c.risk - $c_crisk)
         -- night: local hour < 6 (integer arithmetic; the shift keeps times >= 1700 positive)
+{% if realism == "v3" %}
+        -- v3: the offset of the payment's place at that date
+        + $w_night * (CAST((d.event_us + d.time_offset::BIGINT * 60000000 + 8640000000000000)
+                           // 3600000000 % 24 < 6 AS DOUBLE) - $c_night)
+{% else %}
         + $w_night * (CAST((d.event_us + m.utc_offset::BIGINT * 60000000 + 8640000000000000)
                            // 3600000000 % 24 < 6 AS DOUBLE) - $c_night)
+{% endif %}
     ))) AS logistic_label
 FROM draws AS d
 JOIN cards AS c ON c.card_id = d.card_id

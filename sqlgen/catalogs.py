@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from sqlgen import sampling
+from sqlgen import sampling, world
 from sqlgen.config import DEFAULT_ROW_GROUP_SIZE, CatalogConfig
 from sqlgen.errors import SqlgenError
 from sqlgen.render import render
@@ -41,11 +41,32 @@ def _country_codes(idx: np.ndarray) -> pa.Array:
     return sampling.dictionary(idx, [c["code"] for c in reference()["countries"]])
 
 
-def _customers(cfg: CatalogConfig, seed: int) -> pa.Table:
+def _places(country: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """v3: a real place in each given country, drawn by population, and a point in it."""
+    c = world.cities()
+    city = sampling.GroupSampler(c.country, c.population).draw(country, rng)
+    lat, lon = world.near(city, rng)
+    zone = np.asarray(c.zones, dtype=object)[c.zone[city]]
+    return {
+        "city_id": city.astype(np.int32),
+        "city": c.name[city],
+        "zone": zone,
+        "lat": lat,
+        "lon": lon,
+    }
+
+
+def _customers(cfg: CatalogConfig, seed: int, places: bool = False) -> pa.Table:
     rng = stream(seed, "catalog.customers")
     n = cfg.num_customers
     country = sampling.draw_from_cdf(sampling.cdf(_weights(reference()["countries"])), n, rng)
-    lat, lon = _locations(country, rng)
+    if places:
+        p = _places(country, rng)
+        lat, lon = p["lat"], p["lon"]
+        extra = {"home_city_id": p["city_id"], "home_city": p["city"], "home_time_zone": p["zone"]}
+    else:
+        lat, lon = _locations(country, rng)
+        extra = {}
     return pa.table(
         {
             "customer_id": np.arange(n, dtype=np.int64),
@@ -53,17 +74,26 @@ def _customers(cfg: CatalogConfig, seed: int) -> pa.Table:
             "home_lat": lat,
             "home_lon": lon,
             "popularity": sampling.zipf_weights(n, cfg.zipf_customers, rng),
+            **extra,
         }
     )
 
 
-def _merchants(cfg: CatalogConfig, seed: int) -> pa.Table:
+def _merchants(cfg: CatalogConfig, seed: int, places: bool = False) -> pa.Table:
     rng = stream(seed, "catalog.merchants")
     n = cfg.num_merchants
     ref = reference()
     mcc = sampling.draw_from_cdf(sampling.cdf(_weights(ref["mccs"])), n, rng)
     country = sampling.draw_from_cdf(sampling.cdf(_weights(ref["countries"])), n, rng)
-    lat, lon = _locations(country, rng)
+    offset = _weights(ref["countries"], "utc_offset")[country].astype(np.int16)
+    extra = {}
+    if places:
+        p = _places(country, rng)
+        lat, lon = p["lat"], p["lon"]
+        offset = world.standard_offsets()[world.cities().zone[p["city_id"]]]
+        extra = {"city_id": p["city_id"], "city": p["city"], "time_zone": p["zone"]}
+    else:
+        lat, lon = _locations(country, rng)
     return pa.table(
         {
             "merchant_id": np.arange(n, dtype=np.int64),
@@ -71,12 +101,13 @@ def _merchants(cfg: CatalogConfig, seed: int) -> pa.Table:
             "country_code": _country_codes(country),
             # Denormalized from the reference tables so a chunk joins one table less.
             "currency": sampling.dictionary(country, [c["currency"] for c in ref["countries"]]),
-            "utc_offset": _weights(ref["countries"], "utc_offset")[country].astype(np.int16),
+            "utc_offset": offset,
             "amount_scale": _weights(ref["mccs"], "amount_scale")[mcc],
             "latitude": lat,
             "longitude": lon,
             "risk": rng.beta(cfg.merchant_risk_alpha, cfg.merchant_risk_beta, n),
             "popularity": sampling.zipf_weights(n, cfg.zipf_merchants, rng),
+            **extra,
         }
     )
 
@@ -132,18 +163,24 @@ def create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("mccs_src")
 
 
-def _materialize(con: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
-    con.execute(render("create_table.sql", schema=table_schema(table), source=source))
+def _materialize(
+    con: duckdb.DuckDBPyConnection, table: str, source: str, realism: str | None = None
+) -> None:
+    con.execute(render("create_table.sql", schema=table_schema(table, realism), source=source))
 
 
-def build_catalogs(con: duckdb.DuckDBPyConnection, cfg: CatalogConfig, seed: int) -> None:
-    """Create the catalog tables in `con`; the same config and seed give the same rows."""
+def build_catalogs(
+    con: duckdb.DuckDBPyConnection, cfg: CatalogConfig, seed: int, world: bool = False
+) -> None:
+    """Create the catalog tables in `con`; the same config and seed give the same rows.
+    `world` (realism v3): customers and merchants sit in real places."""
     create_enum_types(con, static_vocabularies())
-    customers = _customers(cfg, seed)
+    realism = "v3" if world else None
+    customers = _customers(cfg, seed, world)
     con.register("customer_draws", customers)
-    _materialize(con, "customers", "customer_draws")
-    con.register("merchant_draws", _merchants(cfg, seed))
-    _materialize(con, "merchants", "merchant_draws")
+    _materialize(con, "customers", "customer_draws", realism)
+    con.register("merchant_draws", _merchants(cfg, seed, world))
+    _materialize(con, "merchants", "merchant_draws", realism)
     popularity = customers.column("popularity").to_numpy()
     con.register("card_draws", _card_draws(cfg, seed, popularity))
     con.register("card_rows", con.sql(render("cards_from_draws.sql")))
@@ -170,7 +207,9 @@ def write_catalogs(con: duckdb.DuckDBPyConnection, directory: Path, max_size_mb:
             )
 
 
-def load_catalogs(con: duckdb.DuckDBPyConnection, directory: Path) -> None:
+def load_catalogs(
+    con: duckdb.DuckDBPyConnection, directory: Path, realism: str | None = None
+) -> None:
     create_enum_types(con, static_vocabularies())
     for table in CATALOG_TABLES:
         path = directory / f"{table}.parquet"
@@ -179,6 +218,6 @@ def load_catalogs(con: duckdb.DuckDBPyConnection, directory: Path) -> None:
         con.execute(render("load_parquet_table.sql", view="catalog_file", path=path))
         if table == "cards":
             _pan_hash_enum(con, "catalog_file")
-        _materialize(con, table, "catalog_file")
+        _materialize(con, table, "catalog_file", realism)
         con.execute(render("drop_view.sql", view="catalog_file"))
     create_reference_tables(con)

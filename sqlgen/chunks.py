@@ -7,6 +7,7 @@ pools filled, SQL rendered) and reused for every chunk that process runs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -30,14 +31,17 @@ from sqlgen.draws import (
     sort_by_time,
     to_arrow,
 )
+from sqlgen.draws_v3 import World, attributes_v3, settle_v3, skeleton_v3, to_arrow_v3
+from sqlgen.draws_v3 import fraud_networks as fraud_networks_v3
 from sqlgen.errors import SqlgenError
 from sqlgen.labeler import SCENARIOS, add_noise, correct_labels, report_times
 from sqlgen.plan import ChunkSpec, largest_remainder
 from sqlgen.pools import Pools
 from sqlgen.render import render
 from sqlgen.scenarios import TESTING_MCCS, fraudster_devices, inject, strength
-from sqlgen.schema import static_vocabularies, table_schema
+from sqlgen.schema import payments_schema, static_vocabularies
 from sqlgen.seeds import stream
+from sqlgen.timezone import use_utc
 from sqlgen.writer import file_sha256
 
 
@@ -78,33 +82,33 @@ class ChunkContext:
                 "arrow_lossless_conversion": True,  # UUIDs stay 16-byte UUIDs through Arrow
             }
         )
+        # Draw times are UTC microseconds: the cast to TIMESTAMPTZ must not read them as
+        # the host's local time.
+        use_utc(self.con)
+        v3 = cfg.realism == "v3"
         if catalog_dir is None:
-            build_catalogs(self.con, cfg.catalog, cfg.seed)
+            build_catalogs(self.con, cfg.catalog, cfg.seed, world=v3)
         else:
-            load_catalogs(self.con, catalog_dir)
+            load_catalogs(self.con, catalog_dir, "v3" if v3 else None)
         self.con.execute(render("card_facts.sql"))
         self.cards = self._popularity("cards")
         self.merchants = self._popularity("merchants")
         self._catalog_arrays()
         self.pools: Pools | None = None
+        columns = payments_schema(cfg.output.id_type).columns
+        if v3:  # addresses are computed per household, not picked from a pool
+            columns = tuple(
+                dataclasses.replace(c, enum=None) if c.name == "ip_address" else c for c in columns
+            )
         query_args = {
-            "columns": table_schema("payments").columns,
+            "columns": columns,
             "type_attr": "working_type",
             "realism": cfg.realism,
         }
         self.score_sql = render("chunk_score.sql", **query_args)
         self.rows_sql = render("chunk_rows.sql", **query_args)
 
-        # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
-        scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism == "v2" else 1.0
-        self.params = {
-            "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
-            "w_amount": cfg.label.w_amount * scale,
-            "w_mrisk": cfg.label.w_mrisk * scale,
-            "w_crisk": cfg.label.w_crisk * scale,
-            "w_night": cfg.label.w_night * scale,
-            **_centres(cfg),
-        }
+        self.params = score_params(cfg)
 
     def use_pools(self, pools: Pools) -> None:
         """The run's Faker pools as ENUM types and lookup tables (once per context)."""
@@ -121,24 +125,30 @@ class ChunkContext:
             },
         )
         _create_lookups(self.con, pools)
-        self.n_ip, self.n_ua = len(pools.ip_address), len(pools.user_agent)
+        # max(1, ...): v3 computes addresses and has no IP pool.
+        self.n_ip, self.n_ua = max(1, len(pools.ip_address)), len(pools.user_agent)
         self.devices = Devices(
             self.cfg.seed,
             len(self.customer_country),
             self.cfg.behaviour.max_devices,
             self.n_ip,
             self.n_ua,
+            world=self.cfg.temporal.end_date.year if self.world is not None else None,
         )
         self.pools = pools
 
     def _catalog_arrays(self) -> None:
         """Per-id arrays for v2 sampling and scenario injection."""
 
+        v3 = self.cfg.realism == "v3"
+
         def fetch(table: str) -> dict:
-            return self.con.execute(render("catalog_arrays.sql", table=table)).fetchnumpy()
+            sql = render("catalog_arrays.sql", table=table, world=v3)
+            return self.con.execute(sql).fetchnumpy()
 
         self.card_owner = np.asarray(fetch("cards")["owner"], dtype=np.int64)
-        self.customer_country = np.asarray(fetch("customers")["country"], dtype=np.int64)
+        customers = fetch("customers")
+        self.customer_country = np.asarray(customers["country"], dtype=np.int64)
         m = fetch("merchants")
         self.merchant_country = np.asarray(m["country"], dtype=np.int64)
         self.merchant_offset = np.asarray(m["utc_offset"], dtype=np.int64)
@@ -148,6 +158,7 @@ class ChunkContext:
         self.home_merchants = sampling.GroupSampler(self.merchant_country, popularity)
         testing = np.flatnonzero(np.isin(np.asarray(m["mcc"], dtype=object), TESTING_MCCS))
         self.testing_merchants = testing if len(testing) else np.arange(len(popularity))
+        self.world = World(self, customers, m) if v3 else None
 
     def _popularity(self, table: str) -> sampling.CdfSampler:
         weights = self.con.table(table).select("popularity").fetchnumpy()["popularity"]
@@ -201,6 +212,20 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
             )
         )
         con.unregister("lookup_src")
+
+
+def score_params(cfg: GeneratorConfig) -> dict[str, float]:
+    """The bound parameters of `sql/chunk_score.sql`: intercept, weights and centres."""
+    # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
+    scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism != "v1" else 1.0
+    return {
+        "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
+        "w_amount": cfg.label.w_amount * scale,
+        "w_mrisk": cfg.label.w_mrisk * scale,
+        "w_crisk": cfg.label.w_crisk * scale,
+        "w_night": cfg.label.w_night * scale,
+        **_centres(cfg),
+    }
 
 
 def _centres(cfg: GeneratorConfig) -> dict[str, float]:
@@ -257,17 +282,25 @@ def draw_chunk(
     if cfg.realism == "v1":
         with timer("draws"):
             return draw_v1(ctx, spec, rng), np.zeros(spec.rows, dtype=np.int8), share
+    v3 = cfg.realism == "v3"
     with timer("skeleton"):
-        skeleton = skeleton_v2(ctx, spec, rng)
+        skeleton = (skeleton_v3 if v3 else skeleton_v2)(ctx, spec, rng)
     with timer("scenarios"):
         scenario_rng = stream(cfg.seed, "scenarios", spec.index)
         codes, unplaced = inject(ctx, spec, skeleton, share, scenario_rng)
         share["logistic"] += unplaced
+        if v3:
+            settle_v3(ctx, spec, skeleton, codes, stream(cfg.seed, "settle", spec.index))
     with timer("time sort"):
         skeleton, codes = sort_by_time(skeleton, codes, spec)
     with timer("attributes"):
-        draws = attributes_v2(ctx, skeleton, rng)
-        fraudster_devices(ctx, draws, codes, scenario_rng)
+        if v3:
+            draws = attributes_v3(ctx, spec, skeleton, rng)
+            fraudster_devices(ctx, draws, codes, scenario_rng)
+            fraud_networks_v3(draws, codes, scenario_rng)
+        else:
+            draws = attributes_v2(ctx, skeleton, rng)
+            fraudster_devices(ctx, draws, codes, scenario_rng)
     return draws, codes, share
 
 
@@ -281,7 +314,11 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
     """
     draws, fixed, share = draw_chunk(ctx, spec, timer)
     with timer("arrow view"):
-        table = to_arrow(ctx, draws, stream(ctx.cfg.seed, "uuids", spec.index))
+        uuids = stream(ctx.cfg.seed, "uuids", spec.index)
+        if ctx.cfg.realism == "v3":
+            table = to_arrow_v3(ctx, draws, uuids)
+        else:
+            table = to_arrow(ctx, draws, uuids)
     with timer("score query"):
         ctx.con.register("draws", table)
         scored = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
@@ -306,7 +343,7 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
             burst_target=share.get("burst", 0),
             fixed=fixed,
         )
-        if ctx.cfg.realism == "v2":
+        if ctx.cfg.realism != "v1":
             add_noise(scenario, label.noise_rate, rng)
         reported = report_times(
             scenario,

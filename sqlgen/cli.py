@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from sqlgen import __version__
 from sqlgen.errors import SqlgenError
@@ -17,8 +18,23 @@ log = logging.getLogger("sqlgen")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 1 (after the usage text): exit code 2 means an S3 failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="YAML config (default: the built-in default)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting, e.g. --set catalog.num_cards=1000 (repeatable; YAML value)",
+    )
     p.add_argument("--log-level", default="INFO", type=str.upper, choices=_LEVELS)
 
 
@@ -28,7 +44,7 @@ def _where(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sqlgen", description=__doc__)
+    parser = _Parser(prog="sqlgen", description=__doc__)
     parser.add_argument("--version", action="version", version=f"sqlgen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -37,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--s3", action="store_true", help="upload the run to S3")
     run.add_argument("--num-workers", type=int)
     run.add_argument("--batch-size", type=int)
-    run.add_argument("--realism", choices=("v1", "v2"))
+    run.add_argument("--realism", choices=("v1", "v2", "v3"))
     run.add_argument("--executor", choices=("auto", *EXECUTORS))
     run.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     run.add_argument("--rows", type=int)
@@ -59,12 +75,30 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check an output directory against its manifest")
     _where(val)
 
+    conf = sub.add_parser("config", help="print a config as commented YAML (every setting)")
+    _common(conf)
+
     schema = sub.add_parser("schema", help="print a table schema")
     schema.add_argument(
         "table",
         nargs="?",
         default="payments",
         choices=("payments", "customers", "merchants", "cards"),
+    )
+    schema.add_argument(
+        "--format",
+        default="text",
+        choices=("text", "duckdb", "athena", "spark"),
+        help="text: a readable listing; duckdb, athena, spark: CREATE TABLE DDL",
+    )
+    schema.add_argument(
+        "--location", help="LOCATION of the athena/spark table (default: a placeholder)"
+    )
+    schema.add_argument(
+        "--id-type",
+        default="string",
+        choices=("string", "uuid"),
+        help="payments ids as written with output.id_type (default: string)",
     )
     schema.add_argument("--log-level", default="INFO", type=str.upper, choices=_LEVELS)
     return parser
@@ -73,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace):
     from sqlgen.config import load_config, with_overrides
 
-    cfg = load_config(args.config)
-    overrides = {"out_dir": args.out_dir}
+    cfg = load_config(args.config, args.set)
+    overrides = {"out_dir": getattr(args, "out_dir", None)}
     if args.command == "run":
         overrides |= {
             "num_workers": args.num_workers,
@@ -91,7 +125,7 @@ def _config(args: argparse.Namespace):
 
 
 def _out_dir(args: argparse.Namespace) -> Path:
-    if args.out_dir is not None and args.config is None:
+    if args.out_dir is not None and args.config is None and not args.set:
         return args.out_dir
     return _config(args).out_dir
 
@@ -126,7 +160,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from sqlgen.validate import validate
 
-    target = _config(args).fraud_target if args.config is not None else None
+    given = args.config is not None or args.set
+    target = _config(args).fraud_target if given else None
     problems, summary = validate(_out_dir(args), target)
     if problems:
         for problem in problems:
@@ -148,10 +183,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
-    from sqlgen.inspect import schema_text
+def cmd_config(args: argparse.Namespace) -> int:
+    from sqlgen.config_doc import render_config
 
-    print(schema_text(args.table))
+    print(render_config(_config(args)), end="")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.format == "text":
+        from sqlgen.inspect import schema_text
+
+        print(schema_text(args.table, args.id_type))
+    else:
+        from sqlgen.ddl import table_ddl
+
+        print(table_ddl(args.table, args.format, args.location, args.id_type), end="")
     return 0
 
 
@@ -161,6 +208,7 @@ COMMANDS = {
     "sql": cmd_sql,
     "validate": cmd_validate,
     "report": cmd_report,
+    "config": cmd_config,
     "schema": cmd_schema,
 }
 

@@ -5,36 +5,89 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from sqlgen.config_messages import describe
 from sqlgen.errors import ConfigError
+from sqlgen.legacy import translate
 from sqlgen.resources import default_config_path
+from sqlgen.yaml_loader import clip, parse_yaml, read_yaml_file
+
+log = logging.getLogger("sqlgen")
 
 DEFAULT_ROW_GROUP_SIZE = 122_880
 
 
+# Strict numbers: YAML `true` is not 1, and "5" is not 5. Floats accept ints.
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
+
+FIRST_DATE = dt.date(1970, 1, 1)  # payment dates are bounded so every time fits everywhere
+LAST_DATE = dt.date(2099, 12, 31)
+# DECIMAL(12,2) holds amounts up to this. A distribution's far tail (TAIL_SIGMAS standard
+# deviations up) times the dearest MCC price level (`amount_scale` in
+# schema/reference.yaml) must stay below it, so no drawn amount can overflow the column.
+MAX_AMOUNT = 9_999_999_999.99
+MAX_PRICE_LEVEL = 6.0
+TAIL_SIGMAS = 7
+MAX_WEIGHT = 1_000_000  # relative weights: large enough for any ratio, small enough to sum
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: .inf and .nan are rejected by field in every section
+    # (an infinite Beta parameter made every risk NaN, silently).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _check_tail(top: float, what: str) -> None:
+    if not top * MAX_PRICE_LEVEL <= MAX_AMOUNT:
+        raise ValueError(
+            f"{what} is {top:.4g}; times the dearest price level ({MAX_PRICE_LEVEL:g}) that "
+            f"exceeds the largest amount DECIMAL(12,2) holds ({MAX_AMOUNT:,.2f}); lower it"
+        )
 
 
 class CatalogConfig(_Model):
-    num_customers: int = Field(50_000, ge=1, le=50_000_000)  # customers in the catalog
-    num_merchants: int = Field(5_000, ge=1, le=10_000_000)  # merchants in the catalog
-    num_cards: int = Field(75_000, ge=1, le=100_000_000)  # cards, each owned by one customer
-    # Zipf exponents: popularity of rank k is k**-s (0 = uniform). Customers' exponent
-    # deals cards to owners; merchants' and cards' set their share of payments.
-    zipf_customers: float = Field(0.8, ge=0, le=4)
-    zipf_merchants: float = Field(1.1, ge=0, le=4)
-    zipf_cards: float = Field(0.9, ge=0, le=4)
-    merchant_risk_alpha: float = Field(2.0, gt=0)  # merchant risk ~ Beta(alpha, beta)
-    merchant_risk_beta: float = Field(20.0, gt=0)
-    card_risk_alpha: float = Field(2.0, gt=0)  # card risk ~ Beta(alpha, beta)
-    card_risk_beta: float = Field(30.0, gt=0)
-    max_size_mb: float = Field(256.0, gt=0)  # largest allowed catalog Parquet file
+    """Entity catalogs: sizes, popularity and risk."""
+
+    num_customers: Int = Field(50_000, ge=1, le=50_000_000, description="customers in the catalog")
+    num_merchants: Int = Field(5_000, ge=1, le=10_000_000, description="merchants in the catalog")
+    num_cards: Int = Field(
+        75_000, ge=1, le=100_000_000, description="cards, each owned by one customer"
+    )
+    zipf_customers: Float = Field(
+        0.8,
+        ge=0,
+        le=4,
+        description="Zipf exponent dealing cards to owners (rank k weighs k**-s; 0 = uniform)",
+    )
+    zipf_merchants: Float = Field(
+        1.1, ge=0, le=4, description="Zipf exponent of merchants' share of payments"
+    )
+    zipf_cards: Float = Field(
+        0.9, ge=0, le=4, description="Zipf exponent of cards' share of payments"
+    )
+    merchant_risk_alpha: Float = Field(2.0, gt=0, description="merchant risk ~ Beta(alpha, beta)")
+    merchant_risk_beta: Float = Field(20.0, gt=0, description="merchant risk ~ Beta(alpha, beta)")
+    card_risk_alpha: Float = Field(2.0, gt=0, description="card risk ~ Beta(alpha, beta)")
+    card_risk_beta: Float = Field(30.0, gt=0, description="card risk ~ Beta(alpha, beta)")
+    max_size_mb: Float = Field(
+        256.0, gt=0, le=1_000_000, description="largest allowed catalog Parquet file, in MB"
+    )
 
 
 _HOURLY = (
@@ -67,11 +120,23 @@ _WEEKDAY = (0.95, 0.95, 1.0, 1.0, 1.15, 1.2, 0.75)  # Monday .. Sunday
 
 
 class TemporalConfig(_Model):
-    start_date: dt.date = dt.date(2025, 1, 1)  # first day of payments
-    end_date: dt.date = dt.date(2025, 3, 31)  # last day of payments (inclusive)
-    # v2: relative payment intensity per local hour (24 values) and weekday (Mon..Sun).
-    hourly_weights: tuple[float, ...] = _HOURLY
-    weekday_weights: tuple[float, ...] = _WEEKDAY
+    """When payments happen."""
+
+    start_date: dt.date = Field(
+        dt.date(2025, 1, 1), ge=FIRST_DATE, le=LAST_DATE, description="first day of payments"
+    )
+    end_date: dt.date = Field(
+        dt.date(2025, 3, 31),
+        ge=FIRST_DATE,
+        le=LAST_DATE,
+        description="last day of payments (inclusive)",
+    )
+    hourly_weights: tuple[Float, ...] = Field(
+        _HOURLY, description="v2: relative payment intensity per local hour 0..23 (24 values)"
+    )
+    weekday_weights: tuple[Float, ...] = Field(
+        _WEEKDAY, description="v2: relative payment intensity per weekday Mon..Sun (7 values)"
+    )
 
     @model_validator(mode="after")
     def _cycles(self) -> TemporalConfig:
@@ -81,6 +146,8 @@ class TemporalConfig(_Model):
         ):
             if len(values) != size or min(values) < 0 or max(values) <= 0:
                 raise ValueError(f"{name} needs {size} non-negative values, not all zero")
+            if max(values) > MAX_WEIGHT:
+                raise ValueError(f"{name}: relative weights must be at most {MAX_WEIGHT:g}")
         return self
 
     @model_validator(mode="after")
@@ -94,67 +161,127 @@ class TemporalConfig(_Model):
 
 
 class LognormalAmount(_Model):
-    distribution: Literal["lognormal"] = "lognormal"
-    mu: float = Field(3.4, ge=-5, le=15)  # mean of log(amount)
-    sigma: float = Field(1.0, gt=0, le=5)  # std of log(amount)
+    """Amounts ~ lognormal: log(amount) ~ Normal(mu, sigma)."""
+
+    distribution: Literal["lognormal"] = Field("lognormal", description="lognormal|normal|uniform")
+    mu: Float = Field(3.4, ge=-5, le=15, description="mean of log(amount)")
+    sigma: Float = Field(1.0, gt=0, le=5, description="standard deviation of log(amount)")
+
+    @model_validator(mode="after")
+    def _fits(self) -> LognormalAmount:
+        _check_tail(math.exp(self.mu + TAIL_SIGMAS * self.sigma), f"exp(mu + {TAIL_SIGMAS}*sigma)")
+        return self
 
 
 class NormalAmount(_Model):
-    distribution: Literal["normal"]
-    mean: float = Field(60.0, gt=0)
-    std: float = Field(25.0, gt=0)  # draws below 0.01 are clipped to 0.01
+    """Amounts ~ Normal(mean, std); draws below 0.01 become 0.01."""
+
+    distribution: Literal["normal"] = Field(description="lognormal|normal|uniform")
+    mean: Float = Field(60.0, gt=0, description="mean amount")
+    std: Float = Field(25.0, gt=0, description="standard deviation (draws below 0.01 -> 0.01)")
+
+    @model_validator(mode="after")
+    def _fits(self) -> NormalAmount:
+        _check_tail(self.mean + TAIL_SIGMAS * self.std, f"mean + {TAIL_SIGMAS}*std")
+        return self
 
 
 class UniformAmount(_Model):
-    distribution: Literal["uniform"]
-    low: float = Field(1.0, gt=0)
-    high: float = Field(200.0, gt=0)
+    """Amounts ~ Uniform(low, high)."""
+
+    distribution: Literal["uniform"] = Field(description="lognormal|normal|uniform")
+    low: Float = Field(1.0, gt=0, description="smallest amount")
+    high: Float = Field(200.0, gt=0, description="largest amount")
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformAmount:
         if self.high <= self.low:
             raise ValueError(f"high {self.high} must be greater than low {self.low}")
+        _check_tail(self.high, "high")
         return self
 
 
 AmountConfig = Annotated[
     LognormalAmount | NormalAmount | UniformAmount, Field(discriminator="distribution")
 ]
+AMOUNT_MODELS: dict[str, type[_Model]] = {
+    "lognormal": LognormalAmount,
+    "normal": NormalAmount,
+    "uniform": UniformAmount,
+}
 
 
 class FeatureConfig(_Model):
-    amount: AmountConfig = LognormalAmount()
+    """Payment features."""
+
+    amount: AmountConfig = Field(
+        LognormalAmount(), description="amount distribution: lognormal | normal | uniform"
+    )
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _lognormal_by_default(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "distribution" not in value:
+            return {"distribution": "lognormal", **value}
+        return value
 
 
 class LabelConfig(_Model):
-    # p = expit(logit(fraud_rate) + w_amount*log(amount+1) + w_mrisk*merchant_risk
-    #           + w_crisk*card_risk + w_night*[local hour < 6]); then corrected to the
-    # exact count with random unlabelling (overshoot) or bursts and fill (undershoot).
-    w_amount: float = Field(0.35, ge=-10, le=10)
-    w_mrisk: float = Field(3.0, ge=-50, le=50)
-    w_crisk: float = Field(2.0, ge=-50, le=50)
-    w_night: float = Field(1.0, ge=-10, le=10)
-    burst_size: int = Field(5, ge=1, le=10_000)  # frauds per burst wave
-    burst_window_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)  # ± around a wave
-    # v2: 0 = easy (strong, clean signal) .. 1 = hard (faint signal). Scales the
-    # logistic weights and how far scenario frauds stand out from their card's habits.
-    difficulty: float = Field(0.5, ge=0, le=1)
-    # v2: share of frauds never reported (labelled genuine), matched by as many
-    # genuine payments falsely reported (fraud_scenario 'false_report').
-    noise_rate: float = Field(0.0, ge=0, lt=0.5)
-    # v2: delay from payment to fraud report, lognormal with this median and sigma.
-    report_delay_median_days: float = Field(7.0, gt=0, le=365)
-    report_delay_sigma: float = Field(0.8, ge=0, le=3)
+    """Fraud labels: p = expit(logit(fraud_rate) + w_amount*log(amount+1) +
+    w_mrisk*merchant_risk + w_crisk*card_risk + w_night*[local hour < 6]), then corrected
+    to the exact count (random unlabelling on overshoot; bursts, then fill, on undershoot)."""
+
+    w_amount: Float = Field(0.35, ge=-10, le=10, description="logit weight of log(amount+1)")
+    w_mrisk: Float = Field(3.0, ge=-50, le=50, description="logit weight of merchant risk")
+    w_crisk: Float = Field(2.0, ge=-50, le=50, description="logit weight of card risk")
+    w_night: Float = Field(1.0, ge=-10, le=10, description="logit weight of local hour < 6")
+    burst_size: Int = Field(5, ge=1, le=10_000, description="frauds per burst wave")
+    burst_window_minutes: Float = Field(
+        30.0, gt=0, le=7 * 24 * 60, description="a burst's frauds fall within ± this of its wave"
+    )
+    difficulty: Float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="v2: 0 = easy (strong, clean signal) .. 1 = hard (faint); scales the "
+        "logistic weights and how far scenario frauds stand out",
+    )
+    noise_rate: Float = Field(
+        0.0,
+        ge=0,
+        lt=0.5,
+        description="v2: share of frauds never reported (labelled genuine), matched by as many "
+        "genuine payments falsely reported (fraud_scenario 'false_report')",
+    )
+    report_delay_median_days: Float = Field(
+        7.0, gt=0, le=365, description="v2: median days from a fraud to its report (lognormal)"
+    )
+    report_delay_sigma: Float = Field(
+        0.8, ge=0, le=3, description="v2: sigma of the lognormal report delay"
+    )
 
 
 class ScenarioConfig(_Model):
     """v2 fraud mechanisms: relative weight of each in the fraud count (0 disables it)."""
 
-    logistic: float = Field(0.45, ge=0)  # the logistic draw on amount, risk and night
-    burst: float = Field(0.15, ge=0)  # waves of frauds at one risky merchant
-    card_testing: float = Field(0.15, ge=0)  # runs of tiny amounts on one card, minutes apart
-    compromised_merchant: float = Field(0.10, ge=0)  # cards seen at a merchant, hit days later
-    account_takeover: float = Field(0.15, ge=0)  # new device and IP, often abroad, big amounts
+    logistic: Float = Field(
+        0.45, ge=0, le=MAX_WEIGHT, description="the logistic draw on amount, risk and night"
+    )
+    burst: Float = Field(
+        0.15, ge=0, le=MAX_WEIGHT, description="waves of frauds at one risky merchant"
+    )
+    card_testing: Float = Field(
+        0.15, ge=0, le=MAX_WEIGHT, description="runs of tiny amounts on one card, minutes apart"
+    )
+    compromised_merchant: Float = Field(
+        0.10, ge=0, le=MAX_WEIGHT, description="cards seen at a merchant, hit days later"
+    )
+    account_takeover: Float = Field(
+        0.15,
+        ge=0,
+        le=MAX_WEIGHT,
+        description="new device and IP, often abroad, big amounts",
+    )
 
     @model_validator(mode="after")
     def _some(self) -> ScenarioConfig:
@@ -166,49 +293,122 @@ class ScenarioConfig(_Model):
 class BehaviourConfig(_Model):
     """v2 cardholder habits."""
 
-    home_share: float = Field(0.92, ge=0, le=1)  # payments at merchants in the home country
-    max_devices: int = Field(3, ge=1, le=20)  # devices per customer (1..max)
+    home_share: Float = Field(
+        0.92, ge=0, le=1, description="share of payments at merchants in the home country"
+    )
+    max_devices: Int = Field(3, ge=1, le=20, description="devices per customer (1..max)")
+    max_card_payments_per_day: Int = Field(
+        25,
+        ge=1,
+        le=100_000,
+        description="v3: most payments one card makes in a UTC day (a consumer card's hard cap)",
+    )
+    max_card_payments_per_month: Int = Field(
+        300,
+        ge=1,
+        le=1_000_000,
+        description="v3: most payments one card makes in a calendar month (UTC)",
+    )
+    trip_rate: Float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description="v3: chance a customer travels in a given week (out Monday, in-person "
+        "payments at the destination Tuesday to Saturday, back Sunday)",
+    )
 
 
 class S3Config(_Model):
-    raw_bucket_param: str = "/fraud/raw_bucket_name"  # SSM parameter: payments bucket
-    artifacts_bucket_param: str = "/fraud/artifacts_bucket_name"  # SSM: catalogues bucket
-    region: str | None = None  # None: the AWS environment decides
-    endpoint_url: str | None = None  # None: AWS_ENDPOINT_URL or the AWS default
-    # Key prefix of the run in the raw bucket: <prefix>year=YYYY/month=MM/part-…parquet,
-    # <prefix>_manifest.json, <prefix>_SUCCESS. One prefix holds one dataset.
-    prefix: str = Field("payments/", pattern=r"^([A-Za-z0-9=_.-]+/)+$")
-    # Key prefix of the v2 catalog files in the artifacts bucket.
-    catalog_prefix: str = Field("catalogues/", pattern=r"^([A-Za-z0-9=_.-]+/)+$")
-    # Files larger than this go up in parts of this size (S3's minimum part is 5 MiB).
-    multipart_mb: int = Field(64, ge=5, le=5_000)
+    """S3 delivery (`--s3` or s3_upload): where the buckets' names are found."""
+
+    raw_bucket_param: str = Field(
+        "/fraud/raw_bucket_name", description="SSM parameter holding the payments bucket name"
+    )
+    artifacts_bucket_param: str = Field(
+        "/fraud/artifacts_bucket_name",
+        description="SSM parameter holding the catalogues bucket name",
+    )
+    region: str | None = Field(None, description="AWS region (null: the AWS environment decides)")
+    endpoint_url: str | None = Field(
+        None, description="S3 endpoint (null: AWS_ENDPOINT_URL or the AWS default)"
+    )
+    prefix: str = Field(
+        "payments/",
+        pattern=r"^([A-Za-z0-9=_.-]+/)+$",
+        description="key prefix of the run in the raw bucket: <prefix>year=YYYY/month=MM/"
+        "part-NNNNN-<run_id>.parquet, <prefix>_manifest.json, <prefix>_SUCCESS; one "
+        "dataset per prefix",
+    )
+    catalog_prefix: str = Field(
+        "catalogues/",
+        pattern=r"^([A-Za-z0-9=_.-]+/)+$",
+        description="key prefix of the catalog files in the artifacts bucket",
+    )
+    multipart_mb: int = Field(
+        64,
+        ge=5,
+        le=5_000,
+        description="files larger than this go up as multipart uploads in parts of this "
+        "size (S3's minimum part is 5 MiB)",
+    )
+
+
+class OutputConfig(_Model):
+    """How payments are typed in Parquet."""
+
+    id_type: Literal["string", "uuid"] = Field(
+        "string",
+        description="string: transaction_id and device_id as 36-character UUID text, which "
+        "every reader opens; uuid: DuckDB's 16-byte UUID type (smaller, faster to write), "
+        "which Spark cannot read",
+    )
 
 
 class GeneratorConfig(_Model):
-    rows: int = Field(1_000_000, ge=1, le=10_000_000_000)  # payments in the run
-    fraud_rate: float = Field(0.01, gt=0, lt=1)  # exactly round(fraud_rate*rows) frauds
-    seed: int = Field(42, ge=0, le=2**63 - 1)
-    num_workers: int = Field(1, ge=1, le=1024)
-    batch_size: int = Field(1_000_000, ge=1, le=50_000_000)  # most rows in one chunk
-    realism: Literal["v1", "v2"] = "v2"
-    # auto: processes if num_workers > 1, else local. dask: a LocalCluster of num_workers
-    # processes, or the cluster at `scheduler` (tcp://host:8786).
-    executor: Literal["auto", "local", "processes", "dask"] = "auto"
-    scheduler: str | None = None
-    out_dir: Path = Path("output")
-    # Parquet codec: snappy writes fastest; zstd makes files about 20% smaller.
-    compression: Literal["snappy", "zstd", "lz4_raw", "uncompressed"] = "snappy"
-    # Rows per Parquet row group (DuckDB's default). Twice that makes files ~13% smaller
-    # (each row group repeats fewer dictionary entries, pan_hash above all).
-    row_group_size: int = Field(DEFAULT_ROW_GROUP_SIZE, ge=2_048, le=10_000_000)
-    s3_upload: bool = False
-    catalog: CatalogConfig = CatalogConfig()
-    temporal: TemporalConfig = TemporalConfig()
-    feature: FeatureConfig = FeatureConfig()
-    label: LabelConfig = LabelConfig()
-    scenarios: ScenarioConfig = ScenarioConfig()
-    behaviour: BehaviourConfig = BehaviourConfig()
-    s3: S3Config = S3Config()
+    """A run of sqlgen."""
+
+    rows: Int = Field(1_000_000, ge=1, le=10_000_000_000, description="payments in the run")
+    fraud_rate: Float = Field(
+        0.01, gt=0, lt=1, description="exactly round(fraud_rate * rows) payments are fraud"
+    )
+    seed: Int = Field(42, ge=0, le=2**63 - 1, description="same config and seed, same rows")
+    num_workers: Int = Field(
+        1, ge=1, le=1024, description="processes generating chunks (at most one per chunk)"
+    )
+    batch_size: Int = Field(
+        1_000_000, ge=1, le=50_000_000, description="most rows in one chunk (one Parquet file)"
+    )
+    realism: Literal["v1", "v2", "v3"] = Field(
+        "v2",
+        description="v1: legacy behaviour; v2: persisted catalogs, scenarios, habits; v3: a "
+        "believable world (real places, time zones, currencies, bounded activity)",
+    )
+    executor: Literal["auto", "local", "processes", "dask"] = Field(
+        "auto",
+        description="auto: processes if num_workers > 1, else local; dask: a LocalCluster of "
+        "num_workers processes, or the cluster at `scheduler`",
+    )
+    scheduler: str | None = Field(None, description="Dask scheduler address (tcp://host:8786)")
+    out_dir: Path = Field(Path("output"), description="where the run is published")
+    compression: Literal["snappy", "zstd", "lz4_raw", "uncompressed"] = Field(
+        "snappy", description="Parquet codec: snappy writes fastest; zstd ~20% smaller files"
+    )
+    row_group_size: Int = Field(
+        DEFAULT_ROW_GROUP_SIZE,
+        ge=2_048,
+        le=10_000_000,
+        description="rows per Parquet row group (DuckDB's default); twice that makes files "
+        "~13% smaller",
+    )
+    s3_upload: bool = Field(False, description="upload the run to S3 (as --s3)")
+    catalog: CatalogConfig = Field(CatalogConfig(), description=CatalogConfig.__doc__)
+    temporal: TemporalConfig = Field(TemporalConfig(), description=TemporalConfig.__doc__)
+    feature: FeatureConfig = Field(FeatureConfig(), description=FeatureConfig.__doc__)
+    label: LabelConfig = Field(LabelConfig(), description=LabelConfig.__doc__)
+    scenarios: ScenarioConfig = Field(ScenarioConfig(), description=ScenarioConfig.__doc__)
+    behaviour: BehaviourConfig = Field(BehaviourConfig(), description=BehaviourConfig.__doc__)
+    output: OutputConfig = Field(OutputConfig(), description=OutputConfig.__doc__)
+    s3: S3Config = Field(S3Config(), description=S3Config.__doc__)
 
     @property
     def fraud_target(self) -> int:
@@ -232,43 +432,30 @@ class GeneratorConfig(_Model):
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _describe(err: dict[str, Any]) -> str:
-    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
-    # Discriminated unions put the tag in the path: amount.lognormal.mu -> amount.mu.
-    for tag in ("lognormal.", "normal.", "uniform."):
-        loc = loc.replace(tag, "")
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return f"unknown field '{loc}' (not a sqlgen setting; check the spelling)"
-    if "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], dict):
-        return f"field '{loc}': {msg} (got {err['input']!r})"
-    return f"field '{loc or '<top>'}': {msg}"
-
-
 def validate_config(data: dict[str, Any], source: str = "config") -> GeneratorConfig:
+    """Validate settings (legacy keys translated, each with one warning line)."""
+    data, notes = translate(data)
+    for note in notes:
+        log.warning("%s: %s", source, note)
     try:
         return GeneratorConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        more = len(exc.errors()) - 1
-        suffix = f" (+{more} more)" if more else ""
-        raise ConfigError(f"{source}: invalid {_describe(first)}{suffix}") from exc
+        raise ConfigError(f"{source}: {describe(GeneratorConfig, exc)}") from exc
 
 
-def load_config(path: str | Path | None = None) -> GeneratorConfig:
-    """Read and validate a YAML config; `None` loads the built-in default."""
+def load_config(path: str | Path | None = None, sets: Sequence[str] = ()) -> GeneratorConfig:
+    """Read and validate a YAML config; `None` loads the built-in default.
+
+    `sets` are `a.b=value` overrides (values parsed as YAML), applied after the file.
+    """
     path = Path(path) if path is not None else default_config_path()
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}") from exc
+    data = read_yaml_file(path)
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
-    return validate_config(data, str(path))
+    cfg = validate_config(data, str(path))
+    return apply_sets(cfg, sets) if sets else cfg
 
 
 def with_overrides(cfg: GeneratorConfig, **overrides: Any) -> GeneratorConfig:
@@ -279,3 +466,48 @@ def with_overrides(cfg: GeneratorConfig, **overrides: Any) -> GeneratorConfig:
     data = cfg.model_dump()
     data.update(given)
     return validate_config(data, "command line")
+
+
+def _parse_set(item: str) -> tuple[list[str], Any]:
+    key, sep, text = item.partition("=")
+    path = key.strip().split(".")
+    if not sep or not all(path):
+        raise ConfigError(f"--set {clip(item)}: expected KEY=VALUE, e.g. --set rows=5000")
+    try:
+        value = parse_yaml(text) if text.strip() else None
+    except ConfigError as exc:
+        raise ConfigError(f"--set {clip(key)}: {exc}") from exc
+    return path, value
+
+
+def apply_sets(cfg: GeneratorConfig, sets: Sequence[str]) -> GeneratorConfig:
+    """`cfg` with each `a.b=value` applied in order, then validated like a file."""
+    data = cfg.model_dump()
+    for item in sets:
+        path, value = _parse_set(item)
+        patch: dict[str, Any] = {}
+        node = patch
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+        patch, notes = translate(patch)
+        for note in notes:
+            log.warning("--set: %s", note)
+        _merge(data, patch, [])
+    return validate_config(data, "--set")
+
+
+def _merge(data: dict[str, Any], patch: dict[str, Any], where: list[str]) -> None:
+    for key, value in patch.items():
+        here = [*where, key]
+        if isinstance(value, dict):
+            target = data.setdefault(key, {})
+            if not isinstance(target, dict):
+                name = ".".join(here)
+                raise ConfigError(f"--set: '{name}' is a value, not a section")
+            _merge(target, value, here)
+        elif key == "distribution" and data.get(key) != value:
+            data.clear()  # another distribution: the old one's parameters don't apply
+            data[key] = value
+        else:
+            data[key] = value

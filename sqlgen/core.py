@@ -22,7 +22,7 @@ def generate_dataframe(cfg: GeneratorConfig) -> pa.Table:
     """
     ctx = ChunkContext(cfg, None)
     try:
-        ctx.use_pools(make_pools(cfg.seed))
+        ctx.use_pools(make_pools(cfg.seed, cfg.realism))
         return pa.concat_tables([build_chunk(ctx, spec) for spec in plan_chunks(cfg)])
     finally:
         ctx.close()

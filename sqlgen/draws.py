@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from sqlgen import sampling
+from sqlgen import networks, sampling
 from sqlgen.schema import reference, static_vocabularies
 
 if TYPE_CHECKING:
@@ -164,8 +164,17 @@ class Devices:
 
     TABLE_LIMIT = 1 << 22  # devices
 
-    def __init__(self, seed: int, customers: int, max_devices: int, n_ip: int, n_ua: int):
+    def __init__(
+        self,
+        seed: int,
+        customers: int,
+        max_devices: int,
+        n_ip: int,
+        n_ua: int,
+        world: int | None = None,
+    ):
         self.seed, self.max_devices, self.n_ip, self.n_ua = seed, max_devices, n_ip, n_ua
+        self.world = world  # v3: the run's last year (browsers shipped by then)
         # How many devices (1..max_devices) each customer has, fixed by the seed.
         ids = np.arange(customers, dtype=np.uint64)
         self.count = 1 + (sampling.mix64(ids ^ np.uint64(seed)) % np.uint64(max_devices)).astype(
@@ -192,7 +201,7 @@ class Devices:
         seed = np.uint64(self.seed)
         h = sampling.mix64(key ^ seed ^ np.uint64(0x1F))
         h2 = sampling.mix64(h)
-        return {
+        out = {
             "uuid": sampling.keyed_uuid4(key, self.seed ^ 0xDE71CE),
             "ip_idx": sampling.bounded(h, self.n_ip).astype(np.int32),
             "ua_idx": sampling.bounded(h2, self.n_ua).astype(np.int32),
@@ -200,6 +209,12 @@ class Devices:
                 np.int8
             ),
         }
+        if self.world is not None:  # v3: the household's address, a browser fitting the device
+            out["ip"] = networks.household_ips(owner, slot, self.seed)
+            u = (sampling.mix64(h2) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+            kinds = static_vocabularies()["device_type"]
+            out["ua_idx"] = networks.device_user_agents(out["kind"], kinds, u, self.world)
+        return out
 
 
 def _own_kind(u: np.ndarray) -> np.ndarray:

@@ -40,30 +40,33 @@ class Executor(Protocol):
         """Run every chunk; yield each `FileStat` as its chunk finishes, in any order."""
 
 
-def _local(cfg: GeneratorConfig) -> Executor:
+def _local(cfg: GeneratorConfig, workers: int) -> Executor:
     from sqlgen.executors import LocalExecutor
 
     return LocalExecutor()
 
 
-def _processes(cfg: GeneratorConfig) -> Executor:
+def _processes(cfg: GeneratorConfig, workers: int) -> Executor:
     from sqlgen.executors import ProcessExecutor
 
-    return ProcessExecutor(cfg.num_workers)
+    return ProcessExecutor(workers)
 
 
-def _dask(cfg: GeneratorConfig) -> Executor:
+def _dask(cfg: GeneratorConfig, workers: int) -> Executor:
     from sqlgen.dask_executor import DaskExecutor
 
-    return DaskExecutor(cfg.num_workers, cfg.scheduler)
+    return DaskExecutor(workers, cfg.scheduler)
 
 
-EXECUTORS: dict[str, Callable[[GeneratorConfig], Executor]] = {
+# name -> factory(cfg, workers)
+EXECUTORS: dict[str, Callable[[GeneratorConfig, int], Executor]] = {
     "local": _local,
     "processes": _processes,
     "dask": _dask,
 }
 
 
-def make_executor(cfg: GeneratorConfig) -> Executor:
-    return EXECUTORS[cfg.resolved_executor](cfg)
+def make_executor(cfg: GeneratorConfig, chunks: int | None = None) -> Executor:
+    """The executor `cfg` asks for, with no more workers than `chunks` (when given)."""
+    workers = max(1, min(cfg.num_workers, chunks)) if chunks is not None else cfg.num_workers
+    return EXECUTORS[cfg.resolved_executor](cfg, workers)

@@ -8,6 +8,7 @@ import duckdb
 
 from sqlgen.errors import SqlgenError
 from sqlgen.schema import table_schema
+from sqlgen.timezone import use_utc
 from sqlgen.writer import OutputDir
 
 
@@ -15,7 +16,9 @@ def open_database(out_dir: Path) -> duckdb.DuckDBPyConnection:
     out = OutputDir(out_dir)
     if not out.database.is_file():
         raise SqlgenError(f"{out.database} not found; run `sqlgen run` for this out_dir first")
-    return duckdb.connect(str(out.database), read_only=True)
+    # UTC, so local hours (event_time + time_offset) and calendar days of the TIMESTAMPTZ
+    # columns do not depend on the host's time zone.
+    return use_utc(duckdb.connect(str(out.database), read_only=True))
 
 
 def run_sql(out_dir: Path, query: str, max_rows: int = 40) -> str:
@@ -31,8 +34,10 @@ def run_sql(out_dir: Path, query: str, max_rows: int = 40) -> str:
         con.close()
 
 
-def schema_text(table: str = "payments") -> str:
+def schema_text(table: str = "payments", id_type: str = "string") -> str:
     schema = table_schema(table)
+    if table == "payments":
+        schema = schema.with_id_type(id_type)
     width = max(len(c.name) for c in schema.columns)
     twidth = max(len(c.type) for c in schema.columns)
     lines = [f"{schema.table}:"]

@@ -92,7 +92,7 @@ def report_times(
     frauds = np.flatnonzero(scenario != GENUINE)
     delay = rng.lognormal(np.log(median_days), sigma, len(frauds)) * _DAY_US
     reported[frauds] = np.asarray(event_us, dtype=np.int64)[frauds] + delay.astype(np.int64)
-    return pa.array(reported, type=pa.timestamp("us"), mask=scenario == GENUINE)
+    return pa.array(reported, type=pa.timestamp("us", tz="UTC"), mask=scenario == GENUINE)
 
 
 def _merchant_then_time(merchant_id: np.ndarray, event_us: np.ndarray) -> np.ndarray:

@@ -17,7 +17,11 @@ class Pools:
     user_agent: tuple[str, ...]
 
 
-def make_pools(seed: int) -> Pools:
+def make_pools(seed: int, realism: str = "v2") -> Pools:
+    if realism == "v3":  # addresses are computed; browsers come from a shipped table
+        from sqlgen.networks import user_agents
+
+        return Pools((), user_agents()[0])
     from faker import Faker  # imported here only: it is slow to import
 
     ref = reference()

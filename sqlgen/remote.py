@@ -1,7 +1,7 @@
 """Chunks on workers that share no disk with the driver (Dask with S3 delivery).
 
 The driver ships what a worker needs with the job (Dask scatters it to every worker once):
-the run's S3 `Target` and, for v2, the catalog Parquet files as bytes (they are small).
+the run's S3 `Target` and, for v2/v3, the catalog Parquet files as bytes (they are small).
 A worker writes them once per run into its own temporary directory, writes each chunk
 into a fresh scratch directory under its `TMPDIR`, uploads the file, deletes it, and
 returns the file's facts; the driver commits the manifest (`s3_commit.Delivery`).
@@ -25,7 +25,7 @@ from sqlgen.tasks import ChunkJob, context_for
 @dataclass(frozen=True)
 class RemoteJob:
     target: Target  # where the run's data objects go
-    catalogs: tuple[tuple[str, bytes], ...] | None  # v2: (file name, Parquet bytes)
+    catalogs: tuple[tuple[str, bytes], ...] | None  # v2/v3: (file name, Parquet bytes)
 
 
 def catalog_files(catalog_dir: Path | None) -> tuple[tuple[str, bytes], ...] | None:

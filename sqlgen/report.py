@@ -14,6 +14,7 @@ import duckdb
 
 from sqlgen.inspect import open_database
 from sqlgen.render import render
+from sqlgen.report_world import world_section
 from sqlgen.schema import table_schema
 
 LABEL_COLUMNS = ("label_fraud", "fraud_scenario", "fraud_reported_at")
@@ -31,7 +32,7 @@ class Report:
 def _kind(con: duckdb.DuckDBPyConnection, column: str, sql_type: str) -> str:
     if sql_type.startswith(_NUMERIC):
         return "numeric"
-    if sql_type == "TIMESTAMP":
+    if sql_type.startswith("TIMESTAMP"):
         return "time"
     distinct, rows = con.execute(render("report_cardinality.sql", column=column)).fetchone()
     # A column unique per row (transaction_id) cannot recur, so it has nothing to score.
@@ -63,6 +64,7 @@ def build_report(out_dir: Path) -> tuple[str, list[tuple[str, str, float | None]
                 str(con.sql(render("report_rate_by.sql", dimension=dim)).limit(30)),
             ]
         auc = single_feature_auc(con)
+        parts += world_section(con)
     finally:
         con.close()
     width = max(len(c) for c, _, _ in auc)

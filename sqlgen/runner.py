@@ -30,11 +30,15 @@ from sqlgen.writer import DATABASE, OutputDir, file_sha256
 
 log = logging.getLogger("sqlgen")
 
-DATABASE_TABLES = [
-    *((t, table_schema(t)) for t in CATALOG_TABLES),
-    ("countries", None),
-    ("mccs", None),
-]
+
+def database_tables(realism: str) -> list:
+    """The tables copied into `sqlgen.duckdb`, with their schemas (v3 catalogs have
+    places)."""
+    return [
+        *((t, table_schema(t, realism)) for t in CATALOG_TABLES),
+        ("countries", None),
+        ("mccs", None),
+    ]
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ def _begin_delivery(cfg: GeneratorConfig, run_id: str):
         return None
     from sqlgen.s3_commit import Delivery  # boto3 is imported only when uploading
 
-    return Delivery(cfg.s3, run_id, with_catalogs=cfg.realism == "v2").begin()
+    return Delivery(cfg.s3, run_id, with_catalogs=cfg.realism != "v1").begin()
 
 
 def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
@@ -158,19 +162,19 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
         con = duckdb.connect()
         remote = False
         try:
-            executor = stack.enter_context(make_executor(cfg))
+            executor = stack.enter_context(make_executor(cfg, len(specs)))
             remote = delivery is not None and executor.worker_uploads
             if remote and delivery.error is not None:
                 raise delivery.error  # no local copy to fall back on: stop before work
             with phase("catalogs"):
-                build_catalogs(con, cfg.catalog, cfg.seed)
+                build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
                 catalog_dir = None
-                if cfg.realism == "v2":
+                if cfg.realism != "v1":
                     write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb)
                     catalog_dir = staged_catalog
                 # Workers load the catalogs while the driver fills the Faker pools.
                 executor.warm(cfg, catalog_dir)
-                pools = make_pools(cfg.seed)
+                pools = make_pools(cfg.seed, cfg.realism)
             if remote:
                 from sqlgen.remote import RemoteJob, catalog_files
 
@@ -184,7 +188,10 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
                 database = None
                 if not remote:
                     database = background.submit(
-                        out.build_database, con, DATABASE_TABLES, staged.parent / DATABASE
+                        out.build_database,
+                        con,
+                        database_tables(cfg.realism),
+                        staged.parent / DATABASE,
                     )
                 with phase("chunks"):
                     stats = _generate(executor, cfg, job, specs, show_progress)
@@ -238,10 +245,10 @@ def build_catalogs_only(cfg: GeneratorConfig) -> Path:
         _, staged = out.stage(run_id)
         con = duckdb.connect()
         try:
-            build_catalogs(con, cfg.catalog, cfg.seed)
+            build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
             write_catalogs(con, staged, cfg.catalog.max_size_mb)
             out.publish(None, staged)
-            out.write_database(con, DATABASE_TABLES)
+            out.write_database(con, database_tables(cfg.realism))
         finally:
             con.close()
             out.discard(run_id)

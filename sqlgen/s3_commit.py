@@ -6,7 +6,7 @@ Under the raw bucket's `s3.prefix` one run at a time is committed:
    longer vouches for what a listing shows), the manifest's ETag is noted, and multipart
    uploads a killed run left under the prefixes are aborted.
 2. Data objects get run-unique names, `<prefix>year=YYYY/month=MM/part-NNNNN-<run_id>.parquet`
-   (v2 catalogs: `<catalog_prefix><table>-<run_id>.parquet` in the artifacts bucket), written
+   (v2/v3 catalogs: `<catalog_prefix><table>-<run_id>.parquet` in the artifacts bucket), written
    with `If-None-Match: *`, so no object of one run is ever overwritten by another. They
    are invisible to a reader of the manifest until the commit.
 3. `_manifest.json` (every object's bucket, key, bytes, SHA-256, rows) is the commit

@@ -103,8 +103,12 @@ class GroupSampler:
 
     def draw(self, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Entity ids, or -1 where a row's group has no entities."""
+        return self.lookup(groups, rng.random(len(groups)))
+
+    def lookup(self, groups: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The entity of each row's group that the uniform u in [0, 1) falls on (-1: none)."""
         groups = np.minimum(groups, self.groups)
-        out = self.order[self.sampler.lookup((groups + rng.random(len(groups))) / self.groups)]
+        out = self.order[self.sampler.lookup((groups + u) / self.groups)]
         return np.where(self.known[groups], out, -1)
 
 

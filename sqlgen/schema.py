@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -12,6 +12,8 @@ import yaml
 from sqlgen.resources import resource_dir
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Schema types DuckDB's DESCRIBE spells out in full.
+_DESCRIBED = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
 _TYPE = re.compile(r"^[A-Z]+(\(\d+(,\s*\d+)?\))?$")
 
 
@@ -29,6 +31,13 @@ class Column:
     nullable: bool
     description: str
     enum: str | None = None  # vocabulary name: held as ENUM `<enum>_enum` while generating
+    uuid: bool = False  # holds a UUID: text by default, DuckDB UUID with output.id_type uuid
+    realism: str | None = None  # a column only this realism level has (catalogs: v3)
+
+    @property
+    def described_type(self) -> str:
+        """The type as DuckDB's DESCRIBE spells it (what a Parquet file read back shows)."""
+        return _DESCRIBED.get(self.type, self.type)
 
     @property
     def working_type(self) -> str:
@@ -45,9 +54,27 @@ class TableSchema:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def with_id_type(self, id_type: str) -> TableSchema:
+        """The columns as written for `output.id_type`: `uuid` keeps DuckDB's 16-byte UUID
+        (only DuckDB, pyarrow and Polars open it); `string` is the schema as written."""
+        if id_type == "string":
+            return self
+        if id_type != "uuid":
+            raise ValueError(f"id_type must be string or uuid, not {id_type!r}")
+        cols = tuple(replace(c, type="UUID") if c.uuid else c for c in self.columns)
+        return TableSchema(self.table, cols)
+
 
 @cache
-def table_schema(table: str) -> TableSchema:
+def table_schema(table: str, realism: str | None = None) -> TableSchema:
+    """The columns of `table`; columns marked for one realism level only with it."""
+    full = _read_schema(table)
+    keep = tuple(c for c in full.columns if c.realism in (None, realism))
+    return TableSchema(full.table, keep)
+
+
+@cache
+def _read_schema(table: str) -> TableSchema:
     data = yaml.safe_load((resource_dir("schema") / f"{check_identifier(table)}.yaml").read_text())
     columns = []
     for col in data["columns"]:
@@ -60,9 +87,16 @@ def table_schema(table: str) -> TableSchema:
                 bool(col.get("nullable", True)),
                 col.get("description", ""),
                 check_identifier(col["enum"]) if col.get("enum") else None,
+                bool(col.get("uuid", False)),
+                col.get("realism"),
             )
         )
     return TableSchema(check_identifier(data["table"]), tuple(columns))
+
+
+def payments_schema(id_type: str = "string") -> TableSchema:
+    """The payments table as a run with this `output.id_type` writes it."""
+    return table_schema("payments").with_id_type(id_type)
 
 
 @cache

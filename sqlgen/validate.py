@@ -7,8 +7,46 @@ from pathlib import Path
 import duckdb
 
 from sqlgen.render import sql_string
-from sqlgen.schema import table_schema
-from sqlgen.writer import SUCCESS, OutputDir, file_sha256
+from sqlgen.schema import payments_schema
+from sqlgen.writer import MANIFEST, SUCCESS, OutputDir, file_sha256
+
+# What validate reads from the manifest, with the JSON type each field must have.
+_RUN_FIELDS = {"run_id": str, "rows": int, "fraud_rows": int, "fraud_target": int, "files": list}
+_FILE_FIELDS = {"path": str, "rows": int, "fraud_rows": int, "bytes": int, "sha256": str}
+_CATALOG_FIELDS = {"path": str, "bytes": int, "sha256": str}
+
+
+def _field_problem(entry: object, fields: dict[str, type], where: str) -> str | None:
+    if not isinstance(entry, dict):
+        return f"'{where.rstrip('.')}' is not a JSON object" if where else "not a JSON object"
+    for key, kind in fields.items():
+        if key not in entry:
+            return f"'{where}{key}' is missing"
+        value = entry[key]
+        # JSON true/false load as bool, a subclass of int: not a count.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"'{where}{key}' is {type(value).__name__}, expected {kind.__name__}"
+        if kind is int and value < 0:
+            return f"'{where}{key}' is negative ({value})"
+    return None
+
+
+def manifest_problem(manifest: object) -> str | None:
+    """Why a loaded manifest cannot be checked (a missing key, a wrong type), or None."""
+    problem = _field_problem(manifest, _RUN_FIELDS, "")
+    if problem:
+        return problem
+    catalogs = manifest.get("catalog_files", [])
+    if not isinstance(catalogs, list):
+        return f"'catalog_files' is {type(catalogs).__name__}, expected list"
+    for name, entries, fields in (
+        ("files", manifest["files"], _FILE_FIELDS),
+        ("catalog_files", catalogs, _CATALOG_FIELDS),
+    ):
+        for i, entry in enumerate(entries):
+            if problem := _field_problem(entry, fields, f"{name}[{i}]."):
+                return problem
+    return None
 
 
 def _file_facts(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list, int, int]:
@@ -20,21 +58,35 @@ def _file_facts(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list, int, 
     return columns, rows, frauds
 
 
+def _id_type(manifest: dict) -> str:
+    """The run's `output.id_type`; a manifest without one is checked against the default."""
+    config = manifest.get("config")
+    output = config.get("output") if isinstance(config, dict) else None
+    id_type = output.get("id_type") if isinstance(output, dict) else None
+    return id_type if id_type in ("string", "uuid") else "string"
+
+
 def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str], str]:
     """Problems found (empty when valid) and a one-line summary."""
     out = OutputDir(out_dir)
     problems: list[str] = []
     try:
         manifest = out.read_manifest()
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        return [f"payments/{MANIFEST} is not valid JSON ({exc})"], ""
     except Exception as exc:
         return [str(exc)], ""
+    if problem := manifest_problem(manifest):
+        return [f"payments/{MANIFEST} is malformed: {problem}"], ""
     if not (out.payments / SUCCESS).is_file():
         problems.append(f"payments/{SUCCESS} is missing")
     listed = {f["path"]: f for f in manifest["files"]}
     on_disk = {str(p.relative_to(out.root)) for p in out.payments.rglob("*.parquet")}
     problems += [f"missing file: {p}" for p in sorted(set(listed) - on_disk)]
     problems += [f"extra file not in manifest: {p}" for p in sorted(on_disk - set(listed))]
-    expected_cols = [(c.name, c.type) for c in table_schema("payments").columns]
+    expected_cols = [
+        (c.name, c.described_type) for c in payments_schema(_id_type(manifest)).columns
+    ]
     con = duckdb.connect()
     rows = frauds = 0
     for rel in sorted(set(listed) & on_disk):
@@ -67,6 +119,8 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
         problems.append(f"{frauds} fraud rows, the config's target is {target}")
     if manifest["rows"] != sum(f["rows"] for f in manifest["files"]):
         problems.append("manifest row total does not match its files")
+    if manifest["fraud_rows"] != sum(f["fraud_rows"] for f in manifest["files"]):
+        problems.append("manifest fraud total does not match its files")
     summary = (
         f"valid: {len(listed)} files, {rows:,} rows, {frauds:,} frauds "
         f"(target {target:,}), run {manifest['run_id']}"

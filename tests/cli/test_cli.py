@@ -56,7 +56,7 @@ def test_run_sql_schema_roundtrip(tmp_path):
     ("content", "expected"),
     [
         ("rows: -5\n", "invalid field 'rows'"),
-        ("realism: v9\n", "invalid field 'realism': Input should be 'v1' or 'v2'"),
+        ("realism: v9\n", "invalid field 'realism': Input should be 'v1', 'v2' or 'v3'"),
         ("catalog:\n  num_cardz: 5\n", "unknown field 'catalog.num_cardz'"),
         ("rows: [\n", "not valid YAML"),
     ],

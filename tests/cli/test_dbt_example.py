@@ -22,9 +22,11 @@ def dbt_exe() -> str:
 
 
 @pytest.mark.slow
-def test_dbt_build_on_generated_data(tmp_path):
+@pytest.mark.parametrize("realism", ["v2", "v3"])
+def test_dbt_build_on_generated_data(tmp_path, realism):
     out = tmp_path / "out"
-    assert sqlgen("run", "--config", TINY, "--out-dir", out, "--no-progress").returncode == 0
+    args = ("run", "--config", TINY, "--out-dir", out, "--no-progress", "--realism", realism)
+    assert sqlgen(*args).returncode == 0
     project = tmp_path / "dbt"
     shutil.copytree(ROOT / "examples" / "dbt", project)
     env = {

@@ -68,3 +68,54 @@ def test_target_out_of_range_rejected():
     merchant, times, risk = _inputs(n=10)
     with pytest.raises(ValueError):
         correct_labels(np.zeros(10, bool), 11, merchant, times, risk, 5, MINUTE, stream(0, "c"))
+
+
+def _dense(n=20_000, merchants=20, seed=0):
+    """A day of payments at equally risky merchants: ~40 per merchant in any hour."""
+    rng = stream(seed, "burst-test")
+    merchant = rng.integers(0, merchants, n)
+    times = np.sort(rng.integers(0, 24 * 60 * MINUTE, n))
+    return merchant, times, np.full(n, 0.1)
+
+
+@pytest.mark.parametrize("size", [2, 3, 5, 8])
+@pytest.mark.parametrize("seed", range(4))
+def test_one_burst_is_burst_size_rows_at_one_merchant_within_the_window(size, seed):
+    merchant, times, risk = _dense(seed=seed)
+    window = 30 * MINUTE
+    none = np.zeros(len(merchant), bool)
+    codes = correct_labels(
+        none, 0, merchant, times, risk, size, window, stream(seed, "c"), burst_target=size
+    )
+    burst = np.flatnonzero(codes == BURST)
+    assert np.count_nonzero(codes) == len(burst) == size  # no fill: one full wave placed it
+    assert len(np.unique(merchant[burst])) == 1
+    # All within ±window of the wave's time, so at most 2 * window apart.
+    assert np.ptp(times[burst]) <= 2 * window
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_every_burst_is_a_full_wave(size):
+    merchant, times, risk = _dense(seed=9)
+    window = 10 * MINUTE
+    waves = 12
+    codes = correct_labels(
+        np.zeros(len(merchant), bool),
+        0,
+        merchant,
+        times,
+        risk,
+        size,
+        window,
+        stream(9, "c"),
+        burst_target=waves * size,
+    )
+    burst = np.flatnonzero(codes == BURST)
+    assert len(burst) == waves * size
+    # Every merchant holds whole waves, and each burst row has a wave's worth of burst
+    # rows (itself included) at its merchant within 2 * window.
+    per_merchant = np.bincount(merchant[burst])
+    assert np.all(per_merchant % size == 0), per_merchant
+    for i in burst:
+        near = (merchant[burst] == merchant[i]) & (np.abs(times[burst] - times[i]) <= 2 * window)
+        assert np.count_nonzero(near) >= size

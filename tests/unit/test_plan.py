@@ -61,3 +61,39 @@ def test_large_runs_keep_time_slices_ordered(rows):
     assert sum(s.rows for s in specs) == rows
     assert all(s.t0_us < s.t1_us for s in specs)
     assert all(a.t1_us == b.t0_us for a, b in itertools.pairwise(specs))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_largest_remainder_properties(seed):
+    """Quotas sum exactly, each is within 1 of its exact share, and the extra units go to
+    the largest remainders (a part rounded up never has a smaller remainder than one
+    rounded down)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 40))
+    weights = rng.random(n) * rng.choice([1, 10, 1000], n)
+    weights[rng.random(n) < 0.2] = 0.0  # some parts get nothing
+    if weights.sum() == 0:
+        weights[0] = 1.0
+    total = int(rng.integers(0, 10_000))
+    parts = largest_remainder(total, weights)
+    exact = total * weights / weights.sum()
+    assert parts.dtype.kind == "i" and parts.sum() == total
+    assert np.all(np.abs(parts - exact) < 1)
+    floor = np.floor(exact)
+    up = parts > floor
+    assert np.count_nonzero(up) == total - floor.sum()
+    remainder = exact - floor
+    if up.any() and (~up).any():
+        assert remainder[up].min() >= remainder[~up].max()
+    assert np.all(parts[weights == 0] == 0)
+
+
+def test_chunk_fraud_quotas_follow_chunk_rows(tiny):
+    """Chunks of unequal size get fraud quotas in proportion, each within 1 of its share."""
+    cfg = with_overrides(tiny, batch_size=700)
+    specs = plan_chunks(cfg)
+    rows = np.asarray([s.rows for s in specs], dtype=np.float64)
+    assert len(set(rows.tolist())) > 1  # month ends make uneven chunks
+    share = cfg.fraud_target * rows / rows.sum()
+    frauds = np.asarray([s.fraud_target for s in specs])
+    assert np.all(np.abs(frauds - share) < 1), (frauds, share)

@@ -140,3 +140,15 @@ def test_time_order_is_a_stable_argsort(span):
     times = rng().integers(0, 50, 20_000) * (span // 50)  # many ties
     order = sampling.time_order(times + 7, 7, 7 + span)
     assert np.array_equal(order, np.argsort(times, kind="stable"))
+
+
+def test_cycle_times_follow_weekday_weights_monday_first():
+    import datetime as dt
+
+    weekday = (1.0, 1.0, 1.0, 1.0, 1.0, 20.0, 1.0)  # Saturday busy
+    t = sampling.cycle_times(0, 28 * 86_400_000_000, 20_000, rng(), (1.0,) * 24, weekday)
+    epoch = dt.datetime(1970, 1, 1)
+    days = [(epoch + dt.timedelta(microseconds=int(x))).weekday() for x in t]
+    share = np.bincount(days, minlength=7) / len(t)
+    assert share[5] == pytest.approx(20 / 26, abs=0.02)
+    assert share.argmax() == 5

@@ -1,0 +1,396 @@
+"""Realism v3 draws: a believable world. Cards pay in their holder's local rhythm, in
+person where the holder is (home, or a trip's destination), remotely from their own
+devices and networks; amounts are in the merchant's currency on price points; each
+row's `time_offset` is its place's IANA zone offset on that date.
+
+`World` holds the per-process arrays (places of customers and merchants, samplers);
+`skeleton_v3` draws who, when, where and how much (fraud scenarios then rewrite rows);
+`settle_v3` bounds each card's payments per day and month and places injected rows;
+`attributes_v3` draws channel, device, network and amounts after the time sort.
+"""
+
+from __future__ import annotations
+
+import calendar
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from sqlgen import money, networks, sampling, world
+from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, to_arrow, vocab_code
+from sqlgen.schema import reference
+
+if TYPE_CHECKING:
+    from sqlgen.chunks import ChunkContext
+    from sqlgen.plan import ChunkSpec
+
+DAY_US = 24 * 60 * MINUTE_US
+WEEK_US = 7 * DAY_US
+_MONDAY_US = 4 * DAY_US  # 1970-01-05, the first Monday: trips are Monday-based weeks
+_SALT_TRIP = 0x7219
+_DOMESTIC_TRIPS = 0.5
+_LOAD = 4  # a card's expected payments per day stay below cap / _LOAD
+_SETTLE_ROUNDS = 16  # moves of over-cap payments to random cards (few rows after the 1st)
+# No merchant's popularity above this share of the catalog's (Zipf weights are clipped,
+# the excess spread over the rest): a big chain is several merchants, as in card data.
+_MAX_MERCHANT_SHARE = 0.002
+SUBSCRIPTION_MCCS = ("4814", "4900", "5815", "5967")  # telecom, utilities, digital, direct
+_RECURRING_P = 0.7  # of stored-credential payments at those merchants
+_CARRIER_P = 0.5  # mobile payments over the carrier's network rather than home Wi-Fi
+_ROAMING = 0.05
+
+
+def bounded_weights(weights: np.ndarray, cap: float) -> np.ndarray:
+    """Weights normalized with no entity above `cap` of the total (the excess spread
+    over the others); uniform if the cap cannot hold."""
+    w = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    if cap * len(w) <= 1:
+        return np.full(len(w), 1 / len(w))
+    for _ in range(50):
+        over = w > cap
+        if not over.any():
+            break
+        free = w[~over].sum()
+        w = np.where(over, cap, w * (1 - cap * over.sum()) / free)
+    return w
+
+
+class World:
+    """Per-process v3 state: where customers, merchants and cities are, and samplers."""
+
+    def __init__(self, ctx: ChunkContext, customers: dict, merchants: dict):
+        cfg, c = ctx.cfg, world.cities()
+        self.seed = cfg.seed
+        self.city_zone, self.city_country = c.zone, c.country
+        self.customer_lat = np.asarray(customers["lat"], dtype=np.float64)
+        self.customer_lon = np.asarray(customers["lon"], dtype=np.float64)
+        home = np.asarray(customers["city"], dtype=np.int64)
+        self.merchant_city = np.asarray(merchants["city"], dtype=np.int64)
+        self.merchant_lat = np.asarray(merchants["lat"], dtype=np.float64)
+        self.merchant_lon = np.asarray(merchants["lon"], dtype=np.float64)
+        self.merchant_zone = c.zone[self.merchant_city].astype(np.int16)
+        self.merchant_currency = np.asarray(merchants["currency"], dtype=np.int64)
+        mcc = np.asarray(merchants["mcc"], dtype=object)
+        self.subscription = np.isin(mcc, SUBSCRIPTION_MCCS)
+        popularity = bounded_weights(merchants["popularity"], _MAX_MERCHANT_SHARE)
+        self.in_city = sampling.GroupSampler(self.merchant_city, popularity)
+        country = np.asarray(merchants["country"], dtype=np.int64)
+        self.domestic = sampling.GroupSampler(country, popularity)
+        self.remote = sampling.CdfSampler(popularity)
+        # Shops are in some places only: people shop in the nearest place with shops in
+        # their own country (their home town if it has any); trips go to such places.
+        shops = np.unique(self.merchant_city)
+        self.shop_city = _nearest_within_country(c, shops)
+        self.customer_home = home
+        self.customer_zone = c.zone[home].astype(np.int16)
+        self.destinations = sampling.GroupSampler(c.country[shops], c.population[shops])
+        self.destination_city = shops
+        weights = np.asarray([x["weight"] for x in reference()["countries"]], dtype=np.float64)
+        self.countries = sampling.CdfSampler(weights)
+        # Cards: popularity bounded so a card's expected payments a day stay well under
+        # the cap; the cap itself is enforced per chunk (`settle_v3`).
+        days = (cfg.temporal.end_date - cfg.temporal.start_date).days + 1
+        per_day = cfg.rows / days
+        card_pop = ctx.con.table("cards").select("popularity").fetchnumpy()["popularity"]
+        cap_share = cfg.behaviour.max_card_payments_per_day / _LOAD / per_day
+        self.cards = sampling.CdfSampler(bounded_weights(np.asarray(card_pop), cap_share))
+        self.n_cards = len(card_pop)
+        self._offsets: dict[tuple[int, int], world.ZoneOffsets] = {}
+
+    def offsets(self, spec: ChunkSpec) -> world.ZoneOffsets:
+        key = (spec.t0_us, spec.t1_us)
+        if key not in self._offsets:
+            self._offsets = {key: world.ZoneOffsets(world.cities().zones, *key)}
+        return self._offsets[key]
+
+    def trips(self, owner: np.ndarray, utc: np.ndarray, trip_rate: float):
+        """Each row's trip: destination city (-1 at home) and whether it is a travel
+        day (out on Monday, back on Sunday: no in-person payment). A trip is decided
+        per (customer, week) by hashing, so any chunk finds the same trips."""
+        days = (utc - _MONDAY_US) // DAY_US
+        week = days // 7
+        h = sampling.mix64(
+            (owner.astype(np.uint64) << np.uint64(24))
+            ^ week.astype(np.uint64)
+            ^ np.uint64(self.seed ^ _SALT_TRIP)
+        )
+        # u < trip_rate for u = top 53 bits / 2**53, compared as integers
+        away = np.flatnonzero(h >> np.uint64(11) < np.uint64(int(trip_rate * (1 << 53))))
+        dest = np.full(len(owner), -1, dtype=np.int64)
+        if len(away):
+            h2 = sampling.mix64(h[away])
+            u2 = (h2 >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+            u3 = (sampling.mix64(h2) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+            home_country = self.city_country[self.customer_home[owner[away]]]
+            abroad = self.countries.lookup(u2 / (1 - _DOMESTIC_TRIPS) % 1.0)
+            country = np.where(u2 < _DOMESTIC_TRIPS, home_country, abroad)
+            pick = self.destinations.lookup(country, u3)
+            dest[away] = np.where(pick >= 0, self.destination_city[np.maximum(pick, 0)], -1)
+        day = days - 7 * week
+        travel_day = (dest >= 0) & ((day == 0) | (day == 6))
+        return dest, travel_day
+
+
+def _nearest_within_country(c: world.Cities, shops: np.ndarray) -> np.ndarray:
+    """For every city, the nearest city of `shops` in the same country (itself if it
+    is one; the nearest anywhere if its country has none)."""
+    out = np.empty(len(c), dtype=np.int64)
+    for country in np.unique(c.country):
+        mine = np.flatnonzero(c.country == country)
+        cand = shops[c.country[shops] == country]
+        if len(cand) == 0:
+            cand = shops
+        d = world.km_between(c.lat[mine, None], c.lon[mine, None], c.lat[cand], c.lon[cand])
+        out[mine] = cand[np.argmin(d, axis=1)]
+    return out
+
+
+def _local_times(spec: ChunkSpec, offset_min: np.ndarray, cfg, rng) -> np.ndarray:
+    """UTC times in [t0, t1) whose local time (UTC + offset) follows the daily and
+    weekly cycles; drawn per distinct offset, so no row leaves the slice."""
+    utc = np.empty(len(offset_min), dtype=np.int64)
+    tw = cfg.temporal
+    order = np.argsort(offset_min.astype(np.int16), kind="stable")  # a radix sort
+    ranked = offset_min[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    values = ranked[starts]
+    for off, lo, hi in zip(values, starts, [*starts[1:], len(order)], strict=True):
+        rows = order[lo:hi]
+        shift = int(off) * MINUTE_US
+        local = sampling.cycle_times(
+            spec.t0_us + shift,
+            spec.t1_us + shift,
+            len(rows),
+            rng,
+            tw.hourly_weights,
+            tw.weekday_weights,
+        )
+        utc[rows] = local - shift
+    return utc
+
+
+def _pos_share() -> float:
+    channels = reference()["channels"]
+    return channels["pos"] / sum(channels.values())
+
+
+def place_rows(ctx: ChunkContext, d: Draws, rows: np.ndarray, rng: np.random.Generator) -> None:
+    """Where the given rows happen and at which merchant: in person at a shop of the
+    holder's current place, remotely at home (or from the trip's destination)."""
+    w, cfg = ctx.world, ctx.cfg
+    owner = ctx.card_owner[d["card_id"][rows]]
+    dest, travel_day = w.trips(owner, d["event_us"][rows], cfg.behaviour.trip_rate)
+    remote = (rng.random(len(rows)) >= _pos_share()) | travel_day
+    on_trip = (dest >= 0) & ~travel_day
+    here = np.where(on_trip, dest, w.shop_city[w.customer_home[owner]])
+    merchant = np.full(len(rows), -1, dtype=np.int64)
+    pos = np.flatnonzero(~remote)
+    merchant[pos] = w.in_city.draw(here[pos], rng)
+    rem = np.flatnonzero(merchant < 0)  # remote (or, defensively, a place with no shop)
+    remote[rem] = True
+    domestic = rng.random(len(rem)) < cfg.behaviour.home_share
+    o = owner[rem]
+    local = w.domestic.draw(ctx.customer_country[o], rng)
+    anywhere = w.remote.draw(len(rem), rng)
+    merchant[rem] = np.where(domestic & (local >= 0), local, anywhere)
+    # The row's place: the shop in person; home, or somewhere in the trip's city, online.
+    lat, lon = w.merchant_lat[merchant], w.merchant_lon[merchant]
+    zone = w.merchant_zone[merchant]
+    lat[rem], lon[rem], zone[rem] = w.customer_lat[o], w.customer_lon[o], w.customer_zone[o]
+    away = np.flatnonzero(remote & on_trip)
+    lat[away], lon[away] = world.near(dest[away], rng)
+    zone[away] = w.city_zone[dest[away]]
+    d["merchant_id"][rows] = merchant
+    d["remote"][rows] = remote
+    d["away"][rows] = dest >= 0
+    d["latitude"][rows], d["longitude"][rows], d["zone"][rows] = lat, lon, zone
+
+
+def skeleton_v3(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Draws:
+    """Who pays whom, when, where and how much (unsorted)."""
+    cfg, n, w = ctx.cfg, spec.rows, ctx.world
+    cards = w.cards.draw(n, rng)
+    owner = ctx.card_owner[cards]
+    middle = w.offsets(spec).middle()
+    d = {
+        "event_us": _local_times(spec, middle[w.customer_zone[owner]], cfg, rng),
+        "card_id": cards,
+        "merchant_id": np.empty(n, dtype=np.int64),
+        "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
+        "remote": np.empty(n, dtype=bool),
+        "away": np.empty(n, dtype=bool),  # on a trip (its network is not the household's)
+        "latitude": np.empty(n),
+        "longitude": np.empty(n),
+        "zone": np.empty(n, dtype=np.int16),
+    }
+    place_rows(ctx, d, np.arange(n), rng)
+    return d
+
+
+def _over_cap(key: np.ndarray, cap: np.ndarray, genuine: np.ndarray) -> np.ndarray:
+    """Genuine rows beyond their key's cap (fraud rows count first)."""
+    if len(key) and key.max() < 1 << 26:  # a count per (card, day): no sort needed
+        counts = np.bincount(key)[key]
+    else:
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        counts = counts[inverse]
+    hot = np.flatnonzero(counts > cap)
+    if len(hot) == 0:
+        return hot
+    order = hot[np.lexsort((genuine[hot], key[hot]))]
+    k = key[order]
+    start = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    rank = np.arange(len(k)) - np.repeat(start, np.diff(np.r_[start, len(k)]))
+    return order[(rank >= cap[order]) & genuine[order]]
+
+
+def settle_v3(
+    ctx: ChunkContext, spec: ChunkSpec, d: Draws, codes: np.ndarray, rng: np.random.Generator
+) -> None:
+    """After fraud injection: injected rows are remote at the merchant's place; genuine
+    payments beyond a card's daily cap move to other cards (a few rounds)."""
+    w = ctx.world
+    inj = np.flatnonzero(codes != 0)
+    m = d["merchant_id"][inj]
+    d["remote"][inj] = True
+    d["latitude"][inj], d["longitude"][inj] = w.merchant_lat[m], w.merchant_lon[m]
+    d["zone"][inj] = w.merchant_zone[m]
+    genuine = codes == 0
+    day = d["event_us"] // DAY_US
+    d0 = spec.t0_us // DAY_US
+    # A chunk covering part of a UTC day gets that part of the cap (floored), so the
+    # chunks sharing a day stay within it together.
+    behaviour = ctx.cfg.behaviour
+    lo = np.maximum(day * DAY_US, spec.t0_us)
+    hi = np.minimum((day + 1) * DAY_US, spec.t1_us)
+    cap = np.floor(behaviour.max_card_payments_per_day * (hi - lo) / DAY_US)
+    # Chunks never cross a month: the chunk's share of its month's cap, likewise.
+    days = calendar.monthrange(spec.year, spec.month)[1]
+    month_share = (spec.t1_us - spec.t0_us) / (days * DAY_US)
+    month_cap = np.full(len(day), np.floor(behaviour.max_card_payments_per_month * month_share))
+    for _ in range(_SETTLE_ROUNDS):
+        key = d["card_id"] * (spec.t1_us // DAY_US - d0 + 1) + (day - d0)
+        over = np.union1d(_over_cap(key, cap, genuine), _over_cap(d["card_id"], month_cap, genuine))
+        if len(over) == 0:
+            return
+        d["card_id"][over] = rng.integers(0, w.n_cards, len(over))
+        place_rows(ctx, d, over, rng)
+
+
+_AIRLINER_KMH = 900.0
+_RUSHED_US = 60_000_000  # in-person payments closer in time than this may be too fast
+
+
+def _card_order(card: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`rows` (in time order) grouped by card, time order kept: one packed sort."""
+    bits = max(1, (len(rows) - 1).bit_length())
+    if len(rows) == 0 or int(card.max(initial=0)).bit_length() + bits > 63:
+        return rows[np.argsort(card[rows], kind="stable")]
+    keys = (card[rows].astype(np.uint64) << np.uint64(bits)) | np.arange(len(rows), dtype=np.uint64)
+    keys.sort()
+    return rows[(keys & np.uint64((1 << bits) - 1)).astype(np.int64)]
+
+
+def same_shop_when_rushed(s: Draws, zone_of_merchant: np.ndarray) -> None:
+    """A card's next in-person payment within a minute that would need more than
+    airliner speed (two shops of one town, seconds apart) happens at the same shop.
+    Trips already keep moves between places slow; this settles those within one."""
+    order = _card_order(s["card_id"], np.flatnonzero(~s["remote"]))
+    for _ in range(4):
+        a, b = order[:-1], order[1:]
+        near = np.flatnonzero(
+            (s["card_id"][a] == s["card_id"][b])
+            & (s["event_us"][b] - s["event_us"][a] < _RUSHED_US)
+            & (s["merchant_id"][a] != s["merchant_id"][b])
+        )
+        a, b = a[near], b[near]
+        km = world.km_between(
+            s["latitude"][a], s["longitude"][a], s["latitude"][b], s["longitude"][b]
+        )
+        hours = (s["event_us"][b] - s["event_us"][a]) / 3.6e9
+        fast = km > _AIRLINER_KMH * hours
+        if not fast.any():
+            return
+        a, b = a[fast], b[fast]
+        for key in ("merchant_id", "latitude", "longitude"):
+            s[key][b] = s[key][a]
+        s["zone"][b] = zone_of_merchant[s["merchant_id"][b]]
+
+
+def attributes_v3(ctx: ChunkContext, spec: ChunkSpec, s: Draws, rng: np.random.Generator) -> Draws:
+    """Channel, device, network, amount and offset of each row, in time order.
+    In person: a terminal, no device id, IP or browser. Remote: one of the holder's
+    devices, with its browser and an address of the household (or the carrier)."""
+    cfg, w, n = ctx.cfg, ctx.world, len(s["event_us"])
+    same_shop_when_rushed(s, w.merchant_zone)
+    owner = ctx.card_owner[s["card_id"]]
+    remote = s["remote"]
+    combos = combo_table()
+    pos_code = vocab_code("channel", "pos")
+    is_pos = combos["channel"] == pos_code
+    combo = np.empty(n, dtype=np.int64)
+    r = np.flatnonzero(remote)
+    p = np.flatnonzero(~remote)
+    combo[p] = np.flatnonzero(is_pos)[
+        sampling.CdfSampler(combos["weight"][is_pos]).draw(len(p), rng)
+    ]
+    combo[r] = np.flatnonzero(~is_pos)[
+        sampling.CdfSampler(combos["weight"][~is_pos]).draw(len(r), rng)
+    ]
+
+    u = rng.random(n)
+    slot = np.zeros(n, dtype=np.int64)
+    for k in range(1, cfg.behaviour.max_devices):
+        slot += u < 0.4**k
+    slot = np.minimum(slot, ctx.devices.count[owner] - 1)
+    device = ctx.devices.rows(owner, slot)  # v3 devices carry household IP and browser
+    kind = device["kind"]
+    ecom = np.flatnonzero(combos["channel"][combo] == vocab_code("channel", "ecom"))
+    combo[ecom] = _with_device(combo[ecom], kind[ecom])
+
+    ip = device["ip"]
+    mobile = np.flatnonzero(
+        (kind == vocab_code("device_type", "mobile")) & (rng.random(n) < _CARRIER_P)
+    )
+    country = ctx.customer_country[owner[mobile]]
+    ip[mobile] = networks.carrier_ips(country, rng.random(len(mobile)), w.seed)
+    elsewhere = np.flatnonzero(s["away"] | (rng.random(n) < _ROAMING))
+    ip[elsewhere] = networks.random_ips(len(elsewhere), rng)
+
+    stored = combos["pos_entry_mode"][combo] == vocab_code("pos_entry_mode", "credential_on_file")
+    recurring = remote & stored & w.subscription[s["merchant_id"]] & (rng.random(n) < _RECURRING_P)
+    base = s["amount_raw"] * ctx.merchant_scale[s["merchant_id"]]
+    currency = w.merchant_currency[s["merchant_id"]]
+    return {
+        **s,
+        "combo": combo,
+        "device_uuid": device["uuid"],
+        "device_fresh": np.zeros(n, dtype=bool),
+        "device_null": ~remote,
+        "ip": ip,
+        "ip_idx": np.zeros(n, dtype=np.int32),  # unused in v3 (scenarios write it)
+        "ua_idx": device["ua_idx"],
+        "is_recurring": recurring,
+        "amount_base": base,
+        "amount": money.local_amounts(base, currency, rng),
+        "time_offset": w.offsets(spec).at(s["zone"], s["event_us"]),
+        "u_label": rng.random(n),
+        "dlat": np.zeros(n, dtype=np.float32),  # v2's jitter columns, unused in v3
+        "dlon": np.zeros(n, dtype=np.float32),
+    }
+
+
+def fraud_networks(d: Draws, codes: np.ndarray, rng: np.random.Generator) -> None:
+    """Injected rows come from the fraudster's own address, met once."""
+    rows = np.flatnonzero(codes != 0)
+    d["ip"][rows] = networks.random_ips(len(rows), rng)
+    d["device_null"][rows] = False
+
+
+def to_arrow_v3(ctx: ChunkContext, d: Draws, rng: np.random.Generator) -> pa.Table:
+    """v2's Arrow view (ids made the same way) plus what v3 computed in numpy."""
+    table = to_arrow(ctx, d, rng)
+    for name in ("amount_base", "amount", "latitude", "longitude", "time_offset", "ip"):
+        table = table.append_column(name, pa.array(d[name]))
+    return table

@@ -1,0 +1,66 @@
+"""Realism v3 money: amounts made in the base currency (EUR), converted to the
+merchant's currency with the fixed FX table of `schema/money.yaml`, set on the price
+points people pay (.99 endings, round sums) and rounded to the currency's ISO 4217
+minor units (JPY: whole yen)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import yaml
+
+from sqlgen.resources import resource_dir
+from sqlgen.schema import static_vocabularies
+
+_DECIMALS = 2  # amounts are DECIMAL(12,2): a currency may use at most 2 minor units
+
+
+@cache
+def money() -> dict:
+    return yaml.safe_load((resource_dir("schema") / "money.yaml").read_text())
+
+
+@cache
+def currency_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Per currency code (the `currency` ENUM's order): units per EUR, minor units."""
+    table = money()["currencies"]
+    codes = static_vocabularies()["currency"]
+    missing = [c for c in codes if c not in table]
+    if missing:
+        raise ValueError(f"schema/money.yaml has no FX rate for {missing}")
+    minor = np.asarray([table[c]["minor_units"] for c in codes], dtype=np.int64)
+    if minor.max() > _DECIMALS:
+        raise ValueError("a currency with 3 minor units does not fit DECIMAL(12,2) amounts")
+    return np.asarray([table[c]["per_eur"] for c in codes], dtype=np.float64), minor
+
+
+def local_amounts(base: np.ndarray, currency: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Amounts in each row's currency (codes), on price points, rounded to minor units."""
+    per_eur, minor = currency_tables()
+    points = money()["price_points"]
+    x = base * per_eur[currency]
+    u = rng.random(len(x))
+    # Two-decimal currencies: charm prices 4.99, 19.99; round prices 7, 25, 40.
+    charm = np.maximum(np.ceil(x), 1.0) - 0.01
+    step = np.where(x >= 20, 5.0, 1.0)
+    whole = np.maximum(np.round(x / step), 1.0) * step
+    out = np.where(
+        u < points["charm"],
+        charm,
+        np.where(u < points["charm"] + points["round"], whole, np.maximum(np.round(x, 2), 0.01)),
+    )
+    # No minor units (yen): charm prices 98, 980, 1,980; round prices 700, 3,000.
+    zero = np.flatnonzero(minor[currency] == 0)
+    if len(zero):
+        xz, uz = x[zero], u[zero]
+        step = np.where(xz >= 100, 100.0, 10.0)
+        charm = np.ceil(xz / step) * step - step / 5
+        step = np.where(xz >= 1000, 100.0, 10.0)
+        whole = np.maximum(np.round(xz / step), 1.0) * step
+        out[zero] = np.where(
+            uz < points["charm"],
+            charm,
+            np.where(uz < points["charm"] + points["round"], whole, np.maximum(np.round(xz), 1)),
+        )
+    return np.round(out, _DECIMALS)

@@ -1,0 +1,86 @@
+"""Realism v3 devices and networks: user agents from the shipped, dated table
+`schema/user_agents.yaml` (chosen to fit the device's kind), and IPv4 addresses that
+belong to someone: each household has one or two stable broadband addresses of its
+own; only mobile-carrier gateways (carrier-grade NAT, a few per country) are shared.
+All values derive from integer keys and the seed, so any chunk recomputes them alike.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import yaml
+
+from sqlgen import sampling
+from sqlgen.resources import resource_dir
+
+CARRIER_IPS_PER_COUNTRY = 16
+_SALT_HOME, _SALT_CARRIER, _SALT_UA = 0x40E1, 0xCA221E, 0x0A6E
+# First octets of ordinary public unicast space (no private, loopback, CGNAT 100/8,
+# link-local, 172.16/12 or 192.168/16 blocks, documentation or multicast ranges).
+_RESERVED = {0, 10, 100, 127, 169, 172, 192, 198, 203}
+_FIRST_OCTETS = np.asarray([o for o in range(1, 224) if o not in _RESERVED], dtype=np.uint64)
+
+
+@cache
+def user_agents() -> tuple[tuple[str, ...], dict[str, tuple[np.ndarray, ...]]]:
+    """All user-agent strings (the ENUM vocabulary) and, per device kind, their codes
+    in it, their weights and the years they shipped."""
+    table = yaml.safe_load((resource_dir("schema") / "user_agents.yaml").read_text())
+    vocab = tuple(dict.fromkeys(e["ua"] for entries in table.values() for e in entries))
+    by_kind = {
+        kind: (
+            np.asarray([vocab.index(e["ua"]) for e in entries], dtype=np.int32),
+            np.asarray([e["weight"] for e in entries], dtype=np.float64),
+            np.asarray([e["year"] for e in entries], dtype=np.int64),
+        )
+        for kind, entries in table.items()
+    }
+    return vocab, by_kind
+
+
+def public_ip(h: np.ndarray) -> np.ndarray:
+    """A public IPv4 address (as uint32 in int64) from each uint64 hash."""
+    first = _FIRST_OCTETS[sampling.bounded(h, len(_FIRST_OCTETS))]
+    middle = (h >> np.uint64(8)) & np.uint64(0xFFFF)
+    last = np.uint64(1) + (h & np.uint64(0xFF)) % np.uint64(254)
+    return ((first << np.uint64(24)) | (middle << np.uint64(8)) | last).astype(np.int64)
+
+
+def household_ips(customer: np.ndarray, slot: np.ndarray, seed: int) -> np.ndarray:
+    """The broadband address a customer's device `slot` uses at home: one or two per
+    household (slot 0, 2, ... share the first)."""
+    c = customer.astype(np.uint64)
+    key = c ^ np.uint64(seed) ^ np.uint64(_SALT_HOME)
+    lines = np.uint64(1) + sampling.mix64(key) % np.uint64(2)
+    line = slot.astype(np.uint64) % lines
+    return public_ip(sampling.mix64((c << np.uint64(2) | line) ^ np.uint64(seed ^ _SALT_HOME)))
+
+
+def carrier_ips(country: np.ndarray, u: np.ndarray, seed: int) -> np.ndarray:
+    """A mobile carrier's shared gateway address in the given country."""
+    j = (u * CARRIER_IPS_PER_COUNTRY).astype(np.uint64)
+    key = country.astype(np.uint64) * np.uint64(CARRIER_IPS_PER_COUNTRY) + j
+    return public_ip(sampling.mix64(key ^ np.uint64(seed ^ _SALT_CARRIER)))
+
+
+def random_ips(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Addresses met once (hotel or café networks abroad, a fraudster's proxy)."""
+    return public_ip(rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) * np.uint64(3))
+
+
+def device_user_agents(
+    kind: np.ndarray, kinds: tuple[str, ...], u: np.ndarray, year: int | None = None
+) -> np.ndarray:
+    """A user-agent code fitting each device's kind (codes into `kinds`, the
+    device_type vocabulary), chosen by the uniforms `u` among the browsers shipped by
+    `year` (the run's last year; all of them if none had shipped yet)."""
+    _, by_kind = user_agents()
+    out = np.zeros(len(u), dtype=np.int32)
+    for name, (codes, weights, years) in by_kind.items():
+        if year is not None and (years <= year).any():
+            weights = np.where(years <= year, weights, 0.0)
+        rows = np.flatnonzero(kind == kinds.index(name))
+        out[rows] = codes[sampling.CdfSampler(weights).lookup(u[rows])]
+    return out

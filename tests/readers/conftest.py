@@ -1,0 +1,81 @@
+"""One small published run (tiny config, realism v2, so catalogs exist) that every
+reader in this package opens.
+
+It is written by the real console script with the host time zone set to
+Asia/Kolkata (UTC+05:30): a writer that let DuckDB read its UTC times as local time
+would shift every instant and misplace rows across the partitions' month edges.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import TINY
+
+WRITER_TZ = "Asia/Kolkata"
+
+
+@dataclass(frozen=True)
+class Run:
+    out: Path
+    manifest: dict
+
+    @property
+    def payments(self) -> Path:
+        return self.out / "payments"
+
+    @property
+    def catalog(self) -> Path:
+        return self.out / "catalog"
+
+    @property
+    def start(self) -> dt.datetime:
+        day = dt.date.fromisoformat(self.manifest["config"]["temporal"]["start_date"])
+        return dt.datetime.combine(day, dt.time(), dt.UTC)
+
+    @property
+    def end(self) -> dt.datetime:
+        day = dt.date.fromisoformat(self.manifest["config"]["temporal"]["end_date"])
+        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+    def duckdb_instants(self) -> dict[str, int]:
+        """transaction_id -> event_time in UTC microseconds, as DuckDB reads the files."""
+        con = duckdb.connect()
+        rows = con.execute(
+            "SELECT transaction_id, epoch_us(event_time) FROM read_parquet(?)",
+            [str(self.payments / "**" / "*.parquet")],
+        ).fetchall()
+        return dict(rows)
+
+    def catalog_rows(self, table: str) -> int:
+        con = duckdb.connect()
+        return con.execute(
+            "SELECT count(*) FROM read_parquet(?)", [str(self.catalog / f"{table}.parquet")]
+        ).fetchone()[0]
+
+
+def sqlgen_run(out: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TZ": WRITER_TZ}
+    cmd = [sys.executable, "-m", "sqlgen", "run", "--config", str(TINY), "--out-dir", str(out)]
+    return subprocess.run(
+        [*cmd, "--no-progress", *extra], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="session")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    out = tmp_path_factory.mktemp("readers") / "out"
+    proc = sqlgen_run(out)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+    assert manifest["config"]["realism"] == "v2" and manifest["fraud_rows"] > 0
+    return Run(out, manifest)
