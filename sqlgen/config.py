@@ -391,7 +391,12 @@ class GeneratorConfig(_Model):
     scheduler: str | None = Field(None, description="Dask scheduler address (tcp://host:8786)")
     out_dir: Path = Field(Path("output"), description="where the run is published")
     compression: Literal["snappy", "zstd", "lz4_raw", "uncompressed"] = Field(
-        "snappy", description="Parquet codec: snappy writes fastest; zstd ~20% smaller files"
+        "zstd",
+        description="Parquet codec: zstd at level 1 writes as fast as snappy and makes files "
+        "about 45% smaller (text ids compress); every reader here opens both",
+    )
+    compression_level: Int = Field(
+        1, ge=1, le=22, description="zstd level: 1 fastest, higher smaller and slower (zstd only)"
     )
     row_group_size: Int = Field(
         DEFAULT_ROW_GROUP_SIZE,

@@ -209,6 +209,7 @@ EXPECTED_BOUNDS = {
     "num_workers": (("ge", 1), ("le", 1024)),
     "batch_size": (("ge", 1), ("le", 50_000_000)),
     "row_group_size": (("ge", 2048), ("le", 10_000_000)),
+    "compression_level": (("ge", 1), ("le", 22)),
     "catalog.num_customers": (("ge", 1), ("le", 50_000_000)),
     "catalog.num_merchants": (("ge", 1), ("le", 10_000_000)),
     "catalog.num_cards": (("ge", 1), ("le", 100_000_000)),
