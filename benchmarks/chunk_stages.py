@@ -61,6 +61,7 @@ def write_only(ctx: ChunkContext, spec, path: Path) -> float:
             path=path,
             row_group_size=ctx.cfg.row_group_size,
             compression=ctx.cfg.compression,
+            compression_level=ctx.cfg.compression_level,
         )
     )
     seconds = time.perf_counter() - start

@@ -446,6 +446,7 @@ def write_chunk(ctx: ChunkContext, spec: ChunkSpec, root: Path, timer: Timer = u
                     path=path,
                     row_group_size=ctx.cfg.row_group_size,
                     compression=ctx.cfg.compression,
+                    compression_level=ctx.cfg.compression_level,
                 )
             ).fetchone()
     finally:

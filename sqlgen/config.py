@@ -357,6 +357,25 @@ class S3Config(_Model):
     endpoint_url: str | None = Field(
         None, description="S3 endpoint (null: AWS_ENDPOINT_URL or the AWS default)"
     )
+    prefix: str = Field(
+        "payments/",
+        pattern=r"^([A-Za-z0-9=_.-]+/)+$",
+        description="key prefix of the run in the raw bucket: <prefix>year=YYYY/month=MM/"
+        "part-NNNNN-<run_id>.parquet, <prefix>_manifest.json, <prefix>_SUCCESS; one "
+        "dataset per prefix",
+    )
+    catalog_prefix: str = Field(
+        "catalogues/",
+        pattern=r"^([A-Za-z0-9=_.-]+/)+$",
+        description="key prefix of the catalog files in the artifacts bucket",
+    )
+    multipart_mb: int = Field(
+        64,
+        ge=5,
+        le=5_000,
+        description="files larger than this go up as multipart uploads in parts of this "
+        "size (S3's minimum part is 5 MiB)",
+    )
 
 
 class OutputConfig(_Model):
@@ -397,7 +416,12 @@ class GeneratorConfig(_Model):
     scheduler: str | None = Field(None, description="Dask scheduler address (tcp://host:8786)")
     out_dir: Path = Field(Path("output"), description="where the run is published")
     compression: Literal["snappy", "zstd", "lz4_raw", "uncompressed"] = Field(
-        "snappy", description="Parquet codec: snappy writes fastest; zstd ~20% smaller files"
+        "zstd",
+        description="Parquet codec: zstd at level 1 writes as fast as snappy and makes files "
+        "about 45% smaller (text ids compress); every reader here opens both",
+    )
+    compression_level: Int = Field(
+        1, ge=1, le=22, description="zstd level: 1 fastest, higher smaller and slower (zstd only)"
     )
     row_group_size: Int = Field(
         DEFAULT_ROW_GROUP_SIZE,

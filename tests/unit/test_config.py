@@ -210,6 +210,7 @@ EXPECTED_BOUNDS = {
     "num_workers": (("ge", 1), ("le", 1024)),
     "batch_size": (("ge", 1), ("le", 50_000_000)),
     "row_group_size": (("ge", 2048), ("le", 10_000_000)),
+    "compression_level": (("ge", 1), ("le", 22)),
     "catalog.num_customers": (("ge", 1), ("le", 50_000_000)),
     "catalog.num_merchants": (("ge", 1), ("le", 10_000_000)),
     "catalog.num_cards": (("ge", 1), ("le", 100_000_000)),
@@ -262,6 +263,7 @@ EXPECTED_BOUNDS = {
     "auth.fraud_decline_rate": (("ge", 0), ("le", 1)),
     "auth.testing_decline_rate": (("ge", 0), ("le", 1)),
     "auth.blocked_grace_days": (("ge", 0), ("le", 120)),
+    "s3.multipart_mb": (("ge", 5), ("le", 5_000)),
 }
 _KINDS = {at.Ge: "ge", at.Gt: "gt", at.Le: "le", at.Lt: "lt"}
 
