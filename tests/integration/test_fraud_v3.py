@@ -180,3 +180,32 @@ def test_planned_episodes_do_not_depend_on_chunking(tmp_path):
         assert frauds == cfg.fraud_target
         con.close()
     assert seen[0] and seen[0] == seen[1]
+
+
+def test_report_cap_holds_even_for_slow_profiles(monkeypatch):
+    """Whatever a scenario's delay profile, reports come within the 120-day window and
+    a card's block is its first report."""
+    import dataclasses
+
+    import numpy as np
+
+    from sqlgen import episodes
+    from sqlgen.catalogs import build_catalogs
+    from sqlgen.population import Population
+    from sqlgen.scenarios import ReportDelay
+
+    slow = tuple(dataclasses.replace(s, report=ReportDelay(400.0, 0.3))
+                 for s in episodes.REGISTRY)
+    monkeypatch.setattr(episodes, "REGISTRY", slow)
+    cfg = with_overrides(load_config(TINY), realism="v3", rows=20_000,
+                         temporal={"start_date": "2025-01-01", "end_date": "2025-12-31"})
+    con = duckdb.connect()
+    build_catalogs(con, cfg.catalog, cfg.seed, world=True)
+    planner = Population(cfg, con).planner
+    plan = planner.plan()
+    fraud = plan["code"] > 0
+    delay = plan["reported"][fraud] - plan["t"][fraud]
+    assert fraud.sum() > 0
+    assert delay.min() >= 0
+    assert delay.max() <= episodes.CAP_US
+    assert np.all(planner.card_block[plan["card"][fraud]] <= plan["block"][fraud])
