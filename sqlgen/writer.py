@@ -352,8 +352,9 @@ class OutputDir:
             if not _RUN_NAME.match(run_id) or set(inodes) != set(DIRS):
                 raise ValueError(run_id)
         except (ValueError, KeyError, TypeError) as exc:
-            raise SqlgenError(f"{self.journal} is unreadable ({exc}); sqlgen cannot tell "
-                              "which run to complete") from exc
+            raise SqlgenError(
+                f"{self.journal} is unreadable ({exc}); sqlgen cannot tell which run to complete"
+            ) from exc
         return entry
 
     def committed(self, run_id: str) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import sqlgen.writer
 from sqlgen.config import load_config, with_overrides
 from sqlgen.errors import SqlgenError
 from sqlgen.faults import FAULT_ENV
@@ -24,7 +25,6 @@ from sqlgen.inspect import open_database, run_sql
 from sqlgen.render import render
 from sqlgen.runner import build_catalogs_only, run
 from sqlgen.validate import validate
-import sqlgen.writer
 from sqlgen.writer import COMMITTED_STEPS, FALLBACK_STEPS, PUBLISH_STEPS, OutputDir
 from tests.conftest import TINY
 
@@ -115,9 +115,7 @@ def test_layout_is_real_directories_and_one_current_pointer(good, tmp_path):
     )
 
 
-def test_database_view_reads_exactly_the_published_files_from_any_cwd(
-    good, tmp_path, monkeypatch
-):
+def test_database_view_reads_exactly_the_published_files_from_any_cwd(good, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     con = duckdb.connect(str(good.out_dir / "sqlgen.duckdb"), read_only=True)
     try:
@@ -423,6 +421,7 @@ def test_a_reader_completes_an_interrupted_publication(good, monkeypatch):
         raise KeyboardInterrupt  # as if killed between the two exchanges
 
     monkeypatch.setattr(OutputDir, "complete", stop_after_payments)
+
     def broken(self):
         if self.journal.exists():
             raise OSError(5, "injected: recovery fails too")
