@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from sqlgen import __version__
 from sqlgen.errors import SqlgenError
+from sqlgen.executor_api import EXECUTORS
 
 log = logging.getLogger("sqlgen")
 
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--num-workers", type=int)
     run.add_argument("--batch-size", type=int)
     run.add_argument("--realism", choices=("v1", "v2", "v3"))
-    run.add_argument("--executor", choices=("auto", "local", "processes", "dask"))
+    run.add_argument("--executor", choices=("auto", *EXECUTORS))
     run.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     run.add_argument("--rows", type=int)
     run.add_argument("--seed", type=int)

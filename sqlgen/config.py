@@ -332,6 +332,25 @@ class S3Config(_Model):
     endpoint_url: str | None = Field(
         None, description="S3 endpoint (null: AWS_ENDPOINT_URL or the AWS default)"
     )
+    prefix: str = Field(
+        "payments/",
+        pattern=r"^([A-Za-z0-9=_.-]+/)+$",
+        description="key prefix of the run in the raw bucket: <prefix>year=YYYY/month=MM/"
+        "part-NNNNN-<run_id>.parquet, <prefix>_manifest.json, <prefix>_SUCCESS; one "
+        "dataset per prefix",
+    )
+    catalog_prefix: str = Field(
+        "catalogues/",
+        pattern=r"^([A-Za-z0-9=_.-]+/)+$",
+        description="key prefix of the catalog files in the artifacts bucket",
+    )
+    multipart_mb: int = Field(
+        64,
+        ge=5,
+        le=5_000,
+        description="files larger than this go up as multipart uploads in parts of this "
+        "size (S3's minimum part is 5 MiB)",
+    )
 
 
 class OutputConfig(_Model):

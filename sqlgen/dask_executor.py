@@ -1,11 +1,12 @@
 """Chunks as Dask tasks, on a LocalCluster or an existing cluster.
 
-Each chunk is one task running `tasks.run_chunk`: the worker generates the chunk, writes
+Each chunk is one task running `tasks.run_chunk`. Without S3 delivery the worker writes
 its file into the run's staging directory (a path every worker must see: a shared
-filesystem when the cluster spans machines) and, with S3 delivery, uploads it. The
-driver gathers the `FileStat`s, writes the manifest and publishes. A worker that dies
-mid-task is survived (the scheduler reruns its task elsewhere); a task that keeps
-raising ends the run.
+filesystem when the cluster spans machines). With S3 delivery (`worker_uploads`) the job
+is a remote one: the worker writes into its own scratch, uploads and keeps nothing, so
+no shared disk is needed (`remote`). The driver gathers the `FileStat`s and writes the
+manifest. A worker that dies mid-task is survived (the scheduler reruns its task
+elsewhere); a task that keeps raising ends the run.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ RETRIES = 2  # extra attempts for a task that raised, before the run fails
 
 class DaskExecutor:
     name = "dask"
-    worker_uploads = True
+    worker_uploads = True  # workers may not see the driver's disk
 
     def __init__(self, workers: int, scheduler: str | None):
         self.workers = workers

@@ -1,7 +1,8 @@
 """Where chunks run: in this process, or in a pool of local processes.
 
 Every executor maps `tasks.run_chunk` over the plan and yields `FileStat`s as chunks
-finish, in any order; the driver sorts them. Dask lives in `dask_executor`.
+finish, in any order; the driver sorts them. Dask lives in `dask_executor`; the contract
+and the registry of executors in `executor_api`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class LocalExecutor:
     """Chunks one after another in this process."""
 
     name = "local"
+    worker_uploads = False  # workers share the driver's disk
 
     def __enter__(self) -> LocalExecutor:
         return self
@@ -52,6 +54,7 @@ class ProcessExecutor:
     """
 
     name = "processes"
+    worker_uploads = False  # workers share the driver's disk
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -95,14 +98,3 @@ class ProcessExecutor:
         finally:
             for fut in pending:
                 fut.cancel()
-
-
-def make_executor(cfg: GeneratorConfig, chunks: int | None = None):
-    """The executor `cfg` asks for, with no more workers than `chunks` (when given)."""
-    kind = cfg.resolved_executor
-    workers = max(1, min(cfg.num_workers, chunks)) if chunks is not None else cfg.num_workers
-    if kind == "dask":
-        from sqlgen.dask_executor import DaskExecutor
-
-        return DaskExecutor(workers, cfg.scheduler)
-    return ProcessExecutor(workers) if kind == "processes" else LocalExecutor()

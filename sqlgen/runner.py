@@ -1,4 +1,4 @@
-"""One run: plan → catalogs → executor → manifest → publish → (upload)."""
+"""One run: plan → catalogs → executor → manifest → publish → (commit to S3)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ from sqlgen.catalogs import CATALOG_TABLES, build_catalogs, write_catalogs
 from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
 from sqlgen.errors import SqlgenError, UploadError
-from sqlgen.executors import make_executor
+from sqlgen.executor_api import make_executor
 from sqlgen.plan import plan_chunks
 from sqlgen.pools import make_pools
 from sqlgen.progress import Progress
 from sqlgen.schema import table_schema
-from sqlgen.tasks import ChunkJob, WorkerUpload, chunks_to_fail
+from sqlgen.tasks import ChunkJob, chunks_to_fail
 from sqlgen.writer import DATABASE, OutputDir, file_sha256
 
 log = logging.getLogger("sqlgen")
@@ -131,16 +131,14 @@ class Phases:
             self.seconds[name] = round(time.perf_counter() - start, 3)
 
 
-def _worker_upload(cfg: GeneratorConfig, executor) -> WorkerUpload | None:
-    """Workers ship their own files where the executor supports it (Dask)."""
-    if not (cfg.s3_upload and getattr(executor, "worker_uploads", False)):
+def _begin_delivery(cfg: GeneratorConfig, run_id: str):
+    """With S3 delivery, withdraw the prefix's `_SUCCESS` before this run writes
+    anything (see `s3_commit`); a failure is kept and raised after local publication."""
+    if not cfg.s3_upload:
         return None
-    from sqlgen.s3 import raw_bucket
+    from sqlgen.s3_commit import Delivery  # boto3 is imported only when uploading
 
-    try:
-        return WorkerUpload(raw_bucket(cfg.s3), cfg.s3)
-    except UploadError:
-        return None  # the driver's upload after publishing reports it (exit 2)
+    return Delivery(cfg.s3, run_id, with_catalogs=cfg.realism != "v1").begin()
 
 
 def _publish(out: OutputDir, run_id: str, manifest: dict | None) -> None:
@@ -183,17 +181,12 @@ def check_s3_reachable(cfg: GeneratorConfig) -> None:
         raise SqlgenError(f"--s3: cannot create an AWS client: {exc}") from exc
 
 
-def _upload(cfg: GeneratorConfig, out: OutputDir, manifest: dict, stats: list) -> None:
-    """Deliver the published run; any failure or interrupt here is exit 2 (published)."""
-    from sqlgen.s3 import upload_run  # boto3 is imported only when uploading
-
+def _upload(out: OutputDir, manifest: dict, stats: list, delivery) -> None:
+    """Commit the published run to S3; any failure or interrupt here is exit 2
+    (published locally)."""
     where = f"run {manifest['run_id']} published locally at {out.root}"
     try:
-        failed = [s.upload_error for s in stats if s.upload_error]
-        if failed:
-            raise UploadError(failed[0])
-        done = frozenset(f"payments/{s.relpath}" for s in stats if s.uploaded)
-        upload_run(out, manifest, cfg.s3, with_catalogs=cfg.realism != "v1", already=done)
+        delivery.finish(manifest, stats, out.payments, out.catalog)
     except UploadError as exc:
         raise UploadError(f"{exc} ({where})") from exc
     except KeyboardInterrupt:
@@ -203,13 +196,17 @@ def _upload(cfg: GeneratorConfig, out: OutputDir, manifest: dict, stats: list) -
 
 
 def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
-    """Generate, stage and publish one run into `cfg.out_dir`, then upload if asked."""
+    """Generate, stage and publish one run into `cfg.out_dir`, then commit it to S3 if
+    asked. With an executor whose workers upload (Dask) and S3 delivery, workers need
+    no shared disk and nothing is published locally: the run lives in S3 only."""
     out = OutputDir(cfg.out_dir)
     phase = Phases()
     check_s3_reachable(cfg)
     run_id = new_run_id(cfg)
     try:
-        stats, manifest = _generate_and_publish(cfg, out, run_id, phase, show_progress)
+        stats, manifest, delivery, remote = _generate_and_publish(
+            cfg, out, run_id, phase, show_progress
+        )
     except KeyboardInterrupt:
         if not out.committed(run_id):
             raise  # the CLI says "nothing was published"
@@ -220,25 +217,34 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
                 f"run {run_id} published locally at {out.root}; upload interrupted"
             ) from None
         return RunResult(out.root, out.read_manifest(), phase.seconds)
-    log.info(
-        "published %s rows (%s frauds) in %d files to %s",
-        f"{manifest['rows']:,}",
-        f"{manifest['fraud_rows']:,}",
-        len(manifest["files"]),
-        out.payments,
-    )
-    if cfg.s3_upload:
-        with phase("upload"):
-            _upload(cfg, out, manifest, stats)
+    if remote:
+        log.info(
+            "committed %s rows (%s frauds) in %d files to S3 (nothing published locally)",
+            f"{manifest['rows']:,}",
+            f"{manifest['fraud_rows']:,}",
+            len(manifest["files"]),
+        )
+    else:
+        log.info(
+            "published %s rows (%s frauds) in %d files to %s",
+            f"{manifest['rows']:,}",
+            f"{manifest['fraud_rows']:,}",
+            len(manifest["files"]),
+            out.payments,
+        )
+        if delivery is not None:
+            with phase("upload"):
+                _upload(out, manifest, stats, delivery)
     log.info("timings: %s", json.dumps(phase.seconds))
     return RunResult(out.root, manifest, phase.seconds)
 
 
 def _generate_and_publish(
     cfg: GeneratorConfig, out: OutputDir, run_id: str, phase: Phases, show_progress: bool
-) -> tuple[list, dict[str, Any]]:
+) -> tuple[list, dict[str, Any], Any, bool]:
     with out.lock(), contextlib.ExitStack() as stack:
         out.sweep()
+        delivery = _begin_delivery(cfg, run_id)
         specs = plan_chunks(cfg)
         log.info(
             "plan: %d chunks over %s..%s",
@@ -248,8 +254,12 @@ def _generate_and_publish(
         )
         staged, staged_catalog = out.stage(run_id)
         con = duckdb.connect()
+        remote = False
         try:
             executor = stack.enter_context(make_executor(cfg, len(specs)))
+            remote = delivery is not None and executor.worker_uploads
+            if remote and delivery.error is not None:
+                raise delivery.error  # no local copy to fall back on: stop before work
             with phase("catalogs"):
                 build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
                 catalog_dir = None
@@ -259,24 +269,28 @@ def _generate_and_publish(
                 # Workers load the catalogs while the driver fills the Faker pools.
                 executor.warm(cfg, catalog_dir)
                 pools = make_pools(cfg.seed, cfg.realism)
-            job = ChunkJob(
-                cfg,
-                catalog_dir,
-                staged,
-                pools,
-                _worker_upload(cfg, executor),
-                chunks_to_fail(),
-            )
+            if remote:
+                from sqlgen.remote import RemoteJob, catalog_files
+
+                remote_job = RemoteJob(delivery.target, catalog_files(catalog_dir))
+                job = ChunkJob(cfg, None, None, pools, chunks_to_fail(), remote_job)
+            else:
+                job = ChunkJob(cfg, catalog_dir, staged, pools, chunks_to_fail())
             # The database file is built in staging while the chunks run; publication
             # adds the payments view once the run's files are final.
             with ThreadPoolExecutor(1) as background:
-                tables = database_tables(cfg.realism)
-                database = background.submit(
-                    out.build_database, con, tables, staged.parent / DATABASE
-                )
+                database = None
+                if not remote:
+                    database = background.submit(
+                        out.build_database,
+                        con,
+                        database_tables(cfg.realism),
+                        staged.parent / DATABASE,
+                    )
                 with phase("chunks"):
                     stats = _generate(executor, cfg, job, specs, show_progress)
-                database.result()
+                if database is not None:
+                    database.result()
             stack.close()
             manifest = build_manifest(cfg, run_id, stats, catalog_dir)
             if manifest["fraud_rows"] != cfg.fraud_target or manifest["rows"] != cfg.rows:
@@ -284,15 +298,25 @@ def _generate_and_publish(
                     f"internal check failed: wrote {manifest['rows']} rows with "
                     f"{manifest['fraud_rows']} frauds, expected {cfg.rows} and {cfg.fraud_target}"
                 )
-            with phase("publish"):
-                out.write_manifest(staged, manifest)
-                _publish(out, run_id, manifest)
+            if remote:
+                with phase("upload"):
+                    delivery.finish(manifest, stats, None, catalog_dir)
+            else:
+                with phase("publish"):
+                    out.write_manifest(staged, manifest)
+                    _publish(out, run_id, manifest)
+        except BaseException:
+            if remote:
+                stack.close()  # no worker uploads any more
+                delivery.abandon()
+            raise
         finally:
             stack.close()  # workers stop before their staging directory goes
             con.close()
             out.discard(run_id)
-        out.cleanup_after_publish()
-    return stats, manifest
+        if not remote:
+            out.cleanup_after_publish()
+    return stats, manifest, delivery, remote
 
 
 def _catalog_inputs(config: dict[str, Any]) -> tuple:

@@ -1,20 +1,25 @@
 """The unit of work every executor runs: one chunk of one run, in any process.
 
-`run_chunk(job, spec)` generates a chunk, writes its file under `job.out_root` and, when
-the job says so, uploads it; it returns the file's `FileStat`. What a chunk contains
-depends only on `job` and `spec`, never on the process or machine that runs it.
+`run_chunk(job, spec)` generates a chunk and writes its file under `job.out_root` (or,
+for a remote job, into the worker's scratch and uploads it); it returns the file's
+`FileStat`. What a chunk contains depends only on `job` and `spec`, never on the
+process or machine that runs it.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlgen.chunks import ChunkContext, FileStat, write_chunk
-from sqlgen.config import GeneratorConfig, S3Config
+from sqlgen.config import GeneratorConfig
 from sqlgen.plan import ChunkSpec
 from sqlgen.pools import Pools
+
+if TYPE_CHECKING:
+    from sqlgen.remote import RemoteJob
 
 # Fault injection for tests and drills: a chunk whose index is listed here (comma
 # separated, read by the driver) fails.
@@ -26,23 +31,17 @@ def chunks_to_fail() -> frozenset[int]:
 
 
 @dataclass(frozen=True)
-class WorkerUpload:
-    """Upload settings for executors whose workers ship their own files (Dask)."""
-
-    bucket: str
-    s3: S3Config
-
-
-@dataclass(frozen=True)
 class ChunkJob:
     """Everything a worker needs to produce any chunk of one run."""
 
     cfg: GeneratorConfig
     catalog_dir: Path | None  # None: build catalogs in the worker (realism v1)
-    out_root: Path  # the run's staging payments directory
+    out_root: Path | None  # the run's staging payments directory (None: remote)
     pools: Pools  # Faker pools, filled once by the driver
-    upload: WorkerUpload | None = None  # set: the worker uploads each file it writes
     fail_chunks: frozenset[int] = frozenset()  # fault injection: these chunks fail
+    # Set: the worker shares no disk with the driver; it writes into its own scratch
+    # and uploads (`remote.RemoteJob`).
+    remote: RemoteJob | None = None
 
 
 _CONTEXTS: dict[tuple[str, str], ChunkContext] = {}
@@ -72,18 +71,11 @@ def prepare(cfg: GeneratorConfig, catalog_dir: Path | None) -> None:
 def run_chunk(job: ChunkJob, spec: ChunkSpec) -> FileStat:
     if spec.index in job.fail_chunks:
         raise RuntimeError(f"chunk {spec.index} failed ({FAIL_ENV} is set)")
-    stat = write_chunk(context_for(job), spec, job.out_root)
-    if job.upload is not None:
-        from sqlgen.errors import UploadError
-        from sqlgen.s3 import put_run_file
+    if job.remote is not None:
+        from sqlgen.remote import run_remote_chunk
 
-        try:
-            put_run_file(job.upload.s3, job.upload.bucket, job.out_root, stat)
-        except UploadError as exc:
-            # Reported, not raised: the driver still publishes locally, then exits 2.
-            return replace(stat, upload_error=str(exc))
-        return replace(stat, uploaded=True)
-    return stat
+        return run_remote_chunk(job, spec)
+    return write_chunk(context_for(job), spec, job.out_root)
 
 
 def release_contexts() -> None:

@@ -173,13 +173,15 @@ def test_s3_without_region_exit_1_before_generating(good, tmp_path, monkeypatch,
 
 def test_interrupt_during_upload_says_published_exit_2(tmp_path, monkeypatch, caplog):
     import sqlgen.runner
-    import sqlgen.s3
 
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
+    class InterruptedDelivery:
+        error = None
+
+        def finish(self, *args, **kwargs):
+            raise KeyboardInterrupt
 
     monkeypatch.setattr(sqlgen.runner, "check_s3_reachable", lambda cfg: None)
-    monkeypatch.setattr(sqlgen.s3, "upload_run", interrupted)
+    monkeypatch.setattr(sqlgen.runner, "_begin_delivery", lambda cfg, run_id: InterruptedDelivery())
     out = tmp_path / "out"
     with caplog.at_level(logging.ERROR, logger="sqlgen"):
         code = cli.main(["run", "--config", str(TINY), "--out-dir", str(out), "--s3"])
@@ -305,8 +307,12 @@ def test_ctrl_c_message_tells_what_was_published(
             real(self, *args)  # the run is published, then Ctrl-C
         raise KeyboardInterrupt
 
+    class Delivery:  # never reached: the interrupt comes first
+        error = None
+
     monkeypatch.setattr(OutputDir, where, interrupted)
     monkeypatch.setattr(sqlgen.runner, "check_s3_reachable", lambda cfg: None)
+    monkeypatch.setattr(sqlgen.runner, "_begin_delivery", lambda cfg, run_id: Delivery())
     args = ["run", "--config", str(TINY), "--out-dir", str(good), "--seed", "5"]
     with caplog.at_level(logging.WARNING, logger="sqlgen"):
         assert cli.main(args + (["--s3"] if s3 else [])) == code

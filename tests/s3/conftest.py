@@ -46,3 +46,23 @@ def aws(moto_url, monkeypatch):
         "s3": boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1"),
         "ssm": boto3.client("ssm", endpoint_url=moto_url, region_name="us-east-1"),
     }
+
+
+@pytest.fixture
+def proxy(aws, monkeypatch):
+    """A recording proxy in front of moto; AWS_ENDPOINT_URL points at it."""
+    from tests.s3.proxy import S3Proxy
+
+    prox = S3Proxy(aws["url"])
+    monkeypatch.setenv("AWS_ENDPOINT_URL", prox.url)
+    yield prox
+    prox.close()
+
+
+@pytest.fixture
+def small_parts(monkeypatch):
+    """Multipart uploads of tiny files: 16 KiB parts (the server's minimum lowered)."""
+    import moto.s3.models
+
+    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 1024)
+    monkeypatch.setenv("SQLGEN_S3_PART_BYTES", str(16 * 1024))

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,33 +40,51 @@ def assert_local_valid(out: Path):
     assert proc.returncode == 0, proc.stderr
 
 
+def s3_manifest(aws, bucket="raw-bucket", prefix="payments/") -> dict:
+    body = aws["s3"].get_object(Bucket=bucket, Key=f"{prefix}_manifest.json")["Body"].read()
+    return json.loads(body)
+
+
 def test_upload_keys_and_bytes_match_local_files(aws, tmp_path):
     setup_buckets(aws)
     out = tmp_path / "out"
     proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3")
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+    run_id = manifest["run_id"]
+    remote = s3_manifest(aws)
     raw = keys(aws, "raw-bucket")
-    expected = {f["path"] for f in manifest["files"]} | {
-        "payments/_manifest.json",
-        "payments/_SUCCESS",
-    }
-    assert set(raw) == expected
-    for key, body in raw.items():
-        assert body == (out / key).read_bytes(), key
-    assert all(k.startswith("payments/year=") for k in expected if k.endswith(".parquet"))
+    data_keys = {f["path"].replace(".parquet", f"-{run_id}.parquet") for f in manifest["files"]}
+    assert set(raw) == data_keys | {"payments/_manifest.json", "payments/_SUCCESS"}
+    assert raw["payments/_SUCCESS"] == run_id.encode()
+    # The S3 manifest is the local one plus each file's bucket and key.
+    assert remote["run_id"] == run_id and remote["rows"] == manifest["rows"]
+    assert [(f["key"], f["sha256"]) for f in remote["files"]] == [
+        (f["path"].replace(".parquet", f"-{run_id}.parquet"), f["sha256"])
+        for f in manifest["files"]
+    ]
+    for entry in remote["files"]:
+        assert entry["bucket"] == "raw-bucket"
+        assert raw[entry["key"]] == (out / entry["path"]).read_bytes(), entry["key"]
+        assert hashlib.sha256(raw[entry["key"]]).hexdigest() == entry["sha256"]
+    assert all(
+        re.fullmatch(r"payments/year=\d{4}/month=\d\d/part-\d{5}-.+\.parquet", k) for k in data_keys
+    )
     catalogues = keys(aws, "artifacts-bucket")
     assert set(catalogues) == {
-        "catalogues/customers.parquet",
-        "catalogues/merchants.parquet",
-        "catalogues/cards.parquet",
+        f"catalogues/{t}-{run_id}.parquet" for t in ("customers", "merchants", "cards")
     }
+    assert {e["key"] for e in remote["catalog_files"]} == set(catalogues)
     for key, body in catalogues.items():
-        assert body == (out / "catalog" / key.split("/")[1]).read_bytes()
+        local = key.split("/")[1].replace(f"-{run_id}", "")
+        assert body == (out / "catalog" / local).read_bytes()
     head = aws["s3"].head_object(
-        Bucket="raw-bucket", Key=manifest["files"][0]["path"], ChecksumMode="ENABLED"
+        Bucket="raw-bucket", Key=remote["files"][0]["key"], ChecksumMode="ENABLED"
     )
-    assert head.get("ChecksumSHA256")
+    assert (
+        head["ChecksumSHA256"]
+        == base64.b64encode(bytes.fromhex(remote["files"][0]["sha256"])).decode()
+    )
 
 
 def test_v1_uploads_no_catalogues(aws, tmp_path):
@@ -117,12 +138,33 @@ def test_dask_workers_upload_their_own_files(aws, tmp_path):
         "--no-progress",
     )
     assert proc.returncode == 0, proc.stderr
-    manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+    # Workers wrote into their own scratch: nothing was published locally.
+    assert not (out / "payments").exists()
+    remote = s3_manifest(aws)
     raw = keys(aws, "raw-bucket")
-    assert set(raw) == {f["path"] for f in manifest["files"]} | {
+    assert set(raw) == {f["key"] for f in remote["files"]} | {
         "payments/_manifest.json",
         "payments/_SUCCESS",
     }
-    for key, body in raw.items():
-        assert body == (out / key).read_bytes(), key
+    for entry in remote["files"]:
+        assert hashlib.sha256(raw[entry["key"]]).hexdigest() == entry["sha256"]
     assert len(keys(aws, "artifacts-bucket")) == 3
+
+
+@pytest.mark.slow
+def test_dask_run_that_fails_removes_its_objects_and_keeps_the_commit(aws, tmp_path):
+    import os
+
+    setup_buckets(aws)
+    assert sqlgen("run", "--config", TINY, "--out-dir", tmp_path / "a", "--s3").returncode == 0
+    before = keys(aws, "raw-bucket")
+    env = dict(os.environ, SQLGEN_FAIL_CHUNKS="4")
+    proc = sqlgen(
+        "run", "--config", TINY, "--out-dir", tmp_path / "b", "--s3", "--seed", "3",
+        "--executor", "dask", "--num-workers", "2", "--no-progress", env=env,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "chunk 4 failed" in proc.stderr
+    after = keys(aws, "raw-bucket")
+    # Only the old _SUCCESS is gone: the committed run stays whole, nothing of the new one.
+    assert after == {k: v for k, v in before.items() if k != "payments/_SUCCESS"}

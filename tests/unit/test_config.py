@@ -253,6 +253,7 @@ EXPECTED_BOUNDS = {
     "behaviour.max_card_payments_per_day": (("ge", 1), ("le", 100_000)),
     "behaviour.max_card_payments_per_month": (("ge", 1), ("le", 1_000_000)),
     "behaviour.trip_rate": (("ge", 0), ("le", 1)),
+    "s3.multipart_mb": (("ge", 5), ("le", 5_000)),
 }
 _KINDS = {at.Ge: "ge", at.Gt: "gt", at.Le: "le", at.Lt: "lt"}
 

@@ -11,7 +11,8 @@ import pytest
 
 from sqlgen.config import GeneratorConfig, NormalAmount, apply_sets, load_config, validate_config
 from sqlgen.errors import ConfigError
-from sqlgen.executors import LocalExecutor, ProcessExecutor, make_executor
+from sqlgen.executor_api import make_executor
+from sqlgen.executors import LocalExecutor, ProcessExecutor
 from sqlgen.yaml_loader import MAX_NODES, parse_yaml
 
 

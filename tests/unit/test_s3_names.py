@@ -1,0 +1,36 @@
+"""Run-unique S3 names, and which keys a commit removes (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+from sqlgen.s3_commit import DATA_KEY, _stale, run_unique
+
+OLD = "20251101T000000000000Z-0123abcd"
+NOW = "20261126T095126047156Z-c9c447dc"
+NEWER = "20261126T095200000000Z-ffffffff"
+
+
+def test_run_unique_names():
+    assert run_unique("year=2025/month=01/part-00000.parquet", NOW) == (
+        f"year=2025/month=01/part-00000-{NOW}.parquet"
+    )
+    assert (
+        DATA_KEY.fullmatch(run_unique("year=2025/month=01/part-00000.parquet", NOW))["run"] == NOW
+    )
+
+
+def test_stale_keys_are_earlier_runs_of_sqlgen_under_the_prefix_only():
+    mine = f"p/year=2025/month=01/part-00000-{NOW}.parquet"
+    keys = [
+        mine,
+        f"p/year=2025/month=01/part-00001-{OLD}.parquet",  # an earlier run: removed
+        "p/year=2025/month=01/part-00002.parquet",  # before run-unique names: removed
+        f"p/year=2025/month=01/part-00003-{NEWER}.parquet",  # a later run in flight: kept
+        "p/year=2025/month=01/notes.parquet",  # not sqlgen's name: kept
+        "p/_manifest.json",
+        f"q/year=2025/month=01/part-00000-{OLD}.parquet",  # another prefix: kept
+        f"p/sub/year=2025/month=01/part-00000-{OLD}.parquet",  # nested dataset: kept
+    ]
+    assert list(_stale(keys, "p/", DATA_KEY, {mine}, NOW)) == [
+        f"p/year=2025/month=01/part-00001-{OLD}.parquet",
+        "p/year=2025/month=01/part-00002.parquet",
+    ]
