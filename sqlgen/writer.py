@@ -446,7 +446,7 @@ class OutputDir:
             return
         try:
             self.recover()
-        except (OSError, SqlgenError) as exc:
+        except (OSError, SqlgenError, duckdb.Error) as exc:
             log.warning("could not complete the interrupted publication in %s: %s", self.root, exc)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
