@@ -61,6 +61,7 @@ def write_only(ctx: ChunkContext, spec, path: Path) -> float:
             path=path,
             row_group_size=ctx.cfg.row_group_size,
             compression=ctx.cfg.compression,
+            compression_level=ctx.cfg.compression_level,
         )
     )
     seconds = time.perf_counter() - start
@@ -84,7 +85,7 @@ def main() -> None:
         if cfg.realism != "v1":
             con = duckdb.connect()
             build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
-            write_catalogs(con, work / "catalog", cfg.catalog.max_size_mb)
+            write_catalogs(con, work / "catalog", cfg.catalog.max_size_mb, cfg.realism)
             con.close()
             catalog_dir = work / "catalog"
         ctx = ChunkContext(cfg, catalog_dir)

@@ -33,6 +33,11 @@ def main() -> None:
     args = parser.parse_args()
     layout = json.loads((args.source / "payments" / "_manifest.json").read_text())["config"]
     id_type = layout.get("output", {}).get("id_type", "string")
+    level = (
+        f"COMPRESSION_LEVEL {int(layout.get('compression_level', 1))}, "
+        if layout["compression"] == "zstd"
+        else ""
+    )
     con = use_utc(duckdb.connect(config={"threads": args.threads}))  # UTC year/month
     src = sql_string(args.source / "payments" / "**" / "*.parquet")
     vocab = dict(static_vocabularies())
@@ -56,7 +61,7 @@ def main() -> None:
     start = time.perf_counter()
     con.execute(
         f"COPY p TO {sql_string(args.dest)} (FORMAT parquet, COMPRESSION "
-        f"{layout['compression']}, PARTITION_BY (year, month), "
+        f"{layout['compression']}, {level}PARTITION_BY (year, month), "
         f"ROW_GROUP_SIZE {int(layout['row_group_size'])}, STRING_DICTIONARY_PAGE_SIZE_LIMIT 1)"
     )
     print(

@@ -1,8 +1,8 @@
 -- One chunk's labelled rows, in schema order and working types. The Arrow view `draws`
 -- holds the numpy samples (codes, not strings): the catalogs and the small lookup tables
--- (channel_combos, ip_pool, ua_pool, scenario_codes) turn them into values, ENUM labels
+-- (channel_combos, ip_pool, ua_pool, scenario_codes, auth_codes) turn them into values, ENUM labels
 -- included, by hash joins on integer keys. The draws carry their labels (`scenario`,
--- `fraud_reported_at`); one DuckDB thread keeps draw order.
+-- `fraud_reported_at`) and authorisation outcome (`auth`); one DuckDB thread keeps draw order.
 {% from "_chunk_macros.sql" import amount %}
 WITH labelled AS (
     SELECT
@@ -56,6 +56,8 @@ WITH labelled AS (
 {% endif %}
         s.label_fraud,
         s.fraud_scenario,
+        a.auth_result,
+        a.decline_reason,
         d.fraud_reported_at
     FROM draws AS d
     JOIN card_facts AS c ON c.card_id = d.card_id
@@ -66,6 +68,7 @@ WITH labelled AS (
 {% endif %}
     JOIN ua_pool AS ua ON ua.ua_idx = d.ua_idx
     JOIN scenario_codes AS s ON s.scenario = d.scenario
+    JOIN auth_codes AS a ON a.auth = d.auth
 )
 SELECT
 {% for col in columns %}

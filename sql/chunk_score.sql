@@ -12,13 +12,16 @@ SELECT
         + $w_mrisk * (m.risk - $c_mrisk)
         + $w_crisk * (c.risk - $c_crisk)
         -- night: local hour < 6 (integer arithmetic; the shift keeps times >= 1700 positive)
+        -- (v3: the offset of the payment's place at that date; else the merchant's)
+{% set offset = "d.time_offset" if realism == "v3" else "m.utc_offset" %}
+        + $w_night * (CAST((d.event_us + {{ offset }}::BIGINT * 60000000 + 8640000000000000)
+                           // 3600000000 % 24 < 6 AS DOUBLE) - $c_night)
 {% if realism == "v3" %}
-        -- v3: the offset of the payment's place at that date
-        + $w_night * (CAST((d.event_us + d.time_offset::BIGINT * 60000000 + 8640000000000000)
-                           // 3600000000 % 24 < 6 AS DOUBLE) - $c_night)
-{% else %}
-        + $w_night * (CAST((d.event_us + m.utc_offset::BIGINT * 60000000 + 8640000000000000)
-                           // 3600000000 % 24 < 6 AS DOUBLE) - $c_night)
+        -- v3: behaviour a history reveals (`sqlgen.episodes.behaviour`), centred per chunk
+        + $w_cnp * (d.cnp - $c_cnp)
+        + $w_abroad * (d.abroad - $c_abroad)
+        + $w_velocity * (d.velocity - $c_velocity)
+        + $w_far * (d.far - $c_far)
 {% endif %}
     ))) AS logistic_label
 FROM draws AS d

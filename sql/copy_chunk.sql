@@ -6,4 +6,4 @@
 -- COPY time with text ids).
 COPY (
 {{ query }}
-) TO {{ path | literal }} (FORMAT parquet, COMPRESSION {{ compression | ident }}, ROW_GROUP_SIZE {{ row_group_size | int }}, STRING_DICTIONARY_PAGE_SIZE_LIMIT 1);
+) TO {{ path | literal }} (FORMAT parquet, COMPRESSION {{ compression | ident }}, {% if compression == "zstd" %}COMPRESSION_LEVEL {{ compression_level | int }}, {% endif %}ROW_GROUP_SIZE {{ row_group_size | int }}, STRING_DICTIONARY_PAGE_SIZE_LIMIT 1);

@@ -3,6 +3,8 @@
 `build_catalogs` creates the tables `customers`, `merchants` and `cards` (plus the
 reference tables `countries` and `mccs`) in a connection; `write_catalogs` persists
 them as Parquet and enforces `catalog.max_size_mb`; `load_catalogs` reads them back.
+Realism v3 publishes the generating parameters (risk, popularity, price level) apart,
+in `ground_truth/<table>.parquet`, so the catalogs users query do not carry them.
 """
 
 from __future__ import annotations
@@ -17,10 +19,18 @@ from sqlgen import sampling, world
 from sqlgen.config import DEFAULT_ROW_GROUP_SIZE, CatalogConfig
 from sqlgen.errors import SqlgenError
 from sqlgen.render import render
-from sqlgen.schema import reference, static_vocabularies, table_schema
+from sqlgen.schema import (
+    TableSchema,
+    public_schema,
+    reference,
+    static_vocabularies,
+    table_schema,
+    truth_schema,
+)
 from sqlgen.seeds import stream
 
 CATALOG_TABLES = ("customers", "merchants", "cards")
+GROUND_TRUTH = "ground_truth"  # directory under catalog/ and schema in sqlgen.duckdb
 
 
 def _weights(table: list[dict], key: str = "weight") -> np.ndarray:
@@ -191,20 +201,49 @@ def build_catalogs(
     create_reference_tables(con)
 
 
-def write_catalogs(con: duckdb.DuckDBPyConnection, directory: Path, max_size_mb: float) -> None:
+def write_catalogs(
+    con: duckdb.DuckDBPyConnection,
+    directory: Path,
+    max_size_mb: float,
+    realism: str | None = None,
+) -> None:
+    """Catalog Parquet files; v3 writes the generating parameters to `ground_truth/`."""
     directory.mkdir(parents=True, exist_ok=True)
+    parts: list[tuple[str, Path, list[str] | None]] = []
     for table in CATALOG_TABLES:
-        path = directory / f"{table}.parquet"
+        if realism == "v3":
+            (directory / GROUND_TRUTH).mkdir(exist_ok=True)
+            parts.append((table, directory / f"{table}.parquet",
+                          public_schema(table, realism).names))
+            parts.append((table, directory / GROUND_TRUTH / f"{table}.parquet",
+                          truth_schema(table).names))
+        else:
+            parts.append((table, directory / f"{table}.parquet", None))
+    for table, path, columns in parts:
         con.execute(
-            render("copy_table.sql", table=table, path=path, row_group_size=DEFAULT_ROW_GROUP_SIZE)
+            render("copy_table.sql", table=table, path=path, columns=columns,
+                   row_group_size=DEFAULT_ROW_GROUP_SIZE)
         )
         size_mb = path.stat().st_size / 2**20
         if size_mb > max_size_mb:
             path.unlink()
             raise SqlgenError(
-                f"catalog file {table}.parquet would be {size_mb:.1f} MB, over "
+                f"catalog file {path.relative_to(directory)} would be {size_mb:.1f} MB, over "
                 f"catalog.max_size_mb={max_size_mb:g}; lower the catalog size or raise max_size_mb"
             )
+
+
+def database_tables(realism: str | None) -> list[tuple[str | None, str, TableSchema | None]]:
+    """What `sqlgen.duckdb` holds: (schema, table, columns) copied from the catalogs; v3
+    adds the ground-truth tables in their own schema."""
+    level = "v3" if realism == "v3" else None
+    tables: list[tuple[str | None, str, TableSchema | None]] = [
+        (None, t, public_schema(t, level)) for t in CATALOG_TABLES
+    ]
+    tables += [(None, "countries", None), (None, "mccs", None)]
+    if realism == "v3":
+        tables += [(GROUND_TRUTH, t, truth_schema(t)) for t in CATALOG_TABLES]
+    return tables
 
 
 def load_catalogs(
@@ -213,9 +252,16 @@ def load_catalogs(
     create_enum_types(con, static_vocabularies())
     for table in CATALOG_TABLES:
         path = directory / f"{table}.parquet"
-        if not path.is_file():
-            raise SqlgenError(f"catalog file {path} is missing; run `sqlgen catalogs` first")
-        con.execute(render("load_parquet_table.sql", view="catalog_file", path=path))
+        truth = directory / GROUND_TRUTH / f"{table}.parquet"
+        for p in (path, truth) if realism == "v3" else (path,):
+            if not p.is_file():
+                raise SqlgenError(f"catalog file {p} is missing; run `sqlgen catalogs` first")
+        if realism == "v3":
+            key = truth_schema(table).columns[0].name
+            con.execute(render("load_catalog_parts.sql", view="catalog_file", public=path,
+                               truth=truth, key=key))
+        else:
+            con.execute(render("load_parquet_table.sql", view="catalog_file", path=path))
         if table == "cards":
             _pan_hash_enum(con, "catalog_file")
         _materialize(con, table, "catalog_file", realism)

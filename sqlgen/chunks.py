@@ -18,11 +18,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from sqlgen import sampling
+from sqlgen.auth import authorise
 from sqlgen.catalogs import build_catalogs, create_enum_types, load_catalogs
 from sqlgen.config import GeneratorConfig
 from sqlgen.draws import (
-    Devices,
     Draws,
     attributes_v2,
     combo_table,
@@ -31,14 +30,23 @@ from sqlgen.draws import (
     sort_by_time,
     to_arrow,
 )
-from sqlgen.draws_v3 import World, attributes_v3, settle_v3, skeleton_v3, to_arrow_v3
-from sqlgen.draws_v3 import fraud_networks as fraud_networks_v3
+from sqlgen.draws_v3 import attributes_v3, settle_v3, skeleton_v3, to_arrow_v3
+from sqlgen.episodes import behaviour
 from sqlgen.errors import SqlgenError
-from sqlgen.labeler import SCENARIOS, add_noise, correct_labels, report_times
-from sqlgen.plan import ChunkSpec, largest_remainder
+from sqlgen.labeler import (
+    FALSE_REPORT,
+    GENUINE,
+    SCENARIOS,
+    add_noise,
+    correct_labels,
+    report_times,
+    report_times_v3,
+)
+from sqlgen.plan import ChunkSpec
 from sqlgen.pools import Pools
+from sqlgen.population import Population
 from sqlgen.render import render
-from sqlgen.scenarios import TESTING_MCCS, fraudster_devices, inject, strength
+from sqlgen.scenarios import code, fraudster_devices, inject, split_quota, strength
 from sqlgen.schema import payments_schema, static_vocabularies
 from sqlgen.seeds import stream
 from sqlgen.timezone import use_utc
@@ -91,9 +99,7 @@ class ChunkContext:
         else:
             load_catalogs(self.con, catalog_dir, "v3" if v3 else None)
         self.con.execute(render("card_facts.sql"))
-        self.cards = self._popularity("cards")
-        self.merchants = self._popularity("merchants")
-        self._catalog_arrays()
+        self.pop = Population(cfg, self.con)
         self.pools: Pools | None = None
         columns = payments_schema(cfg.output.id_type).columns
         if v3:  # addresses are computed per household, not picked from a pool
@@ -126,43 +132,12 @@ class ChunkContext:
         )
         _create_lookups(self.con, pools)
         # max(1, ...): v3 computes addresses and has no IP pool.
-        self.n_ip, self.n_ua = max(1, len(pools.ip_address)), len(pools.user_agent)
-        self.devices = Devices(
-            self.cfg.seed,
-            len(self.customer_country),
-            self.cfg.behaviour.max_devices,
-            self.n_ip,
-            self.n_ua,
-            world=self.cfg.temporal.end_date.year if self.world is not None else None,
-        )
+        self.pop.use_pools(max(1, len(pools.ip_address)), len(pools.user_agent))
         self.pools = pools
 
-    def _catalog_arrays(self) -> None:
-        """Per-id arrays for v2 sampling and scenario injection."""
-
-        v3 = self.cfg.realism == "v3"
-
-        def fetch(table: str) -> dict:
-            sql = render("catalog_arrays.sql", table=table, world=v3)
-            return self.con.execute(sql).fetchnumpy()
-
-        self.card_owner = np.asarray(fetch("cards")["owner"], dtype=np.int64)
-        customers = fetch("customers")
-        self.customer_country = np.asarray(customers["country"], dtype=np.int64)
-        m = fetch("merchants")
-        self.merchant_country = np.asarray(m["country"], dtype=np.int64)
-        self.merchant_offset = np.asarray(m["utc_offset"], dtype=np.int64)
-        self.merchant_scale = np.asarray(m["amount_scale"], dtype=np.float64)
-        self.merchant_risk = np.asarray(m["risk"], dtype=np.float64)
-        popularity = np.asarray(m["popularity"], dtype=np.float64)
-        self.home_merchants = sampling.GroupSampler(self.merchant_country, popularity)
-        testing = np.flatnonzero(np.isin(np.asarray(m["mcc"], dtype=object), TESTING_MCCS))
-        self.testing_merchants = testing if len(testing) else np.arange(len(popularity))
-        self.world = World(self, customers, m) if v3 else None
-
-    def _popularity(self, table: str) -> sampling.CdfSampler:
-        weights = self.con.table(table).select("popularity").fetchnumpy()["popularity"]
-        return sampling.CdfSampler(np.asarray(weights, dtype=np.float64))
+    @property
+    def devices(self):
+        return self.pop.devices
 
     def close(self) -> None:
         self.con.close()
@@ -173,6 +148,7 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
     vocab, combos = static_vocabularies(), combo_table()
     pos = combos["channel"] == vocab["channel"].index("pos")
     scenario = np.arange(len(SCENARIOS) + 1)
+    auth = np.arange(len(vocab["decline_reason"]) + 1)
     lookups = {
         "channel_combos": {
             "combo": ("integer", np.arange(len(pos))),
@@ -200,6 +176,14 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
             "label_fraud": ("boolean", scenario > 0),
             "fraud_scenario": ("fraud_scenario_enum", [None, *SCENARIOS]),
         },
+        "auth_codes": {  # code 0 approved, k > 0 declined for reason k - 1
+            "auth": ("tinyint", auth),
+            "auth_result": (
+                "auth_result_enum",
+                np.where(auth > 0, "declined", "approved").astype(object),
+            ),
+            "decline_reason": ("decline_reason_enum", [None, *vocab["decline_reason"]]),
+        },
     }
     for table, columns in lookups.items():
         con.register("lookup_src", pa.table({k: v for k, (_, v) in columns.items()}))
@@ -214,16 +198,30 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
         con.unregister("lookup_src")
 
 
+_V3_AMOUNT = 0.5
+
+
 def score_params(cfg: GeneratorConfig) -> dict[str, float]:
     """The bound parameters of `sql/chunk_score.sql`: intercept, weights and centres."""
     # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
     scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism != "v1" else 1.0
     return {
         "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
-        "w_amount": cfg.label.w_amount * scale,
+        # v3's logistic draw leans on behaviour: the amount counts half.
+        "w_amount": cfg.label.w_amount * scale * (_V3_AMOUNT if cfg.realism == "v3" else 1.0),
         "w_mrisk": cfg.label.w_mrisk * scale,
         "w_crisk": cfg.label.w_crisk * scale,
         "w_night": cfg.label.w_night * scale,
+        **(
+            {
+                "w_cnp": cfg.label.w_cnp,
+                "w_abroad": cfg.label.w_abroad,
+                "w_velocity": cfg.label.w_velocity,
+                "w_far": cfg.label.w_far,
+            }
+            if cfg.realism == "v3"
+            else {}
+        ),
         **_centres(cfg),
     }
 
@@ -252,15 +250,12 @@ def _centres(cfg: GeneratorConfig) -> dict[str, float]:
     }
 
 
-_QUOTA_ORDER = ("logistic", "burst", "card_testing", "compromised_merchant", "account_takeover")
-
-
 def quotas(cfg: GeneratorConfig, target: int) -> dict[str, int]:
-    """Split a chunk's fraud quota over the scenarios (v1: logistic and its corrections)."""
-    if cfg.realism == "v1":
+    """A chunk's labeler quota per scenario. v3 plans every scenario with a planner for
+    the whole run (`sqlgen.episodes`): the chunk's quota is the logistic draw's."""
+    if cfg.realism == "v3":
         return {"logistic": target}
-    weights = np.asarray([getattr(cfg.scenarios, n) for n in _QUOTA_ORDER], dtype=np.float64)
-    return dict(zip(_QUOTA_ORDER, largest_remainder(target, weights).tolist(), strict=True))
+    return split_quota(cfg, target)
 
 
 # A stage timer: called with a stage name, returns the context that times it.
@@ -276,32 +271,50 @@ def draw_chunk(
     ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed
 ) -> tuple[Draws, np.ndarray, dict]:
     """The chunk's numpy draws in time order, injected scenario codes, and quotas."""
-    cfg = ctx.cfg
+    cfg, pop = ctx.cfg, ctx.pop
     rng = stream(cfg.seed, "chunk", spec.index)
     share = quotas(cfg, spec.fraud_target)
     if cfg.realism == "v1":
         with timer("draws"):
-            return draw_v1(ctx, spec, rng), np.zeros(spec.rows, dtype=np.int8), share
-    v3 = cfg.realism == "v3"
+            return draw_v1(pop, spec, rng), np.zeros(spec.rows, dtype=np.int8), share
+    if cfg.realism == "v3":
+        draws, codes = _draw_v3(ctx, spec, rng, share, timer)
+        return draws, codes, share
     with timer("skeleton"):
-        skeleton = (skeleton_v3 if v3 else skeleton_v2)(ctx, spec, rng)
+        skeleton = skeleton_v2(pop, spec, rng)
     with timer("scenarios"):
         scenario_rng = stream(cfg.seed, "scenarios", spec.index)
-        codes, unplaced = inject(ctx, spec, skeleton, share, scenario_rng)
+        codes, unplaced = inject(pop, spec, skeleton, share, scenario_rng)
         share["logistic"] += unplaced
-        if v3:
-            settle_v3(ctx, spec, skeleton, codes, stream(cfg.seed, "settle", spec.index))
     with timer("time sort"):
         skeleton, codes = sort_by_time(skeleton, codes, spec)
     with timer("attributes"):
-        if v3:
-            draws = attributes_v3(ctx, spec, skeleton, rng)
-            fraudster_devices(ctx, draws, codes, scenario_rng)
-            fraud_networks_v3(draws, codes, scenario_rng)
-        else:
-            draws = attributes_v2(ctx, skeleton, rng)
-            fraudster_devices(ctx, draws, codes, scenario_rng)
+        draws = attributes_v2(pop, skeleton, rng)
+        fraudster_devices(pop, draws, codes, scenario_rng)
     return draws, codes, share
+
+
+def _draw_v3(
+    ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator, share: dict, timer: Timer
+) -> tuple[Draws, np.ndarray]:
+    """v3: the world's genuine traffic, the run's planned episodes of this time slice
+    written over it, caps and blocks settled, then attributes in time order."""
+    cfg, pop = ctx.cfg, ctx.pop
+    planner = pop.planner
+    with timer("skeleton"):
+        skeleton = skeleton_v3(pop, spec, rng)
+    with timer("scenarios"):
+        scenario_rng = stream(cfg.seed, "scenarios", spec.index)
+        codes = planner.materialize(spec, skeleton, scenario_rng)
+        planner.settle(spec, skeleton, codes, scenario_rng)
+        settle_v3(pop, spec, skeleton, codes, stream(cfg.seed, "settle", spec.index))
+        planner.place(skeleton, codes, scenario_rng)
+    with timer("time sort"):
+        skeleton, codes = sort_by_time(skeleton, codes, spec)
+    with timer("attributes"):
+        draws = attributes_v3(pop, spec, skeleton, rng)
+        planner.devices(draws, scenario_rng)
+    return draws, codes
 
 
 def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> int:
@@ -316,18 +329,26 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
     with timer("arrow view"):
         uuids = stream(ctx.cfg.seed, "uuids", spec.index)
         if ctx.cfg.realism == "v3":
-            table = to_arrow_v3(ctx, draws, uuids)
+            table = to_arrow_v3(ctx.pop, draws, uuids)
         else:
-            table = to_arrow(ctx, draws, uuids)
+            table = to_arrow(ctx.pop, draws, uuids)
+    params = ctx.params
+    if ctx.cfg.realism == "v3":
+        signals = behaviour(ctx.pop, draws)
+        for name, values in signals.items():
+            table = table.append_column(name, pa.array(values))
+        params = {**params, **{f"c_{k}": float(v.mean()) for k, v in signals.items()}}
     with timer("score query"):
         ctx.con.register("draws", table)
-        scored = ctx.con.execute(ctx.score_sql, ctx.params).fetchnumpy()
+        scored = ctx.con.execute(ctx.score_sql, params).fetchnumpy()
         ctx.con.unregister("draws")
     with timer("labels"):
         _check_rows(spec, len(scored["row_idx"]), "scored")
         # Back to draw order by row index, whatever order the query returned.
         logistic = np.zeros(spec.rows, dtype=bool)
         logistic[np.asarray(scored["row_idx"])] = np.asarray(scored["logistic_label"])
+        if "blocked" in draws:  # v3: nobody commits new fraud on a blocked card
+            fixed = np.where(draws["blocked"] & (fixed == GENUINE), _HELD, fixed)
         label = ctx.cfg.label
         rng = stream(ctx.cfg.seed, "labels", spec.index)
         merchant = draws["merchant_id"]
@@ -336,27 +357,58 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
             share["logistic"],
             merchant,
             draws["event_us"],
-            ctx.merchant_risk[merchant],
+            ctx.pop.merchant_risk[merchant],
             label.burst_size,
             int(label.burst_window_minutes * 60_000_000),
             rng,
             burst_target=share.get("burst", 0),
             fixed=fixed,
         )
+        scenario[scenario == _HELD] = GENUINE
         if ctx.cfg.realism != "v1":
             add_noise(scenario, label.noise_rate, rng)
-        reported = report_times(
-            scenario,
-            draws["event_us"],
-            label.report_delay_median_days,
-            label.report_delay_sigma,
-            rng,
-        )
-        table = table.append_column("scenario", pa.array(scenario)).append_column(
-            "fraud_reported_at", reported
+        if ctx.cfg.realism == "v3":
+            reported = report_times_v3(
+                scenario, draws["event_us"], draws["remote"], fixed, draws["reported_us"], rng
+            )
+        else:
+            reported = report_times(
+                scenario,
+                draws["event_us"],
+                label.report_delay_median_days,
+                label.report_delay_sigma,
+                rng,
+            )
+        auth = _authorise(ctx, draws, scenario, stream(ctx.cfg.seed, "auth", spec.index))
+        table = (
+            table.append_column("scenario", pa.array(scenario))
+            .append_column("fraud_reported_at", reported)
+            .append_column("auth", pa.array(auth))
         )
     ctx.con.register("draws", table)
     return int(np.count_nonzero(scenario))
+
+
+_HELD = -1  # a row the labeler must leave genuine (v3: on a blocked card)
+
+
+def _authorise(
+    ctx: ChunkContext, draws: Draws, scenario: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Auth codes: v1 and v2 approve everything; v3 declines (`sqlgen.auth`)."""
+    if ctx.cfg.realism != "v3":
+        return np.zeros(len(scenario), dtype=np.int8)
+    fraud = (scenario != GENUINE) & (scenario != FALSE_REPORT)
+    blocked = draws.get("blocked", np.zeros(len(scenario), dtype=bool))
+    return authorise(
+        fraud,
+        scenario == code("card_testing"),
+        draws["remote"],
+        draws["amount_base"],
+        blocked,
+        ctx.cfg.auth,
+        rng,
+    )
 
 
 def release(ctx: ChunkContext) -> None:
@@ -394,6 +446,7 @@ def write_chunk(ctx: ChunkContext, spec: ChunkSpec, root: Path, timer: Timer = u
                     path=path,
                     row_group_size=ctx.cfg.row_group_size,
                     compression=ctx.cfg.compression,
+                    compression_level=ctx.cfg.compression_level,
                 )
             ).fetchone()
     finally:

@@ -17,10 +17,12 @@ from pydantic import (
     Field,
     Strict,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
+from sqlgen import scenarios as scenario_registry
 from sqlgen.config_messages import describe
 from sqlgen.errors import ConfigError
 from sqlgen.legacy import translate
@@ -235,6 +237,17 @@ class LabelConfig(_Model):
     w_mrisk: Float = Field(3.0, ge=-50, le=50, description="logit weight of merchant risk")
     w_crisk: Float = Field(2.0, ge=-50, le=50, description="logit weight of card risk")
     w_night: Float = Field(1.0, ge=-10, le=10, description="logit weight of local hour < 6")
+    w_cnp: Float = Field(1.6, ge=-10, le=10, description="v3: logit weight of card not present")
+    w_abroad: Float = Field(
+        1.0, ge=-10, le=10, description="v3: logit weight of a merchant abroad for the holder"
+    )
+    w_velocity: Float = Field(
+        2.0, ge=-10, le=10, description="v3: logit weight of log(1 + the card's payments in "
+        "the hour before)"
+    )
+    w_far: Float = Field(
+        1.0, ge=-10, le=10, description="v3: logit weight of the distance from home (log km)"
+    )
     burst_size: Int = Field(5, ge=1, le=10_000, description="frauds per burst wave")
     burst_window_minutes: Float = Field(
         30.0, gt=0, le=7 * 24 * 60, description="a burst's frauds fall within ± this of its wave"
@@ -261,33 +274,25 @@ class LabelConfig(_Model):
     )
 
 
-class ScenarioConfig(_Model):
-    """v2 fraud mechanisms: relative weight of each in the fraud count (0 disables it)."""
-
-    logistic: Float = Field(
-        0.45, ge=0, le=MAX_WEIGHT, description="the logistic draw on amount, risk and night"
-    )
-    burst: Float = Field(
-        0.15, ge=0, le=MAX_WEIGHT, description="waves of frauds at one risky merchant"
-    )
-    card_testing: Float = Field(
-        0.15, ge=0, le=MAX_WEIGHT, description="runs of tiny amounts on one card, minutes apart"
-    )
-    compromised_merchant: Float = Field(
-        0.10, ge=0, le=MAX_WEIGHT, description="cards seen at a merchant, hit days later"
-    )
-    account_takeover: Float = Field(
-        0.15,
-        ge=0,
-        le=MAX_WEIGHT,
-        description="new device and IP, often abroad, big amounts",
-    )
-
+class _ScenarioWeights(_Model):
     @model_validator(mode="after")
-    def _some(self) -> ScenarioConfig:
+    def _some(self) -> _ScenarioWeights:
         if sum(self.model_dump().values()) <= 0:
             raise ValueError("at least one scenario needs a positive weight")
         return self
+
+
+# One field per configurable scenario of the registry (`sqlgen/scenarios/`), its default
+# weight and summary declared there.
+ScenarioConfig = create_model(
+    "ScenarioConfig",
+    __base__=_ScenarioWeights,
+    __doc__="Fraud mechanisms: relative weight of each in the fraud count (0 disables it).",
+    **{
+        s.name: (Float, Field(s.weight, ge=0, le=MAX_WEIGHT, description=s.summary))
+        for s in scenario_registry.configurable()
+    },
+)
 
 
 class BehaviourConfig(_Model):
@@ -315,6 +320,26 @@ class BehaviourConfig(_Model):
         le=1,
         description="v3: chance a customer travels in a given week (out Monday, in-person "
         "payments at the destination Tuesday to Saturday, back Sunday)",
+    )
+
+
+class AuthConfig(_Model):
+    """v3: the issuer's authorisation outcome (auth_result, decline_reason)."""
+
+    genuine_decline_rate: Float = Field(
+        0.03, ge=0, lt=1, description="v3: genuine payments declined (insufficient funds, "
+        "do not honour, ...: reference.yaml)"
+    )
+    fraud_decline_rate: Float = Field(
+        0.5, ge=0, le=1, description="v3: fraud attempts stopped at a typical amount; larger "
+        "ones more often, so about twice as much fraud value is prevented as lost"
+    )
+    testing_decline_rate: Float = Field(
+        0.85, ge=0, le=1, description="v3: card-testing attempts declined"
+    )
+    blocked_grace_days: Float = Field(
+        2.0, ge=0, le=120, description="v3: after a block the holder's payments move to a "
+        "new card; for this many days a quarter are still tried on the old one (declined)"
     )
 
 
@@ -391,7 +416,12 @@ class GeneratorConfig(_Model):
     scheduler: str | None = Field(None, description="Dask scheduler address (tcp://host:8786)")
     out_dir: Path = Field(Path("output"), description="where the run is published")
     compression: Literal["snappy", "zstd", "lz4_raw", "uncompressed"] = Field(
-        "snappy", description="Parquet codec: snappy writes fastest; zstd ~20% smaller files"
+        "zstd",
+        description="Parquet codec: zstd at level 1 writes as fast as snappy and makes files "
+        "about 45% smaller (text ids compress); every reader here opens both",
+    )
+    compression_level: Int = Field(
+        1, ge=1, le=22, description="zstd level: 1 fastest, higher smaller and slower (zstd only)"
     )
     row_group_size: Int = Field(
         DEFAULT_ROW_GROUP_SIZE,
@@ -407,6 +437,7 @@ class GeneratorConfig(_Model):
     label: LabelConfig = Field(LabelConfig(), description=LabelConfig.__doc__)
     scenarios: ScenarioConfig = Field(ScenarioConfig(), description=ScenarioConfig.__doc__)
     behaviour: BehaviourConfig = Field(BehaviourConfig(), description=BehaviourConfig.__doc__)
+    auth: AuthConfig = Field(AuthConfig(), description=AuthConfig.__doc__)
     output: OutputConfig = Field(OutputConfig(), description=OutputConfig.__doc__)
     s3: S3Config = Field(S3Config(), description=S3Config.__doc__)
 

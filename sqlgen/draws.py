@@ -23,8 +23,8 @@ from sqlgen import networks, sampling
 from sqlgen.schema import reference, static_vocabularies
 
 if TYPE_CHECKING:
-    from sqlgen.chunks import ChunkContext
     from sqlgen.plan import ChunkSpec
+    from sqlgen.population import Population
 
 Draws = dict[str, np.ndarray]
 MINUTE_US = 60_000_000
@@ -79,39 +79,39 @@ def _row_noise(n: int, rng: np.random.Generator) -> Draws:
     }
 
 
-def draw_v1(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Draws:
+def draw_v1(pop: Population, spec: ChunkSpec, rng: np.random.Generator) -> Draws:
     """Legacy draws: every column independent, uniform times (drawn in order)."""
-    cfg, n = ctx.cfg, spec.rows
+    cfg, n = pop.cfg, spec.rows
     return {
         "event_us": sampling.sorted_times(spec.t0_us, spec.t1_us, n, rng),
-        "card_id": ctx.cards.draw(n, rng),
-        "merchant_id": ctx.merchants.draw(n, rng),
+        "card_id": pop.cards.draw(n, rng),
+        "merchant_id": pop.merchants.draw(n, rng),
         "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
         "combo": _combos().draw(n, rng),
-        "ip_idx": rng.integers(0, ctx.n_ip, n),
-        "ua_idx": rng.integers(0, ctx.n_ua, n),
+        "ip_idx": rng.integers(0, pop.n_ip, n),
+        "ua_idx": rng.integers(0, pop.n_ua, n),
         **_row_noise(n, rng),
     }
 
 
-def skeleton_v2(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Draws:
+def skeleton_v2(pop: Population, spec: ChunkSpec, rng: np.random.Generator) -> Draws:
     """Who pays whom, when and how much: cards pay mostly in their owner's home
     country, in the configured daily and weekly rhythm of the merchant's local time.
     Unsorted; fraud scenarios rewrite rows of it before the time sort."""
-    cfg, n = ctx.cfg, spec.rows
-    cards = ctx.cards.draw(n, rng)
-    owner = ctx.card_owner[cards]
+    cfg, n = pop.cfg, spec.rows
+    cards = pop.cards.draw(n, rng)
+    owner = pop.card_owner[cards]
     merchant = np.full(n, -1, dtype=np.int64)
     at_home = np.flatnonzero(rng.random(n) < cfg.behaviour.home_share)
-    merchant[at_home] = ctx.home_merchants.draw(ctx.customer_country[owner[at_home]], rng)
+    merchant[at_home] = pop.home_merchants.draw(pop.customer_country[owner[at_home]], rng)
     # Abroad or online, or a home country without merchants: any merchant.
     away = np.flatnonzero(merchant < 0)
-    merchant[away] = ctx.merchants.draw(len(away), rng)
+    merchant[away] = pop.merchants.draw(len(away), rng)
     local = sampling.cycle_times(
         spec.t0_us, spec.t1_us, n, rng, cfg.temporal.hourly_weights, cfg.temporal.weekday_weights
     )
     span = spec.t1_us - spec.t0_us
-    utc = spec.t0_us + (local - ctx.merchant_offset[merchant] * MINUTE_US - spec.t0_us) % span
+    utc = spec.t0_us + (local - pop.merchant_offset[merchant] * MINUTE_US - spec.t0_us) % span
     return {
         "event_us": utc,
         "card_id": cards,
@@ -125,21 +125,21 @@ def sort_by_time(draws: Draws, codes: np.ndarray, spec: ChunkSpec) -> tuple[Draw
     return {k: v[order] for k, v in draws.items()}, codes[order]
 
 
-def attributes_v2(ctx: ChunkContext, skeleton: Draws, rng: np.random.Generator) -> Draws:
+def attributes_v2(pop: Population, skeleton: Draws, rng: np.random.Generator) -> Draws:
     """The rest of each payment, drawn in time order: a customer has 1..max_devices
     devices, each with its own id, kind, IP and browser; remote payments come from one
     of them, mostly the first."""
-    cfg, n = ctx.cfg, len(skeleton["event_us"])
-    owner = ctx.card_owner[skeleton["card_id"]]
+    cfg, n = pop.cfg, len(skeleton["event_us"])
+    owner = pop.card_owner[skeleton["card_id"]]
     u = rng.random(n)
     slot = np.zeros(n, dtype=np.int64)  # geometric: P(slot >= k) = (1 - p)^k
     for k in range(1, cfg.behaviour.max_devices):
         slot += u < (1 - _SLOT_P) ** k
-    slot = np.minimum(slot, ctx.devices.count[owner] - 1)
-    device = ctx.devices.rows(owner, slot)
+    slot = np.minimum(slot, pop.devices.count[owner] - 1)
+    device = pop.devices.rows(owner, slot)
     ip_idx = device["ip_idx"]
     roaming = np.flatnonzero(rng.random(n) < _ROAMING)
-    ip_idx[roaming] = rng.integers(0, ctx.n_ip, len(roaming))
+    ip_idx[roaming] = rng.integers(0, pop.n_ip, len(roaming))
 
     combo = _combos().draw(n, rng)
     ecom = np.flatnonzero(combo_table()["channel"][combo] == vocab_code("channel", "ecom"))
@@ -230,7 +230,7 @@ def _with_device(combo: np.ndarray, device: np.ndarray) -> np.ndarray:
     return (combo // (n_dev * n_ent) * n_dev + device) * n_ent + combo % n_ent
 
 
-def to_arrow(ctx: ChunkContext, draws: Draws, rng: np.random.Generator) -> pa.Table:
+def to_arrow(pop: Population, draws: Draws, rng: np.random.Generator) -> pa.Table:
     """Arrow view of the draws. Random UUIDs are made here, after sorting, from `rng`
     (moving 16-byte rows around costs more than drawing them)."""
     n = len(draws["event_us"])

@@ -22,8 +22,8 @@ from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, to_arrow, 
 from sqlgen.schema import reference
 
 if TYPE_CHECKING:
-    from sqlgen.chunks import ChunkContext
     from sqlgen.plan import ChunkSpec
+    from sqlgen.population import Population
 
 DAY_US = 24 * 60 * MINUTE_US
 WEEK_US = 7 * DAY_US
@@ -59,7 +59,7 @@ def bounded_weights(weights: np.ndarray, cap: float) -> np.ndarray:
 class World:
     """Per-process v3 state: where customers, merchants and cities are, and samplers."""
 
-    def __init__(self, ctx: ChunkContext, customers: dict, merchants: dict):
+    def __init__(self, ctx: Population, customers: dict, merchants: dict):
         cfg, c = ctx.cfg, world.cities()
         self.seed = cfg.seed
         self.city_zone, self.city_country = c.zone, c.country
@@ -92,7 +92,7 @@ class World:
         # the cap; the cap itself is enforced per chunk (`settle_v3`).
         days = (cfg.temporal.end_date - cfg.temporal.start_date).days + 1
         per_day = cfg.rows / days
-        card_pop = ctx.con.table("cards").select("popularity").fetchnumpy()["popularity"]
+        card_pop = ctx.card_popularity
         cap_share = cfg.behaviour.max_card_payments_per_day / _LOAD / per_day
         self.cards = sampling.CdfSampler(bounded_weights(np.asarray(card_pop), cap_share))
         self.n_cards = len(card_pop)
@@ -175,7 +175,7 @@ def _pos_share() -> float:
     return channels["pos"] / sum(channels.values())
 
 
-def place_rows(ctx: ChunkContext, d: Draws, rows: np.ndarray, rng: np.random.Generator) -> None:
+def place_rows(ctx: Population, d: Draws, rows: np.ndarray, rng: np.random.Generator) -> None:
     """Where the given rows happen and at which merchant: in person at a shop of the
     holder's current place, remotely at home (or from the trip's destination)."""
     w, cfg = ctx.world, ctx.cfg
@@ -207,7 +207,7 @@ def place_rows(ctx: ChunkContext, d: Draws, rows: np.ndarray, rng: np.random.Gen
     d["latitude"][rows], d["longitude"][rows], d["zone"][rows] = lat, lon, zone
 
 
-def skeleton_v3(ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator) -> Draws:
+def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> Draws:
     """Who pays whom, when, where and how much (unsorted)."""
     cfg, n, w = ctx.cfg, spec.rows, ctx.world
     cards = w.cards.draw(n, rng)
@@ -246,7 +246,7 @@ def _over_cap(key: np.ndarray, cap: np.ndarray, genuine: np.ndarray) -> np.ndarr
 
 
 def settle_v3(
-    ctx: ChunkContext, spec: ChunkSpec, d: Draws, codes: np.ndarray, rng: np.random.Generator
+    ctx: Population, spec: ChunkSpec, d: Draws, codes: np.ndarray, rng: np.random.Generator
 ) -> None:
     """After fraud injection: injected rows are remote at the merchant's place; genuine
     payments beyond a card's daily cap move to other cards (a few rounds)."""
@@ -318,7 +318,7 @@ def same_shop_when_rushed(s: Draws, zone_of_merchant: np.ndarray) -> None:
         s["zone"][b] = zone_of_merchant[s["merchant_id"][b]]
 
 
-def attributes_v3(ctx: ChunkContext, spec: ChunkSpec, s: Draws, rng: np.random.Generator) -> Draws:
+def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Generator) -> Draws:
     """Channel, device, network, amount and offset of each row, in time order.
     In person: a terminal, no device id, IP or browser. Remote: one of the holder's
     devices, with its browser and an address of the household (or the carrier)."""
@@ -388,7 +388,7 @@ def fraud_networks(d: Draws, codes: np.ndarray, rng: np.random.Generator) -> Non
     d["device_null"][rows] = False
 
 
-def to_arrow_v3(ctx: ChunkContext, d: Draws, rng: np.random.Generator) -> pa.Table:
+def to_arrow_v3(ctx: Population, d: Draws, rng: np.random.Generator) -> pa.Table:
     """v2's Arrow view (ids made the same way) plus what v3 computed in numpy."""
     table = to_arrow(ctx, d, rng)
     for name in ("amount_base", "amount", "latitude", "longitude", "time_offset", "ip"):

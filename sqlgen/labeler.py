@@ -11,18 +11,13 @@ import numpy as np
 import pyarrow as pa
 
 from sqlgen import sampling
+from sqlgen.scenarios import GENUINE, NAMES, REGISTRY, code
 
-SCENARIOS = (
-    "logistic",
-    "burst",
-    "fill",
-    "card_testing",
-    "compromised_merchant",
-    "account_takeover",
-    "false_report",
-)
-GENUINE, LOGISTIC, BURST, FILL, CARD_TESTING, COMPROMISED, TAKEOVER, FALSE_REPORT = range(8)
+SCENARIOS = NAMES  # `fraud_scenario` labels, by code (code 0 is genuine)
+LOGISTIC, BURST, FILL = code("logistic"), code("burst"), code("fill")
+FALSE_REPORT = code("false_report")
 _DAY_US = 86_400_000_000
+_CAP_DAYS = 120.0  # chargeback window: v3 reports come within it
 
 
 def correct_labels(
@@ -93,6 +88,32 @@ def report_times(
     delay = rng.lognormal(np.log(median_days), sigma, len(frauds)) * _DAY_US
     reported[frauds] = np.asarray(event_us, dtype=np.int64)[frauds] + delay.astype(np.int64)
     return pa.array(reported, type=pa.timestamp("us", tz="UTC"), mask=scenario == GENUINE)
+
+
+def report_times_v3(
+    scenario: np.ndarray,
+    event_us: np.ndarray,
+    remote: np.ndarray,
+    planned: np.ndarray,
+    planned_reported: np.ndarray,
+    rng: np.random.Generator,
+) -> pa.Array:
+    """v3 `fraud_reported_at`: planned episodes bring their own (`sqlgen.episodes`);
+    other frauds get their scenario's delay profile (`Scenario.report`, card-not-present
+    payments x `cnp_factor`), capped at the 120-day chargeback window."""
+    reported = np.zeros(len(scenario), dtype=np.int64)
+    own = (planned > 0) & (scenario == planned)
+    reported[own] = planned_reported[own]
+    for s in REGISTRY:
+        rows = np.flatnonzero((scenario == s.code) & ~own)
+        if len(rows) == 0:
+            continue
+        r = s.report
+        median = np.where(remote[rows], r.median_days * r.cnp_factor, r.median_days)
+        days = np.minimum(rng.lognormal(np.log(median), r.sigma), _CAP_DAYS)
+        reported[rows] = np.asarray(event_us, dtype=np.int64)[rows] + (days * _DAY_US).astype(
+            np.int64)
+    return pa.array(reported, type=pa.timestamp("us"), mask=scenario == GENUINE)
 
 
 def _merchant_then_time(merchant_id: np.ndarray, event_us: np.ndarray) -> np.ndarray:

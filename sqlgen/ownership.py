@@ -94,10 +94,11 @@ def _published_dir(out: OutputDir, name: str) -> bool:
             return False
         if name == "payments":
             return True
-        listed = {Path(e["path"]).name for e in manifest.get("catalog_files", [])}
+        listed = {e["path"] for e in manifest.get("catalog_files", [])}
+        found = {str(p.relative_to(out.root)) for p in path.rglob("*") if not p.is_dir()}
     except (OSError, ValueError, TypeError, AttributeError, KeyError):
         return False
-    return all(p.name in listed for p in path.iterdir())
+    return found <= listed
 
 
 def mark(out: OutputDir) -> None:

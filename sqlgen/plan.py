@@ -88,6 +88,17 @@ def _months(start: dt.datetime, end: dt.datetime) -> list[tuple[int, int, int, i
     return out
 
 
+def labelled_target(cfg: GeneratorConfig) -> int:
+    """Frauds the chunks label themselves. v3 plans the episodes of the run once
+    (`sqlgen.episodes`): each chunk adds the planned attempts of its time slice, so the
+    run's total stays exactly `round(fraud_rate * rows)`."""
+    if cfg.realism != "v3":
+        return cfg.fraud_target
+    from sqlgen.episodes import planned_quotas  # numpy-heavy; v3 only
+
+    return cfg.fraud_target - sum(planned_quotas(cfg).values())
+
+
 def plan_chunks(cfg: GeneratorConfig) -> list[ChunkSpec]:
     start = dt.datetime.combine(cfg.temporal.start_date, dt.time())
     end = dt.datetime.combine(cfg.temporal.end_date, dt.time()) + dt.timedelta(days=1)
@@ -108,7 +119,7 @@ def plan_chunks(cfg: GeneratorConfig) -> list[ChunkSpec]:
             pieces.append((int(split[k]), int(bounds[k]), int(bounds[k + 1]), year, month))
 
     rows = np.asarray([p[0] for p in pieces], dtype=np.float64)
-    frauds = largest_remainder(cfg.fraud_target, rows)
+    frauds = largest_remainder(labelled_target(cfg), rows)
     return [
         ChunkSpec(i, r, int(f), t0, t1, y, m)
         for i, ((r, t0, t1, y, m), f) in enumerate(zip(pieces, frauds, strict=True))

@@ -2,7 +2,8 @@
 
 Rows and frauds per scenario; fraud rate by local hour, MCC, channel and amount decile;
 and each column's single-feature ROC AUC out of sample (fit on the first 70% of time,
-scored on the rest), a leak check: no raw column alone should separate fraud well.
+scored on the rest), a leak check: no raw column alone should separate fraud well; the
+world section; the difficulty profile (per scenario, raw columns against history; tells).
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ import duckdb
 
 from sqlgen.inspect import open_database
 from sqlgen.render import render
+from sqlgen.report_difficulty import difficulty_section
 from sqlgen.report_world import world_section
 from sqlgen.schema import table_schema
 
-LABEL_COLUMNS = ("label_fraud", "fraud_scenario", "fraud_reported_at")
+# Labels and outcomes: never features (the issuer's decision follows from screening).
+LABEL_COLUMNS = (
+    "label_fraud", "fraud_scenario", "fraud_reported_at", "auth_result", "decline_reason",
+)
 DIMENSIONS = ("local_hour", "mcc_code", "channel", "amount_decile")
 _NUMERIC = ("SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL", "BOOLEAN")
 
@@ -65,6 +70,7 @@ def build_report(out_dir: Path) -> tuple[str, list[tuple[str, str, float | None]
             ]
         auc = single_feature_auc(con)
         parts += world_section(con)
+        parts += difficulty_section(con)
     finally:
         con.close()
     width = max(len(c) for c, _, _ in auc)

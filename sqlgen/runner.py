@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from sqlgen import __version__
-from sqlgen.catalogs import CATALOG_TABLES, build_catalogs, write_catalogs
+from sqlgen.catalogs import build_catalogs, database_tables, write_catalogs
 from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
 from sqlgen.errors import SqlgenError, UploadError
@@ -24,21 +24,10 @@ from sqlgen.executor_api import make_executor
 from sqlgen.plan import plan_chunks
 from sqlgen.pools import make_pools
 from sqlgen.progress import Progress
-from sqlgen.schema import table_schema
 from sqlgen.tasks import ChunkJob, chunks_to_fail
 from sqlgen.writer import DATABASE, OutputDir, file_sha256
 
 log = logging.getLogger("sqlgen")
-
-
-def database_tables(realism: str) -> list:
-    """The tables copied into `sqlgen.duckdb`, with their schemas (v3 catalogs have
-    places)."""
-    return [
-        *((t, table_schema(t, realism)) for t in CATALOG_TABLES),
-        ("countries", None),
-        ("mccs", None),
-    ]
 
 
 @dataclass(frozen=True)
@@ -56,7 +45,7 @@ def build_manifest(
     cfg: GeneratorConfig, run_id: str, stats: list[FileStat], catalog_dir: Path | None = None
 ) -> dict[str, Any]:
     stats = sorted(stats, key=lambda s: s.index)
-    catalogs = sorted(catalog_dir.glob("*.parquet")) if catalog_dir is not None else []
+    catalogs = sorted(catalog_dir.rglob("*.parquet")) if catalog_dir is not None else []
     return {
         "run_id": run_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -79,7 +68,11 @@ def build_manifest(
             for s in stats
         ],
         "catalog_files": [
-            {"path": f"catalog/{p.name}", "bytes": p.stat().st_size, "sha256": file_sha256(p)}
+            {
+                "path": f"catalog/{p.relative_to(catalog_dir).as_posix()}",
+                "bytes": p.stat().st_size,
+                "sha256": file_sha256(p),
+            }
             for p in catalogs
         ],
     }
@@ -264,7 +257,7 @@ def _generate_and_publish(
                 build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
                 catalog_dir = None
                 if cfg.realism != "v1":
-                    write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb)
+                    write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb, cfg.realism)
                     catalog_dir = staged_catalog
                 # Workers load the catalogs while the driver fills the Faker pools.
                 executor.warm(cfg, catalog_dir)
@@ -349,7 +342,7 @@ def build_catalogs_only(cfg: GeneratorConfig) -> Path:
         con = duckdb.connect()
         try:
             build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
-            write_catalogs(con, staged, cfg.catalog.max_size_mb)
+            write_catalogs(con, staged, cfg.catalog.max_size_mb, cfg.realism)
             out.build_database(con, database_tables(cfg.realism), out.staged_run(run_id) / DATABASE)
             _publish(out, run_id, None)
         finally:

@@ -55,6 +55,12 @@ CATALOG_KEY = re.compile(rf"(?:customers|merchants|cards)(?:-(?P<run>{_RUN}))?\.
 UPLOAD_THREADS = 4
 
 
+def _catalog_relpath(path: str) -> str:
+    """A manifest's catalog path without its `catalog/` root (`ground_truth/cards.parquet`
+    keeps its directory, so it never takes the public table's key)."""
+    return path.removeprefix("catalog/")
+
+
 def run_unique(name: str, run_id: str) -> str:
     """`part-00000.parquet` -> `part-00000-<run_id>.parquet`."""
     stem, dot, ext = name.rpartition(".")
@@ -190,7 +196,7 @@ class Delivery:
                 jobs.append((raw, self.target.key(s.relpath), payments_root / s.relpath, s.sha256))
         if self.artifacts is not None and catalog_dir is not None:
             for entry in manifest["catalog_files"]:
-                name = Path(entry["path"]).name
+                name = _catalog_relpath(entry["path"])  # v3: ground_truth/<table> too
                 key = self.cfg.catalog_prefix + run_unique(name, self.run_id)
                 jobs.append((self.artifacts, key, catalog_dir / name, entry["sha256"]))
         # Recorded before the attempt: an object S3 stored but we then rejected (its
@@ -214,7 +220,8 @@ class Delivery:
             {
                 **entry,
                 "bucket": self.artifacts,
-                "key": self.cfg.catalog_prefix + run_unique(Path(entry["path"]).name, self.run_id),
+                "key": self.cfg.catalog_prefix
+                + run_unique(_catalog_relpath(entry["path"]), self.run_id),
             }
             for entry in (manifest["catalog_files"] if self.artifacts else [])
         ]

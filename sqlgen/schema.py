@@ -33,6 +33,9 @@ class Column:
     enum: str | None = None  # vocabulary name: held as ENUM `<enum>_enum` while generating
     uuid: bool = False  # holds a UUID: text by default, DuckDB UUID with output.id_type uuid
     realism: str | None = None  # a column only this realism level has (catalogs: v3)
+    # A generating parameter (hidden risk, popularity, price level): realism v3 keeps it
+    # out of the published catalog, in the ground-truth table beside it.
+    ground_truth: bool = False
 
     @property
     def described_type(self) -> str:
@@ -74,6 +77,23 @@ def table_schema(table: str, realism: str | None = None) -> TableSchema:
 
 
 @cache
+def public_schema(table: str, realism: str | None = None) -> TableSchema:
+    """The columns users query: v3 leaves the generating parameters out."""
+    full = table_schema(table, realism)
+    if realism != "v3":
+        return full
+    return TableSchema(full.table, tuple(c for c in full.columns if not c.ground_truth))
+
+
+@cache
+def truth_schema(table: str) -> TableSchema:
+    """The ground-truth table of a catalog: its key and its generating parameters."""
+    full = _read_schema(table)
+    key, *rest = full.columns
+    return TableSchema(full.table, (key, *(c for c in rest if c.ground_truth)))
+
+
+@cache
 def _read_schema(table: str) -> TableSchema:
     data = yaml.safe_load((resource_dir("schema") / f"{check_identifier(table)}.yaml").read_text())
     columns = []
@@ -89,6 +109,7 @@ def _read_schema(table: str) -> TableSchema:
                 check_identifier(col["enum"]) if col.get("enum") else None,
                 bool(col.get("uuid", False)),
                 col.get("realism"),
+                bool(col.get("ground_truth", False)),
             )
         )
     return TableSchema(check_identifier(data["table"]), tuple(columns))
@@ -121,4 +142,6 @@ def static_vocabularies() -> dict[str, tuple[str, ...]]:
         "device_type": tuple(nested("device_types")),
         "card_scheme": tuple(ref["card_schemes"]),
         "pos_entry_mode": tuple(nested("pos_entry_modes")),
+        "auth_result": tuple(ref["auth_results"]),
+        "decline_reason": tuple(ref["decline_reasons"]),
     }

@@ -35,7 +35,7 @@ def chunk(tmp_path_factory):
     cfg = with_overrides(load_config(TINY), out_dir=tmp / "out", realism="v2")
     con = duckdb.connect()
     build_catalogs(con, cfg.catalog, cfg.seed)
-    write_catalogs(con, tmp / "catalog", cfg.catalog.max_size_mb)
+    write_catalogs(con, tmp / "catalog", cfg.catalog.max_size_mb, cfg.realism)
     con.close()
     ctx = ChunkContext(cfg, tmp / "catalog")
     pools = make_pools(cfg.seed)

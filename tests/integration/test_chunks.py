@@ -16,7 +16,7 @@ from sqlgen.pools import make_pools
 def context(tiny, tmp_path):
     con = duckdb.connect()
     build_catalogs(con, tiny.catalog, tiny.seed)
-    write_catalogs(con, tmp_path / "catalog", tiny.catalog.max_size_mb)
+    write_catalogs(con, tmp_path / "catalog", tiny.catalog.max_size_mb, tiny.realism)
     con.close()
     ctx = ChunkContext(tiny, tmp_path / "catalog")
     ctx.use_pools(make_pools(tiny.seed))

@@ -78,7 +78,7 @@ def assert_real_layout(out: Path) -> dict:
         walked |= {str(Path(dirpath, f).relative_to(out)) for f in files}
     listed = {f["path"] for f in manifest["files"]}
     assert walked == listed | {"payments/_manifest.json", "payments/_SUCCESS"}
-    catalogs = {str(p.relative_to(out)) for p in (out / "catalog").iterdir()}
+    catalogs = {str(p.relative_to(out)) for p in (out / "catalog").rglob("*") if p.is_file()}
     assert catalogs == {f["path"] for f in manifest.get("catalog_files", [])}
     # What ../shared/tools/fresh-install-check runs: find does not follow a symlink root.
     found = subprocess.run(

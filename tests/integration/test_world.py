@@ -162,7 +162,8 @@ def test_households_own_their_addresses_and_browsers_are_modern(v3):
            FROM per_ip"""
     ).fetchone()
     assert own >= 0.95  # shared addresses are the carriers' gateways only
-    assert shared_ips <= 19 * 16
+    # carriers' gateways, plus a chance collision or two of one-off (hotel, cafe) addresses
+    assert shared_ips <= 19 * 16 + 3
     assert msie == 0 and nt11 == 0
 
 
@@ -213,10 +214,11 @@ def test_in_person_travel_speed_is_possible(v3):
             *con.execute(
                 """SELECT latitude, longitude, lat2, lon2,
                           epoch(t2 - event_time) / 3600
+                   -- genuine rows: a cloned card used far away is fraud's own tell
                    FROM (SELECT card_id, latitude, longitude, event_time,
                                 lead(latitude) OVER w AS lat2, lead(longitude) OVER w AS lon2,
                                 lead(event_time) OVER w AS t2
-                         FROM payments WHERE channel = 'pos'
+                         FROM payments WHERE channel = 'pos' AND NOT label_fraud
                          WINDOW w AS (PARTITION BY card_id ORDER BY event_time))
                    WHERE lat2 IS NOT NULL"""
             ).fetchall(),

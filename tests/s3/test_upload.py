@@ -168,3 +168,20 @@ def test_dask_run_that_fails_removes_its_objects_and_keeps_the_commit(aws, tmp_p
     after = keys(aws, "raw-bucket")
     # Only the old _SUCCESS is gone: the committed run stays whole, nothing of the new one.
     assert after == {k: v for k, v in before.items() if k != "payments/_SUCCESS"}
+
+
+def test_v3_ground_truth_is_delivered_apart(aws, tmp_path):
+    """v3 catalogs go with their ground truth, each under its own key."""
+    setup_buckets(aws)
+    out = tmp_path / "out"
+    proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3", "--realism", "v3")
+    assert proc.returncode == 0, proc.stderr
+    run_id = json.loads((out / "payments" / "_manifest.json").read_text())["run_id"]
+    catalogues = keys(aws, "artifacts-bucket")
+    tables = ("customers", "merchants", "cards")
+    assert set(catalogues) == {f"catalogues/{t}-{run_id}.parquet" for t in tables} | {
+        f"catalogues/ground_truth/{t}-{run_id}.parquet" for t in tables
+    }
+    for key, body in catalogues.items():
+        local = key.removeprefix("catalogues/").replace(f"-{run_id}", "")
+        assert body == (out / "catalog" / local).read_bytes(), key

@@ -160,6 +160,7 @@ def test_sections_are_all_found():
         ("label", None),
         ("scenarios", None),
         ("behaviour", None),
+        ("auth", None),
         ("output", None),
         ("s3", None),
     }
@@ -209,6 +210,7 @@ EXPECTED_BOUNDS = {
     "num_workers": (("ge", 1), ("le", 1024)),
     "batch_size": (("ge", 1), ("le", 50_000_000)),
     "row_group_size": (("ge", 2048), ("le", 10_000_000)),
+    "compression_level": (("ge", 1), ("le", 22)),
     "catalog.num_customers": (("ge", 1), ("le", 50_000_000)),
     "catalog.num_merchants": (("ge", 1), ("le", 10_000_000)),
     "catalog.num_cards": (("ge", 1), ("le", 100_000_000)),
@@ -253,6 +255,14 @@ EXPECTED_BOUNDS = {
     "behaviour.max_card_payments_per_day": (("ge", 1), ("le", 100_000)),
     "behaviour.max_card_payments_per_month": (("ge", 1), ("le", 1_000_000)),
     "behaviour.trip_rate": (("ge", 0), ("le", 1)),
+    **{
+        f"label.{w}": (("ge", -10), ("le", 10))
+        for w in ("w_cnp", "w_abroad", "w_velocity", "w_far")
+    },
+    "auth.genuine_decline_rate": (("ge", 0), ("lt", 1)),
+    "auth.fraud_decline_rate": (("ge", 0), ("le", 1)),
+    "auth.testing_decline_rate": (("ge", 0), ("le", 1)),
+    "auth.blocked_grace_days": (("ge", 0), ("le", 120)),
     "s3.multipart_mb": (("ge", 5), ("le", 5_000)),
 }
 _KINDS = {at.Ge: "ge", at.Gt: "gt", at.Le: "le", at.Lt: "lt"}

@@ -1,0 +1,6 @@
+-- v3: a catalog's published columns joined back to its ground truth (the generating
+-- parameters, kept apart in catalog/ground_truth/) on the key, for the generator's use.
+CREATE OR REPLACE TEMP VIEW {{ view | ident }} AS
+SELECT p.*, g.* EXCLUDE ({{ key | ident }})
+FROM read_parquet({{ public | exact_path }}) AS p
+JOIN read_parquet({{ truth | exact_path }}) AS g USING ({{ key | ident }});

@@ -1,0 +1,83 @@
+"""The issuer's authorisation outcome of each payment (realism v3): approved, or
+declined with a reason. Codes: 0 approved, k > 0 declined for `REASONS[k - 1]`.
+
+Genuine payments are sometimes declined (insufficient funds, do not honour, ...), fraud
+attempts often (prevented fraud), card testing mostly, and every payment on a blocked
+card is declined `card_blocked`. Decisions are outcomes, not features: a model that
+reads them learns the issuer's rules, not fraud.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sqlgen import sampling
+from sqlgen.config import AuthConfig
+from sqlgen.schema import reference, static_vocabularies
+
+APPROVED = 0
+_FRAUD_AMOUNT_SLOPE = 0.5  # logit of a fraud decline per unit of log amount
+
+
+def reasons() -> tuple[str, ...]:
+    return static_vocabularies()["decline_reason"]
+
+
+def reason_code(name: str) -> int:
+    return reasons().index(name) + 1
+
+
+# Reasons a stopped fraud attempt gets (relative weights).
+_FRAUD_REASONS = {"suspected_fraud": 70, "do_not_honour": 20, "invalid_cvv": 10}
+_TESTING_REASONS = {
+    "invalid_cvv": 45, "do_not_honour": 20, "suspected_fraud": 20,
+    "insufficient_funds": 10, "expired_card": 5,
+}
+
+
+def _draw(weights: dict[str, float], rng: np.random.Generator, n: int) -> np.ndarray:
+    names = list(weights)
+    pick = sampling.CdfSampler(np.asarray([weights[k] for k in names], float)).draw(n, rng)
+    return np.asarray([reason_code(k) for k in names], dtype=np.int8)[pick]
+
+
+def authorise(
+    fraud: np.ndarray,
+    testing: np.ndarray,
+    remote: np.ndarray,
+    amount_base: np.ndarray,
+    blocked: np.ndarray,
+    cfg: AuthConfig,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Auth codes per row. `fraud`: fraud attempts (label_fraud); `testing`: card-testing
+    attempts; `remote`: card not present; `blocked`: the card was blocked before."""
+    n = len(fraud)
+    out = np.zeros(n, dtype=np.int8)
+    u = rng.random(n)
+    genuine = np.flatnonzero(~fraud & (u < cfg.genuine_decline_rate))
+    weights = {k: v for k, v in reference()["decline_reasons"].items() if v > 0}
+    out[genuine] = _draw(weights, rng, len(genuine))
+    # Fraud: larger amounts are stopped more often (prevented > lost by value).
+    f = np.flatnonzero(fraud & ~testing)
+    if len(f):
+        log_amount = np.log(np.maximum(amount_base[f], 0.01))
+        centre = float(np.median(log_amount))
+        p = 1 / (1 + np.exp(-(_logit(cfg.fraud_decline_rate)
+                               + _FRAUD_AMOUNT_SLOPE * (log_amount - centre))))
+        stop = f[u[f] < p]
+        out[stop] = _draw(_FRAUD_REASONS, rng, len(stop))
+    t = np.flatnonzero(testing)
+    stop = t[u[t] < cfg.testing_decline_rate]
+    out[stop] = _draw(_TESTING_REASONS, rng, len(stop))
+    # A card-present payment has no CVV to get wrong.
+    out[(out == reason_code("invalid_cvv")) & ~remote] = reason_code("do_not_honour")
+    out[blocked] = reason_code("card_blocked")
+    return out
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))

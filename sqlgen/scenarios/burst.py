@@ -1,0 +1,38 @@
+"""burst: waves of `label.burst_size` frauds at one risky merchant within
+±`label.burst_window_minutes` (placed by the labeler, `labeler._bursts`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sqlgen.scenarios.base import Attempts, ReportDelay, Scenario, attempts, spree_sizes
+
+
+def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
+    """v3: a cash-out wave: a ring uses `label.burst_size` (±2) stolen cards at one of
+    its favourite merchants within ±`label.burst_window_minutes`: many cards at one
+    merchant in a short time."""
+    label = pl.cfg.label
+    size = label.burst_size
+    sizes = spree_sizes(n, max(1, size - 2), size + 2, rng)
+    k = len(sizes)
+    ring = pl.rings.pick(k, rng)
+    centre = pl.rings.start(ring, t0, t1, rng)
+    wave = np.repeat(np.arange(k), sizes)
+    card = pl.victims(len(wave), rng)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    merchant = pl.rings.merchants(ring, card[first], rng)
+    window = int(label.burst_window_minutes * 60e6)
+    t = centre[wave] + rng.integers(-window, window + 1, len(wave))
+    return attempts(t, card, merchant[wave], SCENARIO.code, ring[wave],
+                    pl.rings.device(ring[wave], rng), pl.amounts(card, rng, shift=0.5),
+                    np.arange(len(wave)))  # each card is its own episode
+
+SCENARIO = Scenario(
+    name="burst",
+    code=2,
+    summary="waves of frauds at one risky merchant within a short window",
+    weight=0.15,
+    plan=plan,
+    report=ReportDelay(median_days=14.0, sigma=0.7, cnp_factor=1.2),
+)

@@ -1,0 +1,211 @@
+"""Realism v3 fraud: ground truth apart, authorisation, card lifecycle, hard invariants."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from sqlgen.config import load_config, with_overrides
+from sqlgen.runner import run
+from sqlgen.validate import validate
+from tests.conftest import TINY
+
+GENERATING = {"risk", "popularity", "amount_scale"}
+
+
+@pytest.fixture(scope="module")
+def v3_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("v3") / "out"
+    cfg = with_overrides(
+        load_config(TINY),
+        rows=40_000,
+        batch_size=10_000,
+        realism="v3",
+        out_dir=out,
+        catalog={"num_customers": 600, "num_merchants": 150, "num_cards": 900},
+    )
+    run(cfg, show_progress=False)
+    return cfg, duckdb.connect(str(out / "sqlgen.duckdb"), read_only=True)
+
+
+def test_catalogs_carry_no_generating_parameters(v3_run):
+    cfg, con = v3_run
+    catalog = cfg.out_dir / "catalog"
+    for table in ("customers", "merchants", "cards"):
+        public = set(pq.read_schema(catalog / f"{table}.parquet").names)
+        assert not public & GENERATING, table
+        cols = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_name = ?", [table]).fetchall()}
+        assert cols and not cols & GENERATING, table
+        truth = set(pq.read_schema(catalog / "ground_truth" / f"{table}.parquet").names)
+        assert truth & GENERATING, table
+    # The ground truth is queryable beside the catalogs and keyed like them.
+    (n,) = con.execute(
+        "SELECT count(*) FROM merchants JOIN ground_truth.merchants USING (merchant_id)"
+    ).fetchone()
+    assert n == cfg.catalog.num_merchants
+
+
+def test_v3_run_validates_with_its_ground_truth(v3_run):
+    cfg, _ = v3_run
+    problems, _ = validate(cfg.out_dir)
+    assert problems == []
+    manifest_paths = (cfg.out_dir / "payments" / "_manifest.json").read_text()
+    assert "catalog/ground_truth/cards.parquet" in manifest_paths
+
+
+def one(con, sql):
+    return con.execute(sql).fetchone()
+
+
+def test_exact_fraud_count_with_planned_episodes(v3_run):
+    cfg, con = v3_run
+    (frauds,) = one(con, "SELECT count(*) FROM payments WHERE label_fraud")
+    assert frauds == cfg.fraud_target
+    scenarios = {r[0] for r in con.execute(
+        "SELECT DISTINCT fraud_scenario FROM payments WHERE label_fraud").fetchall()}
+    assert {"logistic", "burst", "card_testing", "compromised_merchant",
+            "account_takeover"} <= scenarios
+
+
+def test_no_approved_payment_after_a_block(v3_run):
+    _, con = v3_run
+    approved, blocked_cards = one(con, """
+        WITH b AS (SELECT card_id, min(event_time) AS t FROM payments
+                   WHERE decline_reason = 'card_blocked' GROUP BY ALL)
+        SELECT count(*) FILTER (p.auth_result = 'approved'), count(DISTINCT b.card_id)
+        FROM payments p JOIN b USING (card_id) WHERE p.event_time >= b.t""")
+    assert blocked_cards > 0  # the lifecycle happens at all
+    assert approved == 0
+
+
+def test_declines_are_coherent(v3_run):
+    _, con = v3_run
+    bad, declined_genuine, testing_declined = one(con, """
+        SELECT count(*) FILTER ((auth_result = 'approved') <> (decline_reason IS NULL)),
+               avg(CAST(auth_result = 'declined' AS DOUBLE)) FILTER (NOT label_fraud),
+               avg(CAST(auth_result = 'declined' AS DOUBLE))
+                   FILTER (fraud_scenario = 'card_testing')
+        FROM payments""")
+    assert bad == 0
+    assert 0.005 < declined_genuine < 0.08  # genuine payments are sometimes declined
+    assert testing_declined > 0.6  # card testing mostly is
+    (cvv_in_person,) = one(con, """SELECT count(*) FROM payments
+        WHERE decline_reason = 'invalid_cvv' AND channel = 'pos'""")
+    assert cvv_in_person == 0
+
+
+def test_report_delay_within_chargeback_window(v3_run):
+    _, con = v3_run
+    late, early, missing = one(con, """
+        SELECT count(*) FILTER (fraud_reported_at > event_time + INTERVAL 120 DAY),
+               count(*) FILTER (fraud_reported_at < event_time),
+               count(*) FILTER (label_fraud AND fraud_reported_at IS NULL)
+        FROM payments""")
+    assert (late, early, missing) == (0, 0, 0)
+    by_scenario = dict(con.execute("""
+        SELECT fraud_scenario, median(date_diff('hour', event_time, fraud_reported_at))
+        FROM payments WHERE label_fraud GROUP BY ALL""").fetchall())
+    assert by_scenario["card_testing"] < by_scenario["compromised_merchant"]
+
+
+def test_rings_reuse_devices_across_victims(v3_run):
+    _, con = v3_run
+    (shared,) = one(con, """
+        SELECT count(*) FROM (
+            SELECT device_id FROM payments WHERE fraud_scenario = 'account_takeover'
+            GROUP BY ALL HAVING count(DISTINCT card_id) > 1)""")
+    assert shared > 0
+
+
+def test_no_single_column_is_a_perfect_label(v3_run):
+    _, con = v3_run
+    from sqlgen.schema import table_schema
+
+    outcome = {"label_fraud", "fraud_scenario", "fraud_reported_at", "transaction_id",
+               "auth_result", "decline_reason"}
+    for col in table_schema("payments").names:
+        if col in outcome:
+            continue
+        # A value that only frauds (or only genuine rows) take, covering most frauds.
+        (pure,) = one(con, f"""
+            SELECT coalesce(max(n), 0) FROM (
+                SELECT count(*) AS n FROM payments GROUP BY "{col}"
+                HAVING bool_and(label_fraud))""")
+        (frauds,) = one(con, "SELECT count(*) FROM payments WHERE label_fraud")
+        assert pure < 0.5 * frauds, col
+
+
+def test_report_shows_the_difficulty_profile(v3_run):
+    from sqlgen.report import build_report
+
+    cfg, _ = v3_run
+    text, auc = build_report(cfg.out_dir)
+    assert "== difficulty profile" in text
+    for scenario in ("account_takeover", "card_testing", "logistic"):
+        assert f"\n  {scenario} " in text
+    assert "approved payments after a card's first card_blocked decline: 0 " in text
+    assert {c for c, _, _ in auc}.isdisjoint({"auth_result", "decline_reason"})
+
+
+def test_auc_matches_a_direct_count():
+    import numpy as np
+
+    from sqlgen.report_difficulty import auc
+
+    y = np.array([0, 0, 1, 1, 0, 1])
+    s = np.array([0.1, 0.4, 0.35, 0.8, 0.4, 0.4])
+    pairs = [(p, n) for p in s[y == 1] for n in s[y == 0]]
+    direct = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs) / len(pairs)
+    assert auc(y, s) == direct
+
+
+def test_planned_episodes_do_not_depend_on_chunking(tmp_path):
+    """The episode plan is drawn per day from the seed: other chunk sizes, same attempts."""
+    seen = []
+    for batch in (700, 4000):
+        cfg = with_overrides(load_config(TINY), realism="v3", batch_size=batch,
+                             out_dir=tmp_path / f"b{batch}")
+        run(cfg, show_progress=False)
+        con = duckdb.connect(str(cfg.out_dir / "sqlgen.duckdb"), read_only=True)
+        seen.append(con.execute("""
+            SELECT event_time, card_id, merchant_id, fraud_scenario, fraud_reported_at
+            FROM payments
+            WHERE fraud_scenario IN ('card_testing', 'account_takeover', 'burst',
+                                     'compromised_merchant')
+            ORDER BY ALL""").fetchall())
+        (frauds,) = con.execute("SELECT count(*) FROM payments WHERE label_fraud").fetchone()
+        assert frauds == cfg.fraud_target
+        con.close()
+    assert seen[0] and seen[0] == seen[1]
+
+
+def test_report_cap_holds_even_for_slow_profiles(monkeypatch):
+    """Whatever a scenario's delay profile, reports come within the 120-day window and
+    a card's block is its first report."""
+    import dataclasses
+
+    import numpy as np
+
+    from sqlgen import episodes
+    from sqlgen.catalogs import build_catalogs
+    from sqlgen.population import Population
+    from sqlgen.scenarios import ReportDelay
+
+    slow = tuple(dataclasses.replace(s, report=ReportDelay(400.0, 0.3))
+                 for s in episodes.REGISTRY)
+    monkeypatch.setattr(episodes, "REGISTRY", slow)
+    cfg = with_overrides(load_config(TINY), realism="v3", rows=20_000,
+                         temporal={"start_date": "2025-01-01", "end_date": "2025-12-31"})
+    con = duckdb.connect()
+    build_catalogs(con, cfg.catalog, cfg.seed, world=True)
+    planner = Population(cfg, con).planner
+    plan = planner.plan()
+    fraud = plan["code"] > 0
+    delay = plan["reported"][fraud] - plan["t"][fraud]
+    assert fraud.sum() > 0
+    assert delay.min() >= 0
+    assert delay.max() <= episodes.CAP_US
+    assert np.all(planner.card_block[plan["card"][fraud]] <= plan["block"][fraud])
