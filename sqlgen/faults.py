@@ -1,9 +1,11 @@
 """Test-only fault injection at named steps of publication.
 
 `SQLGEN_FAULT=publish:<step>:<kill|raise>` makes the process SIGKILL itself, or raise
-an `OSError`, just before that step (see `writer.PUBLISH_STEPS`). Tests and drills use
-it to prove that a failure at any instant leaves the previous run as it was; it is
-not a user setting and does nothing when unset.
+an `OSError`, just before that step (see `writer.PUBLISH_STEPS` and, for the
+two-rename fallback, `writer.FALLBACK_STEPS`). Tests and drills use it to prove that a
+failure at any instant leaves the previous run (before the `journal` step) or the new
+run (from it on) complete; it is not a user setting and does nothing when unset. Only
+the publishing run checks it: completing an interrupted publication never faults.
 """
 
 from __future__ import annotations

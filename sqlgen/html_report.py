@@ -117,7 +117,9 @@ def write_html_report(out_dir: Path, path: Path) -> Path:
         import plotly.offline
     except ImportError:
         raise SqlgenError("`report --html` needs Plotly: pip install 'sqlgen[report]'") from None
-    manifest = OutputDir(out_dir).read_manifest()
+    out = OutputDir(out_dir)
+    out.recover_for_reading()
+    manifest = out.read_manifest()
     con = open_database(out_dir)
     try:
         figs = _figures(con)

@@ -1,13 +1,15 @@
 """Looking at output: ad-hoc SQL over a run's database, and the payments schema.
 
 `sqlgen sql` can read the published run and nothing else: the database opens read-only,
-then DuckDB's file access is limited to the run's own Parquet files
+then DuckDB's file access is limited to the run's own Parquet files under
+`out_dir/payments`
 (`allowed_paths`, `enable_external_access = false`, settings locked), and only `SELECT`
 statements run (no `COPY ... TO`, `ATTACH`, `INSTALL`/`LOAD`, `SET`, `EXPORT`).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -16,7 +18,7 @@ from sqlgen.errors import SqlgenError
 from sqlgen.render import glob_escape
 from sqlgen.schema import table_schema
 from sqlgen.timezone import use_utc
-from sqlgen.writer import DATABASE, MANIFEST, OutputDir, run_files
+from sqlgen.writer import MANIFEST, OutputDir, published_files
 
 # Statement kinds `sqlgen sql` runs; everything else (COPY, ATTACH, LOAD, SET, CALL,
 # PRAGMA, EXPORT, EXPLAIN ANALYZE of a COPY, DDL) is refused before it reaches DuckDB.
@@ -26,18 +28,22 @@ ALLOWED_STATEMENTS = frozenset({duckdb.StatementType.SELECT})
 def open_database(out_dir: Path) -> duckdb.DuckDBPyConnection:
     """The published run's database, read-only, able to read only that run's files."""
     out = OutputDir(out_dir)
-    run = out.run_root()
-    database = run / DATABASE
+    out.recover_for_reading()
+    if out.current_run_name() is None:
+        if out.database.is_file() and not out.database.is_symlink():
+            raise SqlgenError(
+                f"{out.root} was written by an older sqlgen; run `sqlgen run` on it again to "
+                "convert it to the current layout"
+            )
+        raise SqlgenError(f"{out.database} not found; run `sqlgen run` for this out_dir first")
+    database = out.database_file()
     if not database.is_file():
         raise SqlgenError(f"{out.database} not found; run `sqlgen run` for this out_dir first")
-    if run == out.root:
-        raise SqlgenError(
-            f"{out.root} was written by an older sqlgen; run `sqlgen run` on it again to "
-            "convert it to the current layout"
-        )
     files: list[str] = []
-    if (run / "payments" / MANIFEST).is_file():
-        files = run_files(run, out.read_manifest(run))
+    if (out.payments / MANIFEST).is_file():
+        published = published_files(out.root, out.read_manifest())
+        # An out_dir of the previous, symlinked layout: the view names the resolved paths.
+        files = sorted({*published, *map(os.path.realpath, published)})
     con = duckdb.connect(str(database), read_only=True)
     try:
         # UTC, so local hours (event_time + time_offset) and calendar days of the

@@ -2,10 +2,14 @@
 
 An out_dir is owned once `.sqlgen/owner` exists in it. sqlgen claims a new directory
 (or one holding none of the names it publishes), converts an out_dir written by the
-previous layout (real `payments/` and a `.sqlgen/lock`, no marker), and refuses
-anything else: a `payments`, `catalog` or `sqlgen.duckdb` it did not make, or an
-out_dir inside another sqlgen output. `status` writes nothing, so a refusal touches
-nothing; `claim` runs with the writer lock held.
+first layout (real `payments/` and a `.sqlgen/lock`, no marker), and refuses anything
+else: a `payments`, `catalog` or `sqlgen.duckdb` it did not make, or an out_dir inside
+another sqlgen output. In an owned out_dir, `payments/` and `catalog/` are sqlgen's when
+they are real directories whose inode numbers the published run (or the publication in
+progress) recorded, or, for a copied out_dir, when `payments/` holds the manifest of the
+published run; the symlinks of the previous layout (through `.sqlgen/current`) are
+sqlgen's too. `status` writes nothing, so a refusal touches nothing; `claim` runs with
+the writer lock held.
 """
 
 from __future__ import annotations
@@ -67,9 +71,34 @@ def status(out: OutputDir) -> str:
         if not os.path.lexists(path) or out.is_our_link(name):
             continue
         if kind == "legacy" and not path.is_symlink():
-            continue  # the previous layout's real directory or file: converted by `claim`
+            continue  # the first layout's real directory or file: converted by `claim`
+        if kind == "owned" and _published_dir(out, name):
+            continue
         raise _foreign(out, path)
     return kind
+
+
+def _published_dir(out: OutputDir, name: str) -> bool:
+    """Is `out_dir/<name>` (payments or catalog) the real directory sqlgen published?"""
+    path = out.root / name
+    if name == "sqlgen.duckdb" or path.is_symlink() or not path.is_dir():
+        return False
+    if os.lstat(path).st_ino in out.recorded_inodes(name):
+        return True
+    # A copied or restored out_dir has new inode numbers: accept payments/ holding the
+    # published run's manifest, and a catalog/ beside it holding only catalog files.
+    runs = {out.current_run_name()}
+    try:
+        manifest = json.loads((out.payments / "_manifest.json").read_text())
+        if manifest.get("run_id") not in runs:
+            return False
+        if name == "payments":
+            return True
+        listed = {e["path"] for e in manifest.get("catalog_files", [])}
+        found = {str(p.relative_to(out.root)) for p in path.rglob("*") if not p.is_dir()}
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+        return False
+    return found <= listed
 
 
 def mark(out: OutputDir) -> None:
@@ -87,18 +116,23 @@ def claim(out: OutputDir, kind: str) -> None:
 
 
 def _convert_legacy(out: OutputDir) -> None:
-    """Move the previous layout's published run into `runs/legacy` and point links at it.
+    """Adopt the first layout's published run as the run `runs/legacy`: its real
+    `payments/` and `catalog/` stay where they are (their inode numbers are recorded),
+    its database file moves into the run directory behind the `sqlgen.duckdb` link.
 
     Each step can be repeated, so a kill halfway is finished by the next run; nothing is
     deleted here (the run is replaced, as before, by the next publication).
     """
+    from sqlgen.writer import DATABASE, DIRS, INODES, write_durable
+
     run = out.runs / LEGACY_RUN
     run.mkdir(parents=True, exist_ok=True)
-    for name, path in out.published_links().items():
-        if os.path.lexists(path) and not path.is_symlink():
-            os.rename(path, run / name)
-    for name in ("payments", "catalog"):
-        (run / name).mkdir(exist_ok=True)
+    for name in DIRS:
+        (out.root / name).mkdir(exist_ok=True)
+    inodes = {name: os.lstat(out.root / name).st_ino for name in DIRS}
+    write_durable(run / INODES, json.dumps(inodes).encode())
+    if os.path.lexists(out.database) and not out.database.is_symlink():
+        os.rename(out.database, run / DATABASE)
     if not os.path.lexists(out.current):
         out.point_current(LEGACY_RUN)
     out.ensure_links()

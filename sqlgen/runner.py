@@ -135,13 +135,25 @@ def _begin_delivery(cfg: GeneratorConfig, run_id: str):
 
 
 def _publish(out: OutputDir, run_id: str, manifest: dict | None) -> None:
-    """Publish; a failure or interrupt after the pointer swap is only a warning, since
-    exit 1 must mean that nothing was published."""
+    """Publish. A failure or interrupt before the journal (the commit point) leaves the
+    previous run; after it, publication is rolled forward here, and the failure is only
+    a warning, since exit 1 must mean that nothing was published. If rolling forward
+    fails too, the journal is dropped when nothing visible moved yet (exit 1, nothing
+    published); otherwise the next sqlgen command on the out_dir completes it."""
     try:
         out.publish(run_id, manifest)
     except BaseException as exc:
-        if out.current_run_name() != run_id:
+        if not out.committed(run_id):
             raise
+        try:
+            out.recover()
+        except Exception as again:
+            if out.abandon_if_untouched(run_id):
+                raise exc from again
+            raise SqlgenError(
+                f"run {run_id} is committed in {out.root} but its publication could not "
+                f"be completed ({again}); any sqlgen command on that out_dir completes it"
+            ) from again
         log.warning("run %s is published at %s, but then: %r", run_id, out.root, exc)
 
 
@@ -189,7 +201,7 @@ def run(cfg: GeneratorConfig, *, show_progress: bool = True) -> RunResult:
             cfg, out, run_id, phase, show_progress
         )
     except KeyboardInterrupt:
-        if out.current_run_name() != run_id:
+        if not out.committed(run_id):
             raise  # the CLI says "nothing was published"
         # Ctrl-C after the swap (cleanup): published; an upload was not even started.
         log.warning("interrupted after run %s was published at %s", run_id, out.root)
@@ -314,7 +326,7 @@ def build_catalogs_only(cfg: GeneratorConfig) -> Path:
     out = OutputDir(cfg.out_dir)
     with out.lock():
         out.sweep()
-        if (out.run_root() / "payments" / "_manifest.json").is_file():
+        if (out.payments / "_manifest.json").is_file():
             published = out.read_manifest()
             wanted = _catalog_inputs(cfg.model_dump(mode="json"))
             if _catalog_inputs(published["config"]) == wanted:

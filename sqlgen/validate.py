@@ -69,6 +69,7 @@ def _id_type(manifest: dict) -> str:
 def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str], str]:
     """Problems found (empty when valid) and a one-line summary."""
     out = OutputDir(out_dir)
+    out.recover_for_reading()
     problems: list[str] = []
     try:
         manifest = out.read_manifest()

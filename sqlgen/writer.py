@@ -1,30 +1,38 @@
-"""The output directory: ownership, locking, staging, atomic publication, manifest,
+"""The output directory: ownership, locking, staging, journalled publication, manifest,
 database file.
 
 Layout of `out_dir`:
 
-    payments -> .sqlgen/current/payments     symlinks, created once, through `current`
-    catalog -> .sqlgen/current/catalog
-    sqlgen.duckdb -> .sqlgen/current/sqlgen.duckdb
+    payments/                                real directory: the published run's Hive tree
+                                             (year=/month=/part-*.parquet), _manifest.json,
+                                             _SUCCESS - nothing else
+    catalog/                                 real directory: the run's catalog Parquet
+    sqlgen.duckdb -> .sqlgen/current/sqlgen.duckdb   a symlink, created once
     .sqlgen/owner                            marks an out_dir sqlgen owns
     .sqlgen/lock                             held by the running `sqlgen run`
-    .sqlgen/current -> runs/<run_id>         the published run: one symlink
-    .sqlgen/runs/<run_id>/                   immutable runs: payments/ (Parquet,
-                                             _manifest.json, _SUCCESS), catalog/,
-                                             sqlgen.duckdb
+    .sqlgen/current -> runs/<run_id>         the published run's database: one symlink
+    .sqlgen/runs/<run_id>/                   sqlgen.duckdb and inodes.json of a run (and,
+                                             until cleanup, the directories it displaced)
     .sqlgen/staging/<run_id>/                where a run is written, invisible to readers
+    .sqlgen/publish.json                     the journal of a publication in progress
 
-Publication (`publish`): the staged run is renamed into `runs/`, its database gets the
-`payments` view over the run's exact files, every file and directory of it is
-fsynced, and a new `current` symlink replaces the old one by one `rename`: readers see
-the old run or the new one, never a mix. Older runs are removed only after that. A run
-killed or failing at any instant before the `rename` leaves the previous run as it
-was; the next run sweeps the debris.
+Publication (`publish`): the staged run is renamed into `runs/` and every file and
+directory of it fsynced; then the journal `publish.json` is written atomically - the
+commit point. From there publication only rolls forward (`complete`): the run's
+`payments/` and `catalog/` are exchanged with `out_dir/payments` and `out_dir/catalog`
+(`renameat2(RENAME_EXCHANGE)`, or two renames where the filesystem cannot), the
+database gets its `payments` view over the published files, `current` is swapped by
+one `rename`, and the journal is removed. Which exchanges already happened is read from
+the inode numbers the journal records, so any sqlgen command that finds a journal
+(`recover`) finishes the publication. A failure or kill before the journal leaves the
+previous run as it was; after it, the new run is completed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import fcntl
 import hashlib
 import json
@@ -32,7 +40,8 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +58,33 @@ STATE_DIR = ".sqlgen"
 MANIFEST = "_manifest.json"
 SUCCESS = "_SUCCESS"
 DATABASE = "sqlgen.duckdb"
-PUBLISHED = ("payments", "catalog", DATABASE)  # readable at out_dir/<name>, via `current`
+JOURNAL = "publish.json"
+INODES = "inodes.json"  # in a run directory: inode numbers of its payments/ and catalog/
+DIRS = ("payments", "catalog")  # real directories at out_dir/<name>, exchanged into place
+PUBLISHED = (*DIRS, DATABASE)
 # Steps of publication, in order; `faults.fault_point` can fail the process before each.
-PUBLISH_STEPS = ("promote", "view", "fsync", "links", "symlink", "swap", "cleanup")
+# "journal" is the commit point: before it the previous run stays, after it the new one
+# is completed. FALLBACK_STEPS happen only without renameat2 (between the two renames).
+PUBLISH_STEPS = (
+    "promote",
+    "fsync",
+    "links",
+    "journal",
+    "exchange_payments",
+    "exchange_catalog",
+    "view",
+    "symlink",
+    "swap",
+    "unjournal",
+    "cleanup",
+)
+FALLBACK_STEPS = ("place_payments", "place_catalog")
+COMMITTED_STEPS = PUBLISH_STEPS[PUBLISH_STEPS.index("exchange_payments") :]
 _RUN_NAME = re.compile(rf"^(\d{{8}}T\d{{6,12}}Z-[0-9a-f]{{8}}|{ownership.LEGACY_RUN})$")
+
+
+def _no_fault(step: str) -> None:
+    return None
 
 
 def fsync_dir(path: Path) -> None:
@@ -102,6 +134,50 @@ def write_durable(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` by `data` durably: temporary file, fsync, rename, fsync the dir."""
+    tmp = path.with_name(path.name + ".tmp")
+    write_durable(tmp, data)
+    os.rename(tmp, path)
+    fsync_dir(path.parent)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+_UNSUPPORTED = (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)
+
+
+def exchange_paths(a: Path, b: Path) -> bool:
+    """Atomically exchange two existing paths (Linux `renameat2(RENAME_EXCHANGE)`);
+    False where the platform or the filesystem cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    res = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if res == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in _UNSUPPORTED:
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _lstat_ino(path: Path) -> int | None:
+    try:
+        return os.lstat(path).st_ino
+    except FileNotFoundError:
+        return None
+
+
+def is_real_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
 class OutputDir:
     def __init__(self, root: Path):
         if not str(root):
@@ -114,10 +190,11 @@ class OutputDir:
         self.runs = self.state / "runs"
         self.current = self.state / "current"
         self.staging = self.state / "staging"
+        self.journal = self.state / JOURNAL
 
     write_durable = staticmethod(write_durable)
 
-    # -- links and the current pointer -------------------------------------------------
+    # -- the database link and the current pointer --------------------------------------
 
     def published_links(self) -> dict[str, Path]:
         return {name: self.root / name for name in PUBLISHED}
@@ -127,27 +204,25 @@ class OutputDir:
         return f"{STATE_DIR}/current/{name}"
 
     def is_our_link(self, name: str) -> bool:
+        """`out_dir/<name>` is sqlgen's symlink through `current` (the database; payments
+        and catalog only in out_dirs written by the previous, symlinked layout)."""
         path = self.root / name
         return path.is_symlink() and os.readlink(path) == self.link_target(name)
 
     def ensure_links(self) -> None:
-        """Create the documented paths as symlinks through `current` (once per out_dir)."""
-        made = False
-        for name, path in self.published_links().items():
-            if not self.is_our_link(name):
-                os.symlink(self.link_target(name), path)  # fails if anything is there
-                made = True
-        if made:
+        """Create `sqlgen.duckdb` as a symlink through `current` (once per out_dir)."""
+        if not self.is_our_link(DATABASE):
+            os.symlink(self.link_target(DATABASE), self.database)  # fails if anything is there
             fsync_dir(self.root)
 
-    def point_current(self, run_name: str) -> None:
+    def point_current(self, run_name: str, fault: Callable[[str], None] = _no_fault) -> None:
         """Atomically make `runs/<run_name>` the published run (one rename of a symlink)."""
         tmp = self.state / "current.new"
         if os.path.lexists(tmp):
             tmp.unlink()
-        fault_point("symlink")
+        fault("symlink")
         os.symlink(f"runs/{run_name}", tmp)
-        fault_point("swap")
+        fault("swap")
         os.rename(tmp, self.current)
         fsync_dir(self.state)
 
@@ -156,12 +231,22 @@ class OutputDir:
             return None
         return Path(os.readlink(self.current)).name
 
-    def run_root(self) -> Path:
-        """Directory holding the published run's payments/, catalog/ and database, resolved
-        once so a reader sees one run even if another is published meanwhile; `root`
-        for a previous-layout out_dir."""
-        name = self.current_run_name()
-        return self.root if name is None else Path(os.path.realpath(self.runs / name))
+    def database_file(self) -> Path:
+        """The published run's database file, resolved once so a reader keeps one run."""
+        return Path(os.path.realpath(self.database))
+
+    def recorded_inodes(self, name: str) -> set[int]:
+        """Inode numbers sqlgen recorded for `out_dir/<name>`: the published run's and,
+        while a publication is in progress, the new run's."""
+        found = set()
+        sources = [self.journal]
+        if (run := self.current_run_name()) is not None:
+            sources.append(self.runs / run / INODES)
+        for path in sources:
+            with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+                data = json.loads(path.read_text())
+                found.add(int(data.get("inodes", data)[name]))
+        return found
 
     # -- writing ------------------------------------------------------------------------
 
@@ -190,21 +275,34 @@ class OutputDir:
             fh.close()
 
     def sweep(self) -> None:
-        """Remove what killed or failed runs left (call with the lock held): staging,
-        a temporary pointer, and run directories that are not the published one."""
+        """With the lock held: finish an interrupted publication, then remove what killed
+        or failed runs left (staging, a temporary pointer or journal, older runs)."""
+        self.recover()
         shutil.rmtree(self.staging, ignore_errors=True)
-        with contextlib.suppress(FileNotFoundError):
-            (self.state / "current.new").unlink()
+        for tmp in ("current.new", f"{JOURNAL}.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.state / tmp).unlink()
         self.remove_old_runs()
 
     def remove_old_runs(self) -> None:
-        """Delete every run directory sqlgen made except the published one."""
+        """Delete every run directory sqlgen made except the published one, and the
+        directories publication displaced; nothing while a publication is pending."""
         keep = self.current_run_name()
-        if not self.runs.is_dir():
+        if not self.runs.is_dir() or self.journal.exists():
             return
         for entry in self.runs.iterdir():
             if entry.name != keep and _RUN_NAME.match(entry.name) and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
+        if keep is None:
+            return
+        for name in DIRS:
+            if not is_real_dir(self.root / name):
+                continue  # previous layout: the run's own directory is still the published one
+            for displaced in (self.runs / keep / name, self.runs / keep / f"{name}.prev"):
+                if displaced.is_symlink():
+                    displaced.unlink()
+                elif displaced.exists():
+                    shutil.rmtree(displaced, ignore_errors=True)
 
     def staged_run(self, run_id: str) -> Path:
         return self.staging / run_id
@@ -217,26 +315,142 @@ class OutputDir:
         return base / "payments", base / "catalog"
 
     def publish(self, run_id: str, manifest: dict[str, Any] | None) -> Path:
-        """Make the staged run `run_id` the published one, atomically; return its directory.
+        """Make the staged run `run_id` the published one; return its run directory.
 
         `manifest` (None for a catalogs-only run) lists the files the database's
-        `payments` view reads. Every step before the `current` swap can fail or be
-        killed and leave the previous run untouched; the swap is one `rename`.
+        `payments` view reads. Every step before the journal can fail or be killed and
+        leave the previous run untouched; from the journal on, publication rolls forward.
         """
         staged, run = self.staged_run(run_id), self.runs / run_id
         self.runs.mkdir(exist_ok=True)
         fault_point("promote")
         os.rename(staged, run)
-        fault_point("view")
-        if manifest is not None and (run / DATABASE).is_file():
-            add_payments_view(run / DATABASE, run, manifest)
+        inodes = {name: os.lstat(run / name).st_ino for name in DIRS}
+        write_durable(run / INODES, json.dumps(inodes).encode())
         fault_point("fsync")
         sync_tree(run)
         fsync_dir(self.runs)
         fault_point("links")
         self.ensure_links()
-        self.point_current(run_id)
+        fault_point("journal")
+        entry = {
+            "run_id": run_id,
+            "previous": self.current_run_name(),
+            "inodes": inodes,
+            "view": manifest is not None,
+        }
+        write_atomically(self.journal, json.dumps(entry, indent=2).encode())  # commit point
+        self.complete(entry, fault_point)
         return run
+
+    def read_journal(self) -> dict[str, Any] | None:
+        if not self.journal.is_file():
+            return None
+        try:
+            entry = json.loads(self.journal.read_text())
+            run_id, inodes = entry["run_id"], entry["inodes"]
+            if not _RUN_NAME.match(run_id) or set(inodes) != set(DIRS):
+                raise ValueError(run_id)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SqlgenError(
+                f"{self.journal} is unreadable ({exc}); sqlgen cannot tell which run to complete"
+            ) from exc
+        return entry
+
+    def committed(self, run_id: str) -> bool:
+        """Has publication of `run_id` passed its commit point (journal written)?"""
+        if self.current_run_name() == run_id and not self.journal.exists():
+            return True
+        with contextlib.suppress(SqlgenError):
+            entry = self.read_journal()
+            return entry is not None and entry["run_id"] == run_id
+        return False
+
+    def complete(self, entry: dict[str, Any], fault: Callable[[str], None] = _no_fault) -> None:
+        """Roll the journalled publication forward from wherever it stopped."""
+        run_id = entry["run_id"]
+        run = self.runs / run_id
+        for name in DIRS:
+            fault(f"exchange_{name}")
+            self._put_in_place(name, run, int(entry["inodes"][name]), fault)
+        fsync_dir(self.root)
+        fsync_dir(run)
+        fault("view")
+        if entry.get("view") and self.current_run_name() != run_id:
+            manifest = self.read_manifest()
+            if manifest.get("run_id") != run_id:
+                raise SqlgenError(f"{self.payments} does not hold run {run_id}")
+            add_payments_view(run / DATABASE, self.root, manifest)
+            fsync_file(run / DATABASE)
+            fsync_dir(run)
+        if self.current_run_name() != run_id:
+            self.point_current(run_id, fault)
+        fault("unjournal")
+        self.journal.unlink()
+        fsync_dir(self.state)
+
+    def _put_in_place(
+        self, name: str, run: Path, ino: int, fault: Callable[[str], None] = _no_fault
+    ) -> None:
+        """Make `run/<name>` (inode `ino`) be `out_dir/<name>`, if it is not already."""
+        target, src = self.root / name, run / name
+        found = _lstat_ino(target)
+        if found == ino and is_real_dir(target):
+            return  # done before (an exchange is its own inverse: compare inodes)
+        if _lstat_ino(src) != ino:
+            raise SqlgenError(f"cannot complete publication: {src} is missing")
+        if found is None:
+            os.rename(src, target)  # first publication, or the second rename of the fallback
+        elif not exchange_paths(src, target):
+            # No atomic exchange here (not Linux, or the filesystem refuses): move the
+            # published directory aside, then the new one in. The journal covers the
+            # moment between them: recovery finds `target` missing and finishes.
+            os.rename(target, run / f"{name}.prev")
+            fault(f"place_{name}")
+            os.rename(src, target)
+
+    def recover(self) -> None:
+        """With the lock held: complete a publication a killed or failed run committed."""
+        entry = self.read_journal()
+        if entry is not None:
+            log.info("completing the interrupted publication of run %s", entry["run_id"])
+            self.complete(entry)
+
+    def abandon_if_untouched(self, run_id: str) -> bool:
+        """Drop the journal of `run_id` if nothing visible moved yet (roll back); True if
+        so. Used only when rolling forward fails in the run that wrote the journal."""
+        with contextlib.suppress(SqlgenError):
+            entry = self.read_journal()
+            if entry is None or entry["run_id"] != run_id or self.current_run_name() == run_id:
+                return False
+            if any(_lstat_ino(self.root / n) == int(entry["inodes"][n]) for n in DIRS):
+                return False
+            self.journal.unlink()
+            fsync_dir(self.state)
+            return True
+        return False
+
+    def recover_for_reading(self) -> None:
+        """Before reading: complete an interrupted publication if no run holds the lock
+        (a live run is left alone, and what it shows is read as is)."""
+        if not self.journal.is_file():
+            return
+        try:
+            fd = os.open(self.state / "lock", os.O_RDWR)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return
+        try:
+            self.recover()
+        except (OSError, SqlgenError, duckdb.Error) as exc:
+            log.warning("could not complete the interrupted publication in %s: %s", self.root, exc)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def cleanup_after_publish(self) -> None:
         """Remove older runs; a failure here is a warning (the run is published)."""
@@ -256,8 +470,8 @@ class OutputDir:
 
     # -- reading ------------------------------------------------------------------------
 
-    def read_manifest(self, run: Path | None = None) -> dict[str, Any]:
-        path = (run or self.run_root()) / "payments" / MANIFEST
+    def read_manifest(self) -> dict[str, Any]:
+        path = self.payments / MANIFEST
         if not path.is_file():
             raise SqlgenError(f"{self.root}: no published run (missing payments/{MANIFEST})")
         return json.loads(path.read_text())
@@ -269,16 +483,19 @@ class OutputDir:
         return tmp
 
 
-def run_files(run: Path, manifest: dict[str, Any]) -> list[str]:
-    """Absolute paths of a run's payments files, as the manifest lists them."""
-    base = os.path.realpath(run)
+def published_files(root: Path, manifest: dict[str, Any]) -> list[str]:
+    """Absolute paths of a run's payments files where they are published
+    (`out_dir/payments/...`), as the manifest lists them."""
+    base = os.path.realpath(root)
     return [os.path.join(base, f["path"]) for f in manifest["files"]]
 
 
-def add_payments_view(database: Path, run: Path, manifest: dict[str, Any]) -> None:
-    """Create the `payments` view over exactly the run's files (no glob of a user path)."""
+def add_payments_view(database: Path, root: Path, manifest: dict[str, Any]) -> None:
+    """Create the `payments` view over exactly the run's published files (no glob of a
+    user path). DuckDB reads the files to bind the view, so this runs once they are
+    in place under `out_dir/payments`, before the database is published."""
     db = duckdb.connect(str(database))
     try:
-        db.execute(render("payments_view.sql", files=run_files(run, manifest)))
+        db.execute(render("payments_view.sql", files=published_files(root, manifest)))
     finally:
         db.close()

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 
 from sqlgen import cli
 from sqlgen.faults import FAULT_ENV
-from sqlgen.writer import PUBLISH_STEPS
+from sqlgen.writer import COMMITTED_STEPS, FALLBACK_STEPS, PUBLISH_STEPS
 from tests.cli.test_cli import TINY, error_lines, sqlgen, sqlgen_exe
 
 
@@ -37,26 +38,77 @@ def good(tmp_path) -> Path:
     return out
 
 
-def test_sigkill_at_each_publication_step(good):
+# Runs the console script's main with renameat2 reported unsupported (the fallback).
+_FALLBACK = (
+    "import sys, sqlgen.writer as w; w.exchange_paths = lambda a, b: False; "
+    "from sqlgen import cli; sys.exit(cli.main(sys.argv[1:]))"
+)
+
+
+def sqlgen_fallback(*args, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", _FALLBACK, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+    )
+
+
+def count_parquet_with_find(out: Path) -> int:
+    """What ../shared/tools/fresh-install-check counts."""
+    found = subprocess.run(
+        ["find", str(out / "payments"), "-name", "*.parquet"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return len(found.stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("runner", "steps"),
+    [
+        (sqlgen, PUBLISH_STEPS),
+        (sqlgen_fallback, ("exchange_payments", *FALLBACK_STEPS, "exchange_catalog", "swap")),
+    ],
+    ids=["exchange", "fallback"],
+)
+def test_sigkill_at_each_publication_step(good, runner, steps):
     previous = manifest(good)
-    for step in PUBLISH_STEPS:
-        proc = sqlgen(
-            "run", "--config", TINY, "--out-dir", good, "--seed", 5,
+    for seed, step in enumerate(steps, start=20):
+        proc = runner(
+            "run", "--config", TINY, "--out-dir", good, "--seed", seed, "--no-progress",
             env={FAULT_ENV: f"publish:{step}:kill"},
         )  # fmt: skip
         assert proc.returncode == -signal.SIGKILL, (step, proc.stderr)
-        assert_valid(good)
-        if step == "cleanup":  # killed after the swap: the new run is the published one
-            assert manifest(good)["seed"] == 5
+        if step not in COMMITTED_STEPS and step not in FALLBACK_STEPS:
+            assert manifest(good) == previous, step  # untouched, even read directly
+        assert_valid(good)  # completes a committed publication first
+        assert not (good / ".sqlgen" / "publish.json").exists(), step
+        if step in COMMITTED_STEPS or step in FALLBACK_STEPS:
+            assert manifest(good)["seed"] == seed, step  # rolled forward
             previous = manifest(good)
         else:
             assert manifest(good) == previous, step
-    proc = sqlgen("run", "--config", TINY, "--out-dir", good, "--seed", 6)
+        assert not (good / "payments").is_symlink()
+        assert count_parquet_with_find(good) == len(previous["files"]) > 0
+    proc = runner("run", "--config", TINY, "--out-dir", good, "--seed", 6)
     assert proc.returncode == 0, proc.stderr
     assert_valid(good)
     assert manifest(good)["seed"] == 6
     assert len(list((good / ".sqlgen" / "runs").iterdir())) == 1
     assert not any((good / ".sqlgen" / "staging").iterdir())
+
+
+def test_fresh_install_check_counts_the_published_files(tmp_path):
+    """The acceptance tool's own check: `find out/payments -name '*.parquet'` sees the
+    run (a symlinked payments/ showed nothing), and `du` counts its bytes."""
+    out = tmp_path / "out"
+    proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    files = manifest(out)["files"]
+    assert count_parquet_with_find(out) == len(files) > 0
+    du = subprocess.run(["du", "-sk", str(out / "payments")], capture_output=True, text=True)
+    assert int(du.stdout.split()[0]) * 1024 >= sum(f["bytes"] for f in files)
 
 
 def test_empty_out_dir_is_refused(tmp_path):

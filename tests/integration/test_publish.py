@@ -1,4 +1,5 @@
-"""Publication you can trust (issue 13): ownership, one atomic pointer swap, exact files.
+"""Publication you can trust (issue 13): ownership, a journalled publication of real
+directories, exact files.
 
 In-process runs of the tiny config; the killed-process variants are in
 `tests/cli/test_safety.py`.
@@ -10,11 +11,13 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 
+import sqlgen.writer
 from sqlgen.config import load_config, with_overrides
 from sqlgen.errors import SqlgenError
 from sqlgen.faults import FAULT_ENV
@@ -22,7 +25,7 @@ from sqlgen.inspect import open_database, run_sql
 from sqlgen.render import render
 from sqlgen.runner import build_catalogs_only, run
 from sqlgen.validate import validate
-from sqlgen.writer import PUBLISH_STEPS, OutputDir
+from sqlgen.writer import COMMITTED_STEPS, FALLBACK_STEPS, PUBLISH_STEPS, OutputDir
 from tests.conftest import TINY
 
 
@@ -64,23 +67,55 @@ def good(tiny):
 # -- layout -------------------------------------------------------------------------------
 
 
-def test_layout_is_links_through_one_current_pointer(good):
+def assert_real_layout(out: Path) -> dict:
+    """`payments/` and `catalog/` are real directories that `find`, `cp -r` and `du`
+    see into; `payments/` holds the run's Hive tree, `_manifest.json` and `_SUCCESS` only."""
+    manifest = OutputDir(out).read_manifest()
+    for name in ("payments", "catalog"):
+        assert (out / name).is_dir() and not (out / name).is_symlink(), name
+    walked = set()
+    for dirpath, _, files in os.walk(out / "payments"):
+        walked |= {str(Path(dirpath, f).relative_to(out)) for f in files}
+    listed = {f["path"] for f in manifest["files"]}
+    assert walked == listed | {"payments/_manifest.json", "payments/_SUCCESS"}
+    catalogs = {str(p.relative_to(out)) for p in (out / "catalog").rglob("*") if p.is_file()}
+    assert catalogs == {f["path"] for f in manifest.get("catalog_files", [])}
+    # What ../shared/tools/fresh-install-check runs: find does not follow a symlink root.
+    found = subprocess.run(
+        ["find", str(out / "payments"), "-name", "*.parquet"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert len(found) == len(manifest["files"]) > 0
+    return manifest
+
+
+def test_layout_is_real_directories_and_one_current_pointer(good, tmp_path):
     out = good.out_dir
     state = out / ".sqlgen"
     assert (state / "owner").is_file()
     first = run_dirs(out)
     assert len(first) == 1
     assert os.readlink(state / "current") == f"runs/{first[0]}"
-    for name in ("payments", "catalog", "sqlgen.duckdb"):
-        assert os.readlink(out / name) == f".sqlgen/current/{name}"
+    assert os.readlink(out / "sqlgen.duckdb") == ".sqlgen/current/sqlgen.duckdb"
+    assert_real_layout(out)
     run(with_overrides(good, seed=8), show_progress=False)
     second = run_dirs(out)
     assert len(second) == 1 and second != first  # the older run is gone after the swap
-    assert OutputDir(out).read_manifest()["seed"] == 8
+    assert assert_real_layout(out)["seed"] == 8
+    # The run directory keeps only the database and the inode record: nothing displaced.
+    assert sorted(p.name for p in (state / "runs" / second[0]).iterdir()) == [
+        "inodes.json",
+        "sqlgen.duckdb",
+    ]
     assert not any((state / "staging").iterdir())
+    assert not (state / "publish.json").exists()
+    shutil.copytree(out / "payments", tmp_path / "copy")  # `cp -r out/payments x` copies data
+    assert len(list((tmp_path / "copy").rglob("*.parquet"))) == len(
+        OutputDir(out).read_manifest()["files"]
+    )
 
 
-def test_database_view_reads_exactly_the_runs_files_from_any_cwd(good, tmp_path, monkeypatch):
+def test_database_view_reads_exactly_the_published_files_from_any_cwd(good, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     con = duckdb.connect(str(good.out_dir / "sqlgen.duckdb"), read_only=True)
     try:
@@ -88,7 +123,8 @@ def test_database_view_reads_exactly_the_runs_files_from_any_cwd(good, tmp_path,
         view = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'payments'").fetchone()
     finally:
         con.close()
-    assert "**" not in view[0] and ".sqlgen/runs/" in view[0]
+    assert "**" not in view[0] and ".sqlgen" not in view[0]
+    assert f"{os.path.realpath(good.out_dir)}/payments/year=" in view[0]
 
 
 # -- 1. never touch what sqlgen did not make ----------------------------------------------
@@ -149,6 +185,24 @@ def test_foreign_entry_appearing_in_an_owned_dir_is_refused(good):
     assert OutputDir(out).read_manifest()["run_id"] == before[0]
 
 
+@pytest.mark.parametrize("name", ["payments", "catalog"])
+def test_foreign_directory_in_place_of_a_published_one_is_refused(good, tmp_path, name):
+    out = good.out_dir
+    os.rename(out / name, tmp_path / "published")
+    (out / name).mkdir()
+    (out / name / "keep.txt").write_text("x")
+    with pytest.raises(SqlgenError, match=rf"{name} exists and was not made by sqlgen"):
+        run(with_overrides(good, seed=8), show_progress=False)
+    assert [p.name for p in (out / name).iterdir()] == ["keep.txt"]
+
+
+def test_a_copied_out_dir_is_still_ours(good, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(good.out_dir, copy, symlinks=True)  # new inode numbers
+    run(with_overrides(good, out_dir=copy, seed=8), show_progress=False)
+    assert assert_real_layout(copy)["seed"] == 8
+
+
 def test_foreign_state_dir_is_refused_an_empty_one_reused(tiny):
     (tiny.out_dir / ".sqlgen").mkdir(parents=True)
     run(tiny, show_progress=False)  # empty: a first run killed before its marker
@@ -180,13 +234,28 @@ def test_out_dir_inside_another_output_is_refused(good, inner):
     assert not os.path.lexists(good.out_dir / inner) or inner == "catalog"
 
 
-# -- 2. one run, one atomic step: every rename/symlink fails in turn -----------------------
+# -- 2. one run, one commit point: every rename, exchange, symlink fails in turn ---------
 
 
-def test_each_rename_or_symlink_failing_keeps_the_previous_run(good, monkeypatch):
-    before = published(good.out_dir)
+@pytest.fixture(params=["exchange", "fallback"])
+def mode(request, monkeypatch):
+    """Publication with renameat2, or on a filesystem without it (two renames)."""
+    if request.param == "fallback":
+        monkeypatch.setattr(sqlgen.writer, "exchange_paths", lambda a, b: False)
+    return request.param
+
+
+def journal(out: Path) -> Path:
+    return out / ".sqlgen" / "publish.json"
+
+
+def test_each_rename_exchange_or_symlink_failing_once(good, mode, monkeypatch):
+    """Any one call failing: before the journal the previous run stays; after it the
+    run completes its own publication (the failed step is retried once)."""
     calls = []
     real = {name: getattr(os, name) for name in ("rename", "replace", "symlink")}
+    real["exchange_paths"] = sqlgen.writer.exchange_paths
+    owners = {name: (os if name != "exchange_paths" else sqlgen.writer) for name in real}
 
     def counting(name):
         def call(*args, **kwargs):
@@ -196,13 +265,12 @@ def test_each_rename_or_symlink_failing_keeps_the_previous_run(good, monkeypatch
         return call
 
     for name in real:
-        monkeypatch.setattr(os, name, counting(name))
+        monkeypatch.setattr(owners[name], name, counting(name))
     run(with_overrides(good, seed=8), show_progress=False)  # count them on a rerun
     total = len(calls)
-    assert total >= 2  # at least the promotion and the swap
-    run(good, show_progress=False)
-    before = published(good.out_dir)
+    assert total >= 4  # promotion, journal, payments, catalog, current
     for k in range(total):
+        before = published(good.out_dir)
         seen = []
 
         def failing(name, k=k, seen=seen):
@@ -215,58 +283,102 @@ def test_each_rename_or_symlink_failing_keeps_the_previous_run(good, monkeypatch
             return call
 
         for name in real:
-            monkeypatch.setattr(os, name, failing(name))
-        with pytest.raises(OSError, match="injected"):
-            run(with_overrides(good, seed=8), show_progress=False)
+            monkeypatch.setattr(owners[name], name, failing(name))
+        seed = 9 + k % 2
+        try:
+            run(with_overrides(good, seed=seed), show_progress=False)
+            failed = False
+        except OSError as exc:
+            assert "injected" in str(exc)
+            failed = True
         for name in real:
-            monkeypatch.setattr(os, name, real[name])
-        assert published(good.out_dir) == before, f"call {k + 1} of {total} ({seen[-1]})"
-    run(with_overrides(good, seed=9), show_progress=False)
-    assert OutputDir(good.out_dir).read_manifest()["seed"] == 9
+            monkeypatch.setattr(owners[name], name, real[name])
+        where = f"call {k + 1} of {total} ({seen[k]})"
+        if failed:
+            assert published(good.out_dir) == before, where
+        else:
+            assert published(good.out_dir)[0] != before[0], where
+            assert OutputDir(good.out_dir).read_manifest()["seed"] == seed, where
+        assert not journal(good.out_dir).exists(), where
+        assert_real_layout(good.out_dir)
+    run(with_overrides(good, seed=11), show_progress=False)
+    assert OutputDir(good.out_dir).read_manifest()["seed"] == 11
     assert len(run_dirs(good.out_dir)) == 1
 
 
-@pytest.mark.parametrize("k", range(4))  # three links, then the new `current`
-def test_first_run_failing_at_each_symlink_publishes_nothing(tiny, monkeypatch, k):
-    real, seen = os.symlink, []
+def test_an_exchange_that_always_fails_publishes_nothing(good, monkeypatch):
+    """Issue 13's bind mount: `out/payments` cannot be exchanged (EBUSY) at all. The
+    journal is dropped, since nothing visible moved: exit 1, the previous run as it was."""
+    before = published(good.out_dir)
+
+    def busy(a, b):
+        raise OSError(16, "injected: device or resource busy", str(b))
+
+    monkeypatch.setattr(sqlgen.writer, "exchange_paths", busy)
+    with pytest.raises(OSError, match="injected"):
+        run(with_overrides(good, seed=8), show_progress=False)
+    assert published(good.out_dir) == before
+    assert not journal(good.out_dir).exists()
+    monkeypatch.undo()
+    run(with_overrides(good, seed=8), show_progress=False)
+    assert OutputDir(good.out_dir).read_manifest()["seed"] == 8
+
+
+def test_first_run_failing_at_the_database_link_publishes_nothing(tiny, monkeypatch):
+    real = os.symlink
 
     def symlink(*args, **kwargs):
-        seen.append(args)
-        if len(seen) == k + 1:
-            raise OSError(1, "injected: symlinks not supported here")
-        return real(*args, **kwargs)
+        raise OSError(1, "injected: symlinks not supported here")
 
     monkeypatch.setattr(os, "symlink", symlink)
     with pytest.raises(OSError, match="injected"):
         run(tiny, show_progress=False)
     assert not os.path.lexists(tiny.out_dir / ".sqlgen" / "current")
+    assert not os.path.lexists(tiny.out_dir / "payments")
     monkeypatch.setattr(os, "symlink", real)
     run(tiny, show_progress=False)
     assert validate(tiny.out_dir)[0] == []
 
 
-@pytest.mark.parametrize("step", PUBLISH_STEPS)
-def test_fault_raised_at_each_publication_step(good, monkeypatch, step):
+@pytest.mark.parametrize("step", PUBLISH_STEPS + FALLBACK_STEPS)
+def test_fault_raised_at_each_publication_step(good, mode, monkeypatch, step):
+    if step in FALLBACK_STEPS and mode == "exchange":
+        pytest.skip("only the two-rename fallback has this step")
     before = published(good.out_dir)
     monkeypatch.setenv(FAULT_ENV, f"publish:{step}:raise")
-    if step == "cleanup":  # after the swap: published, older run left for the next sweep
+    if step in COMMITTED_STEPS or step in FALLBACK_STEPS:
+        # After the journal: the run completes its own publication (a warning).
         run(with_overrides(good, seed=8), show_progress=False)
-        assert OutputDir(good.out_dir).read_manifest()["seed"] == 8
-        assert len(run_dirs(good.out_dir)) == 2
+        monkeypatch.delenv(FAULT_ENV)
+        assert published(good.out_dir)[0] != before[0]
+        assert assert_real_layout(good.out_dir)["seed"] == 8
+        assert len(run_dirs(good.out_dir)) == (2 if step == "cleanup" else 1)
     else:
         with pytest.raises(OSError, match=f"injected fault before publication step '{step}'"):
             run(with_overrides(good, seed=8), show_progress=False)
+        monkeypatch.delenv(FAULT_ENV)
         assert published(good.out_dir) == before
-    monkeypatch.delenv(FAULT_ENV)
+    assert not journal(good.out_dir).exists()
     run(with_overrides(good, seed=9), show_progress=False)
-    assert OutputDir(good.out_dir).read_manifest()["seed"] == 9
+    assert assert_real_layout(good.out_dir)["seed"] == 9
     assert len(run_dirs(good.out_dir)) == 1
     assert not any((good.out_dir / ".sqlgen" / "staging").iterdir())
 
 
-def test_staged_files_are_fsynced_before_the_pointer_swap(good, monkeypatch):
-    """Issue 14: every file and directory of the new run is fsynced before `current`
-    is swapped, and the swap itself is then made durable."""
+def test_fallback_reruns_keep_the_published_catalog(good, mode):
+    """Issue 14: without renameat2 every rerun lost the published catalog."""
+    for seed in (8, 9, 10):
+        run(with_overrides(good, seed=seed), show_progress=False)
+        manifest = assert_real_layout(good.out_dir)
+        assert manifest["seed"] == seed and len(manifest["catalog_files"]) == 3
+        assert validate(good.out_dir)[0] == []
+        assert len(run_dirs(good.out_dir)) == 1
+
+
+def test_staged_files_are_fsynced_before_the_journal(good, mode, monkeypatch):
+    """Issue 14: every file and directory of the new run, and the journal itself, are
+    fsynced before the journal is renamed into place (the commit point); the exchanges
+    are made durable before the pointer swap, and the swap before the journal goes."""
     events: list[tuple[str, str]] = []
     real_fsync, real_rename = os.fsync, os.rename
 
@@ -281,13 +393,57 @@ def test_staged_files_are_fsynced_before_the_pointer_swap(good, monkeypatch):
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "rename", rename)
     run(with_overrides(good, seed=8), show_progress=False)
-    current = str(good.out_dir / ".sqlgen" / "current")
-    swap = events.index(("rename", current))
-    synced = {path for kind, path in events[:swap] if kind == "fsync"}
-    run_dir = Path(os.path.realpath(current))
-    every = {str(p) for p in run_dir.rglob("*")} | {str(run_dir), str(run_dir.parent)}
+    state = good.out_dir / ".sqlgen"
+    commit = events.index(("rename", str(state / "publish.json")))
+    synced = {path for kind, path in events[:commit] if kind == "fsync"}
+    run_dir = Path(os.path.realpath(state / "current"))
+    every = {str(p) for p in (good.out_dir / "payments").rglob("*")}
+    every |= {str(p) for p in (good.out_dir / "catalog").rglob("*")}
+    # Where they were when synced: under the run directory, before being exchanged in.
+    every = {p.replace(str(good.out_dir), str(run_dir), 1) for p in every}
+    every |= {str(run_dir), str(run_dir / "payments"), str(run_dir / "catalog")}
+    every |= {str(run_dir / "sqlgen.duckdb"), str(run_dir.parent), str(state / "publish.json.tmp")}
     assert every - synced == set()
-    assert ("fsync", str(good.out_dir / ".sqlgen")) in events[swap:]
+    swap = events.index(("rename", str(state / "current")))
+    assert ("fsync", str(good.out_dir)) in events[commit:swap]
+    assert ("fsync", str(state)) in events[swap:]
+
+
+def test_a_reader_completes_an_interrupted_publication(good, monkeypatch):
+    """A journal left by a killed run: a reader holding no lock completes it; while a
+    live run holds the lock, the reader reads as is and leaves the journal alone."""
+    out = good.out_dir
+    real = OutputDir.complete
+
+    def stop_after_payments(self, entry, fault=None):
+        self._put_in_place("payments", self.runs / entry["run_id"],
+                           int(entry["inodes"]["payments"]))  # fmt: skip
+        raise KeyboardInterrupt  # as if killed between the two exchanges
+
+    monkeypatch.setattr(OutputDir, "complete", stop_after_payments)
+
+    def broken(self):
+        if self.journal.exists():
+            raise OSError(5, "injected: recovery fails too")
+
+    monkeypatch.setattr(OutputDir, "recover", broken)
+    monkeypatch.setattr(OutputDir, "abandon_if_untouched", lambda self, run_id: False)
+    with pytest.raises(SqlgenError, match="is committed"):
+        run(with_overrides(good, seed=8), show_progress=False)
+    monkeypatch.undo()
+    assert journal(out).is_file()
+    import fcntl
+
+    with open(out / ".sqlgen" / "lock", "a+") as held:  # a live run holds the lock
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        problems, _ = validate(out)
+        assert journal(out).is_file() and problems  # new payments beside old catalogs
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert real is OutputDir.complete
+    assert "4000" in run_sql(out, "SELECT count(*) FROM payments")  # completes it
+    assert not journal(out).exists()
+    assert published(out)[0] and OutputDir(out).read_manifest()["seed"] == 8
+    assert assert_real_layout(out)["seed"] == 8
 
 
 # -- 6. exact files, never globs ----------------------------------------------------------
@@ -430,20 +586,47 @@ def test_previous_layout_is_converted_without_losing_the_run(good, tmp_path, mon
     with pytest.raises(SqlgenError, match="written by an older sqlgen"):
         run_sql(legacy, "SELECT 1")
     rerun = with_overrides(good, out_dir=legacy, seed=8)
-    # Conversion itself interrupted (its pointer swap fails): moved, not deleted.
-    monkeypatch.setenv(FAULT_ENV, "publish:swap:raise")
+    # Conversion itself interrupted (the database link fails): moved, not deleted.
+    real = OutputDir.ensure_links
+
+    def broken(self):
+        raise OSError(1, "injected: no symlink")
+
+    monkeypatch.setattr(OutputDir, "ensure_links", broken)
     with pytest.raises(OSError, match="injected"):
         run(rerun, show_progress=False)
-    assert (legacy / ".sqlgen" / "runs" / "legacy" / "payments" / "_manifest.json").is_file()
+    assert (legacy / ".sqlgen" / "runs" / "legacy" / "sqlgen.duckdb").is_file()
+    assert validate(legacy)[0] == []
+    monkeypatch.setattr(OutputDir, "ensure_links", real)
     # The next run finishes the conversion; its own publication fails here.
     monkeypatch.setenv(FAULT_ENV, "publish:promote:raise")
     with pytest.raises(OSError, match="injected"):
         run(rerun, show_progress=False)
-    # Converted, not lost: the old run is published through the new links.
-    assert (legacy / "payments").is_symlink()
+    # Converted, not lost: the old run stays in its real directories.
+    assert (legacy / "sqlgen.duckdb").is_symlink()
+    assert assert_real_layout(legacy)["run_id"] == old_id
     assert validate(legacy)[0] == []
-    assert OutputDir(legacy).read_manifest()["run_id"] == old_id
     monkeypatch.delenv(FAULT_ENV)
     run(with_overrides(good, out_dir=legacy, seed=8), show_progress=False)
     assert validate(legacy)[0] == []
-    assert OutputDir(legacy).read_manifest()["seed"] == 8
+    assert assert_real_layout(legacy)["seed"] == 8
+
+
+def test_symlinked_layout_is_replaced_by_real_directories(good, tmp_path):
+    """An out_dir of the previous layout (payments, catalog symlinks through `current`):
+    readable as is, and the next run puts real directories in their place."""
+    out = good.out_dir
+    state = out / ".sqlgen"
+    run_dir = Path(os.path.realpath(state / "current"))
+    for name in ("payments", "catalog"):
+        os.rename(out / name, run_dir / name)
+        os.symlink(f".sqlgen/current/{name}", out / name)
+    from sqlgen.writer import add_payments_view
+
+    add_payments_view(run_dir / "sqlgen.duckdb", run_dir, OutputDir(out).read_manifest())
+    assert validate(out)[0] == []
+    assert "4000" in run_sql(out, "SELECT count(*) FROM payments")
+    run(with_overrides(good, seed=8), show_progress=False)
+    assert assert_real_layout(out)["seed"] == 8
+    assert "4000" in run_sql(out, "SELECT count(*) FROM payments")
+    assert len(run_dirs(out)) == 1

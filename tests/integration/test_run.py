@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import duckdb
@@ -131,7 +130,7 @@ def test_rerun_replaces_files_byte_identical(published):
     after = sorted(p.relative_to(out) for p in (out / "payments").rglob("*.parquet"))
     assert after == files
     assert all((out / p).read_bytes() == before[p] for p in files)
-    assert os.readlink(out / "payments") == ".sqlgen/current/payments"
+    assert (out / "payments").is_dir() and not (out / "payments").is_symlink()
     assert len(list((out / ".sqlgen" / "runs").iterdir())) == 1  # the older run is gone
     assert not any((out / ".sqlgen" / "staging").glob("*"))
 
