@@ -334,7 +334,8 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
             table = to_arrow(ctx.pop, draws, uuids)
     params = ctx.params
     if ctx.cfg.realism == "v3":
-        signals = behaviour(ctx.pop, draws)
+        with timer("behaviour"):
+            signals = behaviour(ctx.pop, draws)
         for name, values in signals.items():
             table = table.append_column(name, pa.array(values))
         params = {**params, **{f"c_{k}": float(v.mean()) for k, v in signals.items()}}
