@@ -404,7 +404,7 @@ class GeneratorConfig(_Model):
         1_000_000, ge=1, le=50_000_000, description="most rows in one chunk (one Parquet file)"
     )
     realism: Literal["v1", "v2", "v3"] = Field(
-        "v2",
+        "v3",
         description="v1: legacy behaviour; v2: persisted catalogs, scenarios, habits; v3: a "
         "believable world (real places, time zones, currencies, bounded activity) and fraud "
         "as planned episodes (rings, card lifecycle, authorisation)",
