@@ -52,6 +52,9 @@ CAP_US = 120 * DAY_US  # chargeback window: no report later than this
 # 29 days is over 7 sigma of a takeover's 45-minute gaps).
 _LATE_US = 200 * DAY_US
 _KEEP_US = DAY_US  # attempts kept before the latest slice (slices a little out of order)
+# A slice before the floor: the attempts of this long before it are kept too (at least
+# 4 slices of its length).
+_BACK_US = 4 * DAY_US
 _CACHED_DAYS = 4  # day blocks kept for reuse
 _ATTEMPTS_PER_RING = 40  # rings in a run: planned attempts / this (at least 20)
 _PROXY_SHARE = 0.6  # of fraud rows seen near the victim's home (residential proxies)
@@ -153,7 +156,11 @@ class Planner:
         self._upto = 0  # days [0, _upto) are in card_block
         self._floor = self.t0
         self._pending = _empty()
+        self._behind = (0, 0, _empty())  # (t0, t1, attempts ending in [t0, t1))
         self._cache: dict[int, Attempts] = {}
+        # Each day's first and last attempt time once computed (else the bounds).
+        day0 = self.t0 + DAY_US * np.arange(self._n_days, dtype=np.int64)
+        self._ends = np.stack([day0 - self.early, day0 + _LATE_US - 1], axis=1)
         self.computed: Counter[int] = Counter()  # day -> times its block was computed
         self._lock = threading.Lock()  # a Dask worker may run chunks in threads
 
@@ -187,10 +194,20 @@ class Planner:
         to date for times before t1. Works for slices asked in any order."""
         with self._lock:
             lo, hi = self._days_for(t0_us, t1_us)
-            if t0_us < self._floor:  # out of order: recompute the slice's days
+            if t0_us < self._floor:  # out of order: from the store behind the floor
+                b0, b1, behind = self._behind
+                if b0 <= t0_us and t1_us <= b1:
+                    return behind
+                # Recompute the days reaching the slice, and a few days before it (slices
+                # taken backwards then recompute only now and then).
                 self._extend(hi)
-                parts = [_between(self._day(d), t0_us, t1_us) for d in range(lo, hi + 1)]
-                return _by_time(parts)
+                b0 = max(self.t0, t0_us - max(_BACK_US, 4 * (t1_us - t0_us)))
+                lo = self._days_for(b0, t1_us)[0]
+                days = lo + np.flatnonzero((self._ends[lo:hi + 1, 0] < t1_us)
+                                           & (self._ends[lo:hi + 1, 1] >= b0))
+                behind = _by_time([_between(self._day(d), b0, t1_us) for d in days.tolist()])
+                self._behind = (b0, t1_us, behind)
+                return behind
             self._floor = max(self._floor, t0_us - _KEEP_US)
             self._extend(hi)
             return self._pending
@@ -254,6 +271,10 @@ class Planner:
             raise SqlgenError(
                 f"internal error: day {day} of the fraud plan has attempts or blocks outside "
                 f"[day - {self.early} us, day + {_LATE_US} us): the plan would not partition")
+        if len(a["t"]):
+            self._ends[day] = a["t"].min(), a["t"].max()
+        else:
+            self._ends[day] = 1, 0  # nothing ends in any slice
         self._cache[day] = a
         if len(self._cache) > _CACHED_DAYS:
             del self._cache[next(iter(self._cache))]
