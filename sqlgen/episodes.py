@@ -1,21 +1,29 @@
-"""Realism v3 fraud episodes, planned once per run and materialized by the chunks.
+"""Realism v3 fraud episodes, planned per day from the seed and materialized by the chunks.
 
 Fraud is done by **rings** (`Rings`): a small population of fraudsters, each with its
 own city, devices, addresses, favourite merchants and working hours, reused across
-victims. The **plan** (`Planner.plan`) holds every planned attempt of the run: per
-scenario with a v3 planner (card testing, account takeover, a merchant's breach
-window and cash-out, burst waves), episodes of several attempts on victim cards, each
-episode reported after a delay (scenario and channel profile, capped at the 120-day
-chargeback window) and its card **blocked** at the report.
+victims. The **plan** holds every planned attempt of the run: per scenario with a v3
+planner (card testing, account takeover, a merchant's breach window and cash-out, burst
+waves), episodes of several attempts on victim cards, each episode reported after a
+delay (scenario and channel profile, capped at the 120-day chargeback window) and its
+card **blocked** at the report.
 
 The plan depends on the config and seed only, never on chunking: it is made of day
 blocks, each drawn from its own stream (`seeds.stream(seed, "episodes", day)`) with an
 exact number of attempts per scenario (largest remainder over days), so any block can
-be computed on its own. A process computes the whole plan once (about one entry per
-fraud) and each chunk takes the attempts that fall in its time slice
-(`Planner.materialize`), applies blocks (`Planner.settle`: declined `card_blocked`,
-the holder's later payments move to a replacement card) and gives the fraud rows the
-ring's device, address and browser (`Planner.devices`).
+be computed on its own, and a process computes only the blocks its chunks need
+(`Planner.plan`; at 10 billion rows the whole plan would be about 100 million
+attempts). An attempt ends near its day: at most a burst's window before it and
+`_LATE_US` (200 days) after it, checked as each block is made; so a chunk's attempts
+come from a bounded range of days, and a block (never before its episode's first
+attempt) can matter to a chunk only if its day starts before the chunk's end plus that
+window. Blocks accumulate as a running minimum over the days in order; the attempts of
+days already computed that end later are kept for the next chunks (so a process costs
+about the prefix of days up to its last chunk); a chunk taken out of order recomputes
+the days that reach it. Each chunk takes the attempts of its time slice
+(`Planner.materialize`), applies blocks (`Planner.settle`: declined `card_blocked`, the
+holder's later payments move to a replacement card) and gives the fraud rows the ring's
+device, address and browser (`Planner.devices`).
 
 Genuine life makes the same signals at realistic rates: new devices, trips (the world
 module), big purchases, small digital purchases; each card has its own spending level,
@@ -130,7 +138,8 @@ class Rings:
 
 
 class Planner:
-    """Per-process v3 fraud state: rings, card spending levels, and the run's plan."""
+    """Per-process v3 fraud state: rings, card spending levels, and the day blocks of the
+    plan its chunks need."""
 
     def __init__(self, pop: Population):
         cfg = pop.cfg
@@ -187,7 +196,8 @@ class Planner:
     # grows): extra later days never change a comparison with an earlier time.
     # `_pending` holds, in time order, the computed days' attempts that end at or after
     # `_floor` (which only rises), so chunks taken in time order are served from it; a
-    # chunk before the floor (out of order) recomputes its days instead.
+    # chunk before the floor (out of order) is served from `_behind`, recomputed from the
+    # days reaching it (the exact first and last time of each day computed: `_ends`).
     def plan(self, t0_us: int, t1_us: int) -> Attempts:
         """Planned rows in time order, holding every one of the time slice [t0, t1)
         (and maybe others: take the slice with a search on `t`); brings `card_block` up
@@ -214,7 +224,7 @@ class Planner:
 
     def whole_plan(self) -> Attempts:
         """Every planned row of the run in time order (what the slices add up to); also
-        completes `card_block`. Holds the whole plan: for tests and reports only."""
+        completes `card_block`. Holds the whole plan at once: for tests."""
         with self._lock:
             parts = [self._day(d) for d in range(self._n_days)]
             for a in parts:

@@ -39,8 +39,12 @@ def world():
     plan = whole.whole_plan()
     specs = plan_chunks(cfg)
     assert len(specs) > 40 and (plan["code"] > 0).sum() > 4000
-    return SimpleNamespace(cfg=cfg, pop=pop, plan=plan, block=whole.card_block.copy(),
-                           specs=specs)
+    # Each card's block: its earliest report over the whole plan.
+    fraud = plan["code"] > 0
+    block = np.full(len(pop.card_owner), np.iinfo(np.int64).max)
+    np.minimum.at(block, plan["card"][fraud], plan["block"][fraud])
+    np.testing.assert_array_equal(whole.card_block, block)
+    return SimpleNamespace(cfg=cfg, pop=pop, plan=plan, block=block, specs=specs)
 
 
 def _slice(a, t0, t1):
