@@ -161,6 +161,9 @@ class Planner:
         # How far before its day an attempt can come: a burst's wave reaches back by its
         # window (`burst.plan`); everything else starts on its day.
         self.early = int(cfg.label.burst_window_minutes * 60e6) + HOUR_US
+        # Per card, its earliest block over the days computed so far: exact for any
+        # comparison with a time before the end of a slice `plan` has served (which
+        # `materialize` asks for before `settle` and `place` compare).
         self.card_block = np.full(n_cards, np.iinfo(np.int64).max, dtype=np.int64)
         self._upto = 0  # days [0, _upto) are in card_block
         self._floor = self.t0
