@@ -1,21 +1,29 @@
-"""Realism v3 fraud episodes, planned once per run and materialized by the chunks.
+"""Realism v3 fraud episodes, planned per day from the seed and materialized by the chunks.
 
 Fraud is done by **rings** (`Rings`): a small population of fraudsters, each with its
 own city, devices, addresses, favourite merchants and working hours, reused across
-victims. The **plan** (`Planner.plan`) holds every planned attempt of the run: per
-scenario with a v3 planner (card testing, account takeover, a merchant's breach
-window and cash-out, burst waves), episodes of several attempts on victim cards, each
-episode reported after a delay (scenario and channel profile, capped at the 120-day
-chargeback window) and its card **blocked** at the report.
+victims. The **plan** holds every planned attempt of the run: per scenario with a v3
+planner (card testing, account takeover, a merchant's breach window and cash-out, burst
+waves), episodes of several attempts on victim cards, each episode reported after a
+delay (scenario and channel profile, capped at the 120-day chargeback window) and its
+card **blocked** at the report.
 
 The plan depends on the config and seed only, never on chunking: it is made of day
 blocks, each drawn from its own stream (`seeds.stream(seed, "episodes", day)`) with an
 exact number of attempts per scenario (largest remainder over days), so any block can
-be computed on its own. A process computes the whole plan once (about one entry per
-fraud) and each chunk takes the attempts that fall in its time slice
-(`Planner.materialize`), applies blocks (`Planner.settle`: declined `card_blocked`,
-the holder's later payments move to a replacement card) and gives the fraud rows the
-ring's device, address and browser (`Planner.devices`).
+be computed on its own, and a process computes only the blocks its chunks need
+(`Planner.plan`; at 10 billion rows the whole plan would be about 100 million
+attempts). An attempt ends near its day: at most a burst's window before it and
+`_LATE_US` (200 days) after it, checked as each block is made; so a chunk's attempts
+come from a bounded range of days, and a block (never before its episode's first
+attempt) can matter to a chunk only if its day starts before the chunk's end plus that
+window. Blocks accumulate as a running minimum over the days in order; the attempts of
+days already computed that end later are kept for the next chunks (so a process costs
+about the prefix of days up to its last chunk); a chunk taken out of order recomputes
+the days that reach it. Each chunk takes the attempts of its time slice
+(`Planner.materialize`), applies blocks (`Planner.settle`: declined `card_blocked`, the
+holder's later payments move to a replacement card) and gives the fraud rows the ring's
+device, address and browser (`Planner.devices`).
 
 Genuine life makes the same signals at realistic rates: new devices, trips (the world
 module), big purchases, small digital purchases; each card has its own spending level,
@@ -25,6 +33,8 @@ which fraud amounts follow too.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,6 +52,18 @@ if TYPE_CHECKING:
     from sqlgen.population import Population
 
 CAP_US = 120 * DAY_US  # chargeback window: no report later than this
+# An attempt ends before this long after the start of the day that planned it (enforced
+# in `Planner._day`): episodes start on their day, a breached card's first attempt at
+# most 1 + 14 + 30 days later (window start and length, cash-out delay) in the ring's
+# hours of that day (+1), and a retry comes at most CAP + 5 days after its episode's
+# first attempt: 171 days; the rest is margin for long gaps within a spree (lognormal:
+# 29 days is over 7 sigma of a takeover's 45-minute gaps).
+_LATE_US = 200 * DAY_US
+_KEEP_US = DAY_US  # attempts kept before the latest slice (slices a little out of order)
+# A slice before the floor: the attempts of this long before it are kept too (at least
+# 4 slices of its length).
+_BACK_US = 4 * DAY_US
+_CACHED_DAYS = 4  # day blocks kept for reuse
 _ATTEMPTS_PER_RING = 40  # rings in a run: planned attempts / this (at least 20)
 _PROXY_SHARE = 0.6  # of fraud rows seen near the victim's home (residential proxies)
 _RING_DEVICES = (2, 8)  # devices per ring (inclusive)
@@ -116,7 +138,8 @@ class Rings:
 
 
 class Planner:
-    """Per-process v3 fraud state: rings, card spending levels, and the run's plan."""
+    """Per-process v3 fraud state: rings, card spending levels, and the day blocks of the
+    plan its chunks need."""
 
     def __init__(self, pop: Population):
         cfg = pop.cfg
@@ -131,8 +154,27 @@ class Planner:
             0, _CARD_LEVEL_SIGMA, n_cards))
         risk = pop.merchant_risk * pop.merchant_popularity
         self._breach = sampling.CdfSampler(risk if risk.sum() > 0 else np.ones(len(risk)))
-        self._plan: Attempts | None = None
+        self._n_days = int((self.t1 - self.t0) // DAY_US)
+        self._planners = [s for s in REGISTRY if s.plan is not None and self.totals.get(s.name)]
+        self._per_day = {s.name: largest_remainder(self.totals[s.name], np.ones(self._n_days))
+                         for s in self._planners}
+        # How far before its day an attempt can come: a burst's wave reaches back by its
+        # window (`burst.plan`); everything else starts on its day.
+        self.early = int(cfg.label.burst_window_minutes * 60e6) + HOUR_US
+        # Per card, its earliest block over the days computed so far: exact for any
+        # comparison with a time before the end of a slice `plan` has served (which
+        # `materialize` asks for before `settle` and `place` compare).
         self.card_block = np.full(n_cards, np.iinfo(np.int64).max, dtype=np.int64)
+        self._upto = 0  # days [0, _upto) are in card_block
+        self._floor = self.t0
+        self._pending = _empty()
+        self._behind = (0, 0, _empty())  # (t0, t1, attempts ending in [t0, t1))
+        self._cache: dict[int, Attempts] = {}
+        # Each day's first and last attempt time once computed (else the bounds).
+        day0 = self.t0 + DAY_US * np.arange(self._n_days, dtype=np.int64)
+        self._ends = np.stack([day0 - self.early, day0 + _LATE_US - 1], axis=1)
+        self.computed: Counter[int] = Counter()  # day -> times its block was computed
+        self._lock = threading.Lock()  # a Dask worker may run chunks in threads
 
     # -- what scenario planners use ------------------------------------------------
     def victims(self, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -148,37 +190,107 @@ class Planner:
         return base * self.card_level[card] * np.exp(shift + rng.normal(0, 0.3, len(card)))
 
     # -- the plan --------------------------------------------------------------------
-    def plan(self) -> Attempts:
-        """Every planned row of the run, in time order, with report times; fills
-        `card_block`. Computed once per process."""
-        if self._plan is None:
-            self._plan = self._build()
-        return self._plan
+    # The plan is made of day blocks (`_day`), each computable on its own. A chunk needs
+    # the attempts whose final time falls in its window and the blocks that can come
+    # before its end; both come from a bounded range of days (`_days_for`), because an
+    # attempt of day d ends in [day start - `self.early`, day start + `_LATE_US`) and a
+    # block comes after its episode's first attempt (`_day` enforces both). `card_block`
+    # is the running minimum over the days computed so far (`_upto`, a prefix that only
+    # grows): extra later days never change a comparison with an earlier time.
+    # `_pending` holds, in time order, the computed days' attempts that end at or after
+    # `_floor` (which only rises), so chunks taken in time order are served from it; a
+    # chunk before the floor (out of order) is served from `_behind`, recomputed from the
+    # days reaching it (the exact first and last time of each day computed: `_ends`).
+    def plan(self, t0_us: int, t1_us: int) -> Attempts:
+        """Planned rows in time order, holding every one of the time slice [t0, t1)
+        (and maybe others: take the slice with a search on `t`); brings `card_block` up
+        to date for times before t1. Works for slices asked in any order."""
+        with self._lock:
+            lo, hi = self._days_for(t0_us, t1_us)
+            if t0_us < self._floor:  # out of order: from the store behind the floor
+                b0, b1, behind = self._behind
+                if b0 <= t0_us and t1_us <= b1:
+                    return behind
+                # Recompute the days reaching the slice, and a few days before it (slices
+                # taken backwards then recompute only now and then).
+                self._extend(hi)
+                b0 = max(self.t0, t0_us - max(_BACK_US, 4 * (t1_us - t0_us)))
+                lo = self._days_for(b0, t1_us)[0]
+                days = lo + np.flatnonzero((self._ends[lo:hi + 1, 0] < t1_us)
+                                           & (self._ends[lo:hi + 1, 1] >= b0))
+                behind = _by_time([_between(self._day(d), b0, t1_us) for d in days.tolist()])
+                self._behind = (b0, t1_us, behind)
+                return behind
+            self._floor = max(self._floor, t0_us - _KEEP_US)
+            self._extend(hi)
+            return self._pending
 
-    def _build(self) -> Attempts:
-        days = int((self.t1 - self.t0) // DAY_US)
-        planners = [s for s in REGISTRY if s.plan is not None and self.totals.get(s.name)]
-        per_day = {s.name: largest_remainder(self.totals[s.name], np.ones(days))
-                   for s in planners}
-        parts = []
-        for day in range(days):
-            rng = stream(self.seed, "episodes", day)
-            t0 = self.t0 + day * DAY_US
-            for s in planners:
-                k = int(per_day[s.name][day])
-                if k == 0:
-                    continue
-                a = s.plan(self, k, t0, t0 + DAY_US, rng)
-                # Globally unique episode ids: (day, scenario, local episode).
-                a["episode"] = (np.int64(day) * 256 + s.code) << 32 | a["episode"]
-                parts.append(self._report(a, s, rng))
-        if not parts:
-            return _empty()
-        a = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        order = np.argsort(a["t"], kind="stable")
-        a = {k: v[order] for k, v in a.items()}
+    def whole_plan(self) -> Attempts:
+        """Every planned row of the run in time order (what the slices add up to); also
+        completes `card_block`. Holds the whole plan at once: for tests."""
+        with self._lock:
+            parts = [self._day(d) for d in range(self._n_days)]
+            for a in parts:
+                self._block(a)
+            return _by_time(parts)
+
+    def _days_for(self, t0_us: int, t1_us: int) -> tuple[int, int]:
+        """The days whose attempts can end in [t0, t1), the last one also the last
+        whose blocks can come before t1."""
+        lo = (t0_us - _LATE_US - self.t0) // DAY_US + 1
+        hi = -((self.t0 - t1_us - self.early) // DAY_US) - 1  # ceil(...) - 1
+        return max(0, lo), min(self._n_days - 1, hi)
+
+    def _extend(self, last: int) -> None:
+        """Compute days up to `last`: their blocks into `card_block`, their attempts
+        ending at or after the floor into `_pending`."""
+        if last < self._upto:
+            return
+        keep = _between(self._pending, self._floor, self.t1)
+        parts = [keep]
+        for d in range(self._upto, last + 1):
+            a = self._day(d)
+            self._block(a)
+            parts.append(_between(a, self._floor, self.t1))
+        self._upto = last + 1
+        self._pending = _by_time(parts)
+
+    def _block(self, a: Attempts) -> None:
         fraud = a["code"] > 0
         np.minimum.at(self.card_block, a["card"][fraud], a["block"][fraud])
+
+    def _day(self, day: int) -> Attempts:
+        """One day block of the plan: the episodes planned on that day (drawn from its
+        own stream), with report times, in plan order (not time order). A few recent
+        blocks are cached."""
+        if day in self._cache:
+            return self._cache[day]
+        self.computed[day] += 1
+        rng = stream(self.seed, "episodes", day)
+        t0 = self.t0 + day * DAY_US
+        parts = []
+        for s in self._planners:
+            k = int(self._per_day[s.name][day])
+            if k == 0:
+                continue
+            a = s.plan(self, k, t0, t0 + DAY_US, rng)
+            # Globally unique episode ids: (day, scenario, local episode).
+            a["episode"] = (np.int64(day) * 256 + s.code) << 32 | a["episode"]
+            parts.append(self._report(a, s, rng))
+        a = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else _empty()
+        fraud = a["code"] > 0
+        if len(a["t"]) and (a["t"].min() < t0 - self.early or a["t"].max() >= t0 + _LATE_US
+                            or a["block"][fraud].min(initial=t0) < t0 - self.early):
+            raise SqlgenError(
+                f"internal error: day {day} of the fraud plan has attempts or blocks outside "
+                f"[day - {self.early} us, day + {_LATE_US} us): the plan would not partition")
+        if len(a["t"]):
+            self._ends[day] = a["t"].min(), a["t"].max()
+        else:
+            self._ends[day] = 1, 0  # nothing ends in any slice
+        self._cache[day] = a
+        if len(self._cache) > _CACHED_DAYS:
+            del self._cache[next(iter(self._cache))]
         return a
 
     def _report(self, a: Attempts, scenario, rng: np.random.Generator) -> Attempts:
@@ -229,7 +341,7 @@ class Planner:
         d["amount_raw"][micro] = rng.choice([0.99, 1.49, 1.99, 2.99, 4.99],
                                             int(micro.sum())) / self.pop.merchant_scale[
             d["merchant_id"][micro]]
-        a = self.plan()
+        a = self.plan(spec.t0_us, spec.t1_us)
         lo, hi = np.searchsorted(a["t"], [spec.t0_us, spec.t1_us])
         k = int(hi - lo)
         if k > n // 2:
@@ -344,6 +456,22 @@ def planned_quotas(cfg) -> dict[str, int]:
     """Attempts per v3-planned scenario over the whole run (exact)."""
     share = split_quota(cfg, cfg.fraud_target)
     return {s.name: share.get(s.name, 0) for s in REGISTRY if s.plan is not None}
+
+
+def _between(a: Attempts, t0_us: int, t1_us: int) -> Attempts:
+    keep = (a["t"] >= t0_us) & (a["t"] < t1_us)
+    return a if keep.all() else {k: v[keep] for k, v in a.items()}
+
+
+def _by_time(parts: list[Attempts]) -> Attempts:
+    """Parts in plan order (days ascending) as one table in time order; ties keep the
+    plan order, as a sort of the whole plan would."""
+    parts = [p for p in parts if len(p["t"])]
+    if not parts:
+        return _empty()
+    a = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    order = np.argsort(a["t"], kind="stable")
+    return {k: v[order] for k, v in a.items()}
 
 
 def _empty() -> Attempts:

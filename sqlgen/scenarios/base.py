@@ -106,8 +106,9 @@ class Scenario:
     weight: float | None = None
     # v2: rewrites draws before scoring: inject(injector, quota). None: labeler-made.
     inject: Callable[[Injector, int], None] | None = None
-    # v3: plans episodes once per run: plan(planner, attempts, t0_us, t1_us, rng) ->
-    # Attempts starting in [t0, t1) (`sqlgen.episodes`). None: not planned in v3.
+    # v3: plans a day's episodes: plan(planner, attempts, t0_us, t1_us, rng) ->
+    # Attempts starting in [t0, t1) (`sqlgen.episodes`; every time within the bounds
+    # `Planner._day` checks). None: not planned in v3.
     plan: Callable[..., Attempts] | None = None
     report: ReportDelay = ReportDelay()
 

@@ -202,7 +202,7 @@ def test_report_cap_holds_even_for_slow_profiles(monkeypatch):
     con = duckdb.connect()
     build_catalogs(con, cfg.catalog, cfg.seed, world=True)
     planner = Population(cfg, con).planner
-    plan = planner.plan()
+    plan = planner.whole_plan()
     fraud = plan["code"] > 0
     delay = plan["reported"][fraud] - plan["t"][fraud]
     assert fraud.sum() > 0
