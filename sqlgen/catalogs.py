@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from sqlgen import sampling, world
+from sqlgen import arrow_np, sampling, world
 from sqlgen.config import DEFAULT_ROW_GROUP_SIZE, CatalogConfig
 from sqlgen.errors import SqlgenError
 from sqlgen.render import render
@@ -77,7 +77,7 @@ def _customers(cfg: CatalogConfig, seed: int, places: bool = False) -> pa.Table:
     else:
         lat, lon = _locations(country, rng)
         extra = {}
-    return pa.table(
+    return arrow_np.table(
         {
             "customer_id": np.arange(n, dtype=np.int64),
             "home_country": _country_codes(country),
@@ -104,7 +104,7 @@ def _merchants(cfg: CatalogConfig, seed: int, places: bool = False) -> pa.Table:
         extra = {"city_id": p["city_id"], "city": p["city"], "time_zone": p["zone"]}
     else:
         lat, lon = _locations(country, rng)
-    return pa.table(
+    return arrow_np.table(
         {
             "merchant_id": np.arange(n, dtype=np.int64),
             "mcc_code": sampling.dictionary(mcc, [m["code"] for m in ref["mccs"]]),
@@ -131,7 +131,7 @@ def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray) 
     extra = sampling.draw_from_cdf(sampling.cdf(customer_popularity), n - len(first), rng)
     owner = np.concatenate([first, extra]).astype(np.int64)
     scheme, vocab = sampling.categorical(reference()["card_schemes"], n, rng)
-    return pa.table(
+    return arrow_np.table(
         {
             "card_id": np.arange(n, dtype=np.int64),
             "customer_id": owner,
@@ -164,10 +164,15 @@ def _pan_hash_enum(con: duckdb.DuckDBPyConnection, source: str) -> None:
     )
 
 
+def _columns(rows: list[dict]) -> pa.Table:
+    """A list of records (the reference YAML) as a table, one column per key."""
+    return arrow_np.table({k: np.asarray([r[k] for r in rows]) for k in rows[0]})
+
+
 def create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
     ref = reference()
-    con.register("countries_src", pa.Table.from_pylist(ref["countries"]))
-    con.register("mccs_src", pa.Table.from_pylist(ref["mccs"]))
+    con.register("countries_src", _columns(ref["countries"]))
+    con.register("mccs_src", _columns(ref["mccs"]))
     con.execute(render("reference_tables.sql"))
     con.unregister("countries_src")
     con.unregister("mccs_src")
@@ -191,7 +196,7 @@ def build_catalogs(
     _materialize(con, "customers", "customer_draws", realism)
     con.register("merchant_draws", _merchants(cfg, seed, world))
     _materialize(con, "merchants", "merchant_draws", realism)
-    popularity = customers.column("popularity").to_numpy()
+    popularity = arrow_np.numbers(customers.column("popularity"))
     con.register("card_draws", _card_draws(cfg, seed, popularity))
     con.register("card_rows", con.sql(render("cards_from_draws.sql")))
     _pan_hash_enum(con, "card_rows")

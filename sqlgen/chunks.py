@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from sqlgen import arrow_np
 from sqlgen.auth import authorise
 from sqlgen.catalogs import build_catalogs, create_enum_types, load_catalogs
 from sqlgen.config import GeneratorConfig
@@ -186,7 +187,7 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
         },
     }
     for table, columns in lookups.items():
-        con.register("lookup_src", pa.table({k: v for k, (_, v) in columns.items()}))
+        con.register("lookup_src", arrow_np.table({k: v for k, (_, v) in columns.items()}))
         con.execute(
             render(
                 "create_lookup.sql",
@@ -337,7 +338,7 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
         with timer("behaviour"):
             signals = behaviour(ctx.pop, draws)
         for name, values in signals.items():
-            table = table.append_column(name, pa.array(values))
+            table = table.append_column(name, arrow_np.array(values))
         params = {**params, **{f"c_{k}": float(v.mean()) for k, v in signals.items()}}
     with timer("score query"):
         ctx.con.register("draws", table)
@@ -382,9 +383,9 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
             )
         auth = _authorise(ctx, draws, scenario, stream(ctx.cfg.seed, "auth", spec.index))
         table = (
-            table.append_column("scenario", pa.array(scenario))
+            table.append_column("scenario", arrow_np.array(scenario))
             .append_column("fraud_reported_at", reported)
-            .append_column("auth", pa.array(auth))
+            .append_column("auth", arrow_np.array(auth))
         )
     ctx.con.register("draws", table)
     return int(np.count_nonzero(scenario))

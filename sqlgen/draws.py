@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from sqlgen import networks, sampling
+from sqlgen import arrow_np, networks, sampling
 from sqlgen.schema import reference, static_vocabularies
 
 if TYPE_CHECKING:
@@ -240,7 +240,7 @@ def to_arrow(pop: Population, draws: Draws, rng: np.random.Generator) -> pa.Tabl
         device[fresh] = sampling.uuid4_bytes(len(fresh), rng)
     else:  # v1: a new device every payment
         device = sampling.uuid4_bytes(n, rng)
-    return pa.table(
+    return arrow_np.table(
         {
             "row_idx": np.arange(n, dtype=np.int32),
             "event_us": draws["event_us"],

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from sqlgen import money, networks, sampling, world
+from sqlgen import arrow_np, money, networks, sampling, world
 from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, to_arrow, vocab_code
 from sqlgen.schema import reference
 
@@ -392,5 +392,5 @@ def to_arrow_v3(ctx: Population, d: Draws, rng: np.random.Generator) -> pa.Table
     """v2's Arrow view (ids made the same way) plus what v3 computed in numpy."""
     table = to_arrow(ctx, d, rng)
     for name in ("amount_base", "amount", "latitude", "longitude", "time_offset", "ip"):
-        table = table.append_column(name, pa.array(d[name]))
+        table = table.append_column(name, arrow_np.array(d[name]))
     return table

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlgen import sampling
+from sqlgen import arrow_np, sampling
 from sqlgen.scenarios import GENUINE, NAMES, REGISTRY, code
 
 SCENARIOS = NAMES  # `fraud_scenario` labels, by code (code 0 is genuine)
@@ -87,7 +87,7 @@ def report_times(
     frauds = np.flatnonzero(scenario != GENUINE)
     delay = rng.lognormal(np.log(median_days), sigma, len(frauds)) * _DAY_US
     reported[frauds] = np.asarray(event_us, dtype=np.int64)[frauds] + delay.astype(np.int64)
-    return pa.array(reported, type=pa.timestamp("us", tz="UTC"), mask=scenario == GENUINE)
+    return arrow_np.array(reported, type=pa.timestamp("us", tz="UTC"), mask=scenario == GENUINE)
 
 
 def report_times_v3(
@@ -113,7 +113,7 @@ def report_times_v3(
         days = np.minimum(rng.lognormal(np.log(median), r.sigma), _CAP_DAYS)
         reported[rows] = np.asarray(event_us, dtype=np.int64)[rows] + (days * _DAY_US).astype(
             np.int64)
-    return pa.array(reported, type=pa.timestamp("us"), mask=scenario == GENUINE)
+    return arrow_np.array(reported, type=pa.timestamp("us"), mask=scenario == GENUINE)
 
 
 def _merchant_then_time(merchant_id: np.ndarray, event_us: np.ndarray) -> np.ndarray:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from sqlgen import arrow_np
+
 if TYPE_CHECKING:
     from sqlgen.config import LognormalAmount, NormalAmount, UniformAmount
 
@@ -204,7 +206,7 @@ def keyed_uuid4(keys: np.ndarray, salt: int) -> np.ndarray:
 
 def uuid_array(raw: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
     """Arrow `uuid` array (DuckDB reads it as UUID) from a (n, 16) uint8 matrix."""
-    validity = None if null is None else pa.array(~null).buffers()[1]
+    validity = None if null is None else arrow_np.bits(~null)
     storage = pa.FixedSizeBinaryArray.from_buffers(
         pa.binary(16), len(raw), [validity, pa.py_buffer(np.ascontiguousarray(raw))]
     )  # zero-copy: Arrow keeps the numpy buffer alive
@@ -233,4 +235,5 @@ def cycle_times(
 
 
 def dictionary(codes: np.ndarray, vocab: list[str] | pa.Array) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), pa.array(vocab))
+    indices = arrow_np.array(np.asarray(codes, dtype=np.int32))
+    return pa.DictionaryArray.from_arrays(indices, arrow_np.array(vocab))
