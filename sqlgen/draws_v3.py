@@ -282,21 +282,11 @@ _AIRLINER_KMH = 900.0
 _RUSHED_US = 60_000_000  # in-person payments closer in time than this may be too fast
 
 
-def _card_order(card: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """`rows` (in time order) grouped by card, time order kept: one packed sort."""
-    bits = max(1, (len(rows) - 1).bit_length())
-    if len(rows) == 0 or int(card.max(initial=0)).bit_length() + bits > 63:
-        return rows[np.argsort(card[rows], kind="stable")]
-    keys = (card[rows].astype(np.uint64) << np.uint64(bits)) | np.arange(len(rows), dtype=np.uint64)
-    keys.sort()
-    return rows[(keys & np.uint64((1 << bits) - 1)).astype(np.int64)]
-
-
 def same_shop_when_rushed(s: Draws, zone_of_merchant: np.ndarray) -> None:
     """A card's next in-person payment within a minute that would need more than
     airliner speed (two shops of one town, seconds apart) happens at the same shop.
     Trips already keep moves between places slow; this settles those within one."""
-    order = _card_order(s["card_id"], np.flatnonzero(~s["remote"]))
+    order = sampling.group_order(s["card_id"], np.flatnonzero(~s["remote"]))
     for _ in range(4):
         a, b = order[:-1], order[1:]
         near = np.flatnonzero(

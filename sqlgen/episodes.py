@@ -359,21 +359,19 @@ def behaviour(pop: Population, d: Draws) -> dict[str, np.ndarray]:
     hour before, within the chunk), log(1 + km from the holder's home) / log(20,000)."""
     card, t = d["card_id"], d["event_us"]
     owner = pop.card_owner[card]
-    # Earlier payments of the same card within the hour: one search over packed
-    # (card, time) keys; minutes instead of microseconds where those would overflow.
+    # Earlier payments of the same card within the hour; minutes instead of microseconds
+    # where packed (card, time) keys would overflow 62 bits.
     t_rel, hour = t - t.min(initial=0), HOUR_US
     if (int(card.max(initial=0)) + 1) * (int(t_rel.max(initial=0)) + hour + 1) >= 1 << 62:
         t_rel, hour = t_rel // 60_000_000, 60
-    key = card * (int(t_rel.max(initial=0)) + hour + 1) + t_rel
-    order = np.argsort(key, kind="stable")
-    packed = key[order]
-    start = np.searchsorted(packed, (card * (int(t_rel.max(initial=0)) + hour + 1))[order])
-    before = np.searchsorted(packed, packed - hour, side="left")
-    count = np.empty(len(t), dtype=np.float64)
-    count[order] = np.arange(len(t)) - np.maximum(before, start)
+    count = sampling.recent_counts(card, t_rel, hour).astype(np.float64)
+    # Distance from home: 0 km where the row is at the home point (most remote rows).
     w = pop.world
-    km = world.km_between(d["latitude"], d["longitude"], w.customer_lat[owner],
-                          w.customer_lon[owner])
+    lat, lon = d["latitude"], d["longitude"]
+    home_lat, home_lon = w.customer_lat[owner], w.customer_lon[owner]
+    moved = np.flatnonzero((lat != home_lat) | (lon != home_lon))
+    km = np.zeros(len(t))
+    km[moved] = world.km_between(lat[moved], lon[moved], home_lat[moved], home_lon[moved])
     return {
         "cnp": d["remote"].astype(np.float64),
         "abroad": (pop.merchant_country[d["merchant_id"]] != pop.customer_country[owner]).astype(

@@ -128,6 +128,43 @@ def time_order(times: np.ndarray, t0_us: int, t1_us: int) -> np.ndarray:
     return (keys & np.uint64((1 << index_bits) - 1)).astype(np.int64)
 
 
+def group_order(group: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`rows` stably sorted by their `group` (non-negative ints): one sort of (group,
+    position) packed in 64 bits where they fit, else a stable argsort."""
+    bits = max(1, (len(rows) - 1).bit_length())
+    if len(rows) == 0 or int(group.max(initial=0)).bit_length() + bits > 63:
+        return rows[np.argsort(group[rows], kind="stable")]
+    keys = (group[rows].astype(np.uint64) << np.uint64(bits)) | np.arange(
+        len(rows), dtype=np.uint64
+    )
+    keys.sort()
+    return rows[(keys & np.uint64((1 << bits) - 1)).astype(np.int64)]
+
+
+def recent_counts(group: np.ndarray, t: np.ndarray, window: int) -> np.ndarray:
+    """For each row, how many rows of its group come before it in (t, row) order with
+    t at most `window` earlier. Rows are grouped by one packed sort (none if `t` is
+    already in order), then counted lag by lag: a lag's candidates are the rows whose
+    previous lag matched, so the passes shrink fast (few rows share a window)."""
+    n = len(t)
+    in_order = n < 2 or bool(np.all(t[1:] >= t[:-1]))
+    rows = np.arange(n) if in_order else np.argsort(t, kind="stable")
+    order = group_order(group, rows)
+    g, s = group[order], t[order]
+    count = np.zeros(n, dtype=np.int64)
+    active = np.flatnonzero((g[1:] == g[:-1]) & (s[1:] - s[:-1] <= window)) + 1
+    lag = 1
+    while len(active):
+        count[active] += 1
+        lag += 1
+        active = active[active >= lag]
+        prev = active - lag
+        active = active[(g[prev] == g[active]) & (s[active] - s[prev] <= window)]
+    out = np.empty(n, dtype=np.int64)
+    out[order] = count
+    return out
+
+
 def id_order(ids: np.ndarray) -> np.ndarray:
     """Stable argsort of integer ids: a radix sort when they fit 16 bits."""
     if len(ids) and ids.min() >= 0 and ids.max() < 2**16:
