@@ -287,13 +287,13 @@ def same_shop_when_rushed(s: Draws, zone_of_merchant: np.ndarray) -> None:
     airliner speed (two shops of one town, seconds apart) happens at the same shop.
     Trips already keep moves between places slow; this settles those within one."""
     order = sampling.group_order(s["card_id"], np.flatnonzero(~s["remote"]))
+    # A card's consecutive in-person payments within the minute (cards and times stay).
+    card, t = s["card_id"][order], s["event_us"][order]
+    close = np.flatnonzero((card[1:] == card[:-1]) & (t[1:] - t[:-1] < _RUSHED_US))
+    pairs = order[close], order[close + 1]
     for _ in range(4):
-        a, b = order[:-1], order[1:]
-        near = np.flatnonzero(
-            (s["card_id"][a] == s["card_id"][b])
-            & (s["event_us"][b] - s["event_us"][a] < _RUSHED_US)
-            & (s["merchant_id"][a] != s["merchant_id"][b])
-        )
+        a, b = pairs
+        near = np.flatnonzero(s["merchant_id"][a] != s["merchant_id"][b])
         a, b = a[near], b[near]
         km = world.km_between(
             s["latitude"][a], s["longitude"][a], s["latitude"][b], s["longitude"][b]
