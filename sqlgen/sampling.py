@@ -128,17 +128,23 @@ def time_order(times: np.ndarray, t0_us: int, t1_us: int) -> np.ndarray:
     return (keys & np.uint64((1 << index_bits) - 1)).astype(np.int64)
 
 
-def group_order(group: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """`rows` stably sorted by their `group` (non-negative ints): one sort of (group,
-    position) packed in 64 bits where they fit, else a stable argsort."""
-    bits = max(1, (len(rows) - 1).bit_length())
-    if len(rows) == 0 or int(group.max(initial=0)).bit_length() + bits > 63:
-        return rows[np.argsort(group[rows], kind="stable")]
-    keys = (group[rows].astype(np.uint64) << np.uint64(bits)) | np.arange(
-        len(rows), dtype=np.uint64
-    )
+def group_order(group: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """`rows` (default: all) stably sorted by their `group` (non-negative ints): one
+    sort of (group, position) packed in 64 bits where they fit."""
+    return _group_sort(group, rows)[0]
+
+
+def _group_sort(group: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """`group_order` and the groups in that order."""
+    g = group if rows is None else group[rows]
+    bits = max(1, (len(g) - 1).bit_length())
+    if len(g) == 0 or int(g.max(initial=0)).bit_length() + bits > 63:
+        order = np.argsort(g, kind="stable")
+        return (order if rows is None else rows[order]), g[order]
+    keys = (g.astype(np.uint64) << np.uint64(bits)) | np.arange(len(g), dtype=np.uint64)
     keys.sort()
-    return rows[(keys & np.uint64((1 << bits) - 1)).astype(np.int64)]
+    order = (keys & np.uint64((1 << bits) - 1)).astype(np.int64)
+    return (order if rows is None else rows[order]), (keys >> np.uint64(bits)).astype(g.dtype)
 
 
 def recent_counts(group: np.ndarray, t: np.ndarray, window: int) -> np.ndarray:
@@ -148,20 +154,19 @@ def recent_counts(group: np.ndarray, t: np.ndarray, window: int) -> np.ndarray:
     previous lag matched, so the passes shrink fast (few rows share a window)."""
     n = len(t)
     in_order = n < 2 or bool(np.all(t[1:] >= t[:-1]))
-    rows = np.arange(n) if in_order else np.argsort(t, kind="stable")
-    order = group_order(group, rows)
-    g, s = group[order], t[order]
+    order, g = _group_sort(group, None if in_order else np.argsort(t, kind="stable"))
+    s = t[order]
     count = np.zeros(n, dtype=np.int64)
-    active = np.flatnonzero((g[1:] == g[:-1]) & (s[1:] - s[:-1] <= window)) + 1
-    lag = 1
+    some = np.flatnonzero((g[1:] == g[:-1]) & (s[1:] - s[:-1] <= window)) + 1
+    active, lag = some, 1
     while len(active):
         count[active] += 1
         lag += 1
         active = active[active >= lag]
         prev = active - lag
         active = active[(g[prev] == g[active]) & (s[active] - s[prev] <= window)]
-    out = np.empty(n, dtype=np.int64)
-    out[order] = count
+    out = np.zeros(n, dtype=np.int64)
+    out[order[some]] = count[some]
     return out
 
 
