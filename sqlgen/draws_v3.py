@@ -127,8 +127,10 @@ class World:
             country = np.where(u2 < _DOMESTIC_TRIPS, home_country, abroad)
             pick = self.destinations.lookup(country, u3)
             dest[away] = np.where(pick >= 0, self.destination_city[np.maximum(pick, 0)], -1)
-        day = days - 7 * week
-        travel_day = (dest >= 0) & ((day == 0) | (day == 6))
+        # Out on Monday, back on Sunday (days of the week of trips only).
+        travel_day = np.zeros(len(owner), dtype=bool)
+        day = days[away] - 7 * week[away]
+        travel_day[away] = (dest[away] >= 0) & ((day == 0) | (day == 6))
         return dest, travel_day
 
 
@@ -176,15 +178,22 @@ def _pos_share() -> float:
 
 
 def place_rows(ctx: Population, d: Draws, rows: np.ndarray, rng: np.random.Generator) -> None:
-    """Where the given rows happen and at which merchant: in person at a shop of the
-    holder's current place, remotely at home (or from the trip's destination)."""
+    """Where the given rows happen and at which merchant (`place`), written into `d`."""
+    for key, values in place(ctx, d["card_id"][rows], d["event_us"][rows], rng).items():
+        d[key][rows] = values
+
+
+def place(ctx: Population, card: np.ndarray, utc: np.ndarray, rng: np.random.Generator) -> Draws:
+    """Where payments of these cards at these times happen and at which merchant: in
+    person at a shop of the holder's current place, remotely at home (or from the
+    trip's destination). Columns merchant_id, remote, away, latitude, longitude, zone."""
     w, cfg = ctx.world, ctx.cfg
-    owner = ctx.card_owner[d["card_id"][rows]]
-    dest, travel_day = w.trips(owner, d["event_us"][rows], cfg.behaviour.trip_rate)
-    remote = (rng.random(len(rows)) >= _pos_share()) | travel_day
+    owner = ctx.card_owner[card]
+    dest, travel_day = w.trips(owner, utc, cfg.behaviour.trip_rate)
+    remote = (rng.random(len(card)) >= _pos_share()) | travel_day
     on_trip = (dest >= 0) & ~travel_day
     here = np.where(on_trip, dest, w.shop_city[w.customer_home[owner]])
-    merchant = np.full(len(rows), -1, dtype=np.int64)
+    merchant = np.full(len(card), -1, dtype=np.int64)
     pos = np.flatnonzero(~remote)
     merchant[pos] = w.in_city.draw(here[pos], rng)
     rem = np.flatnonzero(merchant < 0)  # remote (or, defensively, a place with no shop)
@@ -201,10 +210,14 @@ def place_rows(ctx: Population, d: Draws, rows: np.ndarray, rng: np.random.Gener
     away = np.flatnonzero(remote & on_trip)
     lat[away], lon[away] = world.near(dest[away], rng)
     zone[away] = w.city_zone[dest[away]]
-    d["merchant_id"][rows] = merchant
-    d["remote"][rows] = remote
-    d["away"][rows] = dest >= 0
-    d["latitude"][rows], d["longitude"][rows], d["zone"][rows] = lat, lon, zone
+    return {
+        "merchant_id": merchant,
+        "remote": remote,
+        "away": dest >= 0,
+        "latitude": lat,
+        "longitude": lon,
+        "zone": zone,
+    }
 
 
 def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> Draws:
@@ -213,19 +226,20 @@ def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> D
     cards = w.cards.draw(n, rng)
     owner = ctx.card_owner[cards]
     middle = w.offsets(spec).middle()
-    d = {
-        "event_us": _local_times(spec, middle[w.customer_zone[owner]], cfg, rng),
+    utc = _local_times(spec, middle[w.customer_zone[owner]], cfg, rng)
+    amount = sampling.amounts(cfg.feature.amount, n, rng)
+    placed = place(ctx, cards, utc, rng)
+    return {
+        "event_us": utc,
         "card_id": cards,
-        "merchant_id": np.empty(n, dtype=np.int64),
-        "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
-        "remote": np.empty(n, dtype=bool),
-        "away": np.empty(n, dtype=bool),  # on a trip (its network is not the household's)
-        "latitude": np.empty(n),
-        "longitude": np.empty(n),
-        "zone": np.empty(n, dtype=np.int16),
+        "merchant_id": placed["merchant_id"],
+        "amount_raw": amount,
+        "remote": placed["remote"],
+        "away": placed["away"],  # on a trip (its network is not the household's)
+        "latitude": placed["latitude"],
+        "longitude": placed["longitude"],
+        "zone": placed["zone"],
     }
-    place_rows(ctx, d, np.arange(n), rng)
-    return d
 
 
 def _over_cap(key: np.ndarray, cap: np.ndarray, genuine: np.ndarray) -> np.ndarray:
