@@ -274,22 +274,36 @@ def settle_v3(
     day = d["event_us"] // DAY_US
     d0 = spec.t0_us // DAY_US
     # A chunk covering part of a UTC day gets that part of the cap (floored), so the
-    # chunks sharing a day stay within it together.
+    # chunks sharing a day stay within it together. Tabulated per day, then gathered.
     behaviour = ctx.cfg.behaviour
-    lo = np.maximum(day * DAY_US, spec.t0_us)
-    hi = np.minimum((day + 1) * DAY_US, spec.t1_us)
-    cap = np.floor(behaviour.max_card_payments_per_day * (hi - lo) / DAY_US)
+    first, last = (int(day.min()), int(day.max())) if len(day) else (d0, d0)
+    days_of = np.arange(first, last + 1)
+    lo = np.maximum(days_of * DAY_US, spec.t0_us)
+    hi = np.minimum((days_of + 1) * DAY_US, spec.t1_us)
+    cap = np.floor(behaviour.max_card_payments_per_day * (hi - lo) / DAY_US)[day - first]
     # Chunks never cross a month: the chunk's share of its month's cap, likewise.
     days = calendar.monthrange(spec.year, spec.month)[1]
     month_share = (spec.t1_us - spec.t0_us) / (days * DAY_US)
     month_cap = np.full(len(day), np.floor(behaviour.max_card_payments_per_month * month_share))
+    card = d["card_id"]
+    rows = np.arange(len(day))
     for _ in range(_SETTLE_ROUNDS):
-        key = d["card_id"] * (spec.t1_us // DAY_US - d0 + 1) + (day - d0)
-        over = np.union1d(_over_cap(key, cap, genuine), _over_cap(d["card_id"], month_cap, genuine))
+        key = card[rows] * (spec.t1_us // DAY_US - d0 + 1) + (day[rows] - d0)
+        over = rows[
+            np.union1d(
+                _over_cap(key, cap[rows], genuine[rows]),
+                _over_cap(card[rows], month_cap[rows], genuine[rows]),
+            )
+        ]
         if len(over) == 0:
             return
-        d["card_id"][over] = rng.integers(0, w.n_cards, len(over))
+        card[over] = rng.integers(0, w.n_cards, len(over))
         place_rows(ctx, d, over, rng)
+        # Only the cards that gained rows can be over a cap now: the others kept their
+        # first `cap` genuine payments (fraud counts first) or fewer.
+        gained = np.zeros(w.n_cards, dtype=bool)
+        gained[card[over]] = True
+        rows = np.flatnonzero(gained[card])
 
 
 _AIRLINER_KMH = 900.0
