@@ -362,7 +362,8 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
     for k in range(1, cfg.behaviour.max_devices):
         slot += u < 0.4**k
     slot = np.minimum(slot, ctx.devices.count[owner] - 1)
-    device = ctx.devices.rows(owner, slot)  # v3 devices carry household IP and browser
+    # v3 devices carry household IP and browser (the pool index is v2's)
+    device = ctx.devices.rows(owner, slot, skip=("ip_idx",))
     kind = device["kind"]
     ecom = np.flatnonzero(combos["channel"][combo] == vocab_code("channel", "ecom"))
     combo[ecom] = _with_device(combo[ecom], kind[ecom])

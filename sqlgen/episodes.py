@@ -224,8 +224,9 @@ class Planner:
         big = rng.random(n) < _BIG_PURCHASE
         level[big] *= rng.lognormal(1.2, 0.4, int(big.sum()))
         d["amount_raw"] *= level
-        micro = np.isin(d["merchant_id"], self.pop.testing_merchants) & (
-            rng.random(n) < _MICRO_SHARE)
+        testing = np.zeros(len(self.pop.merchant_scale), dtype=bool)
+        testing[self.pop.testing_merchants] = True
+        micro = testing[d["merchant_id"]] & (rng.random(n) < _MICRO_SHARE)
         d["amount_raw"][micro] = rng.choice([0.99, 1.49, 1.99, 2.99, 4.99],
                                             int(micro.sum())) / self.pop.merchant_scale[
             d["merchant_id"][micro]]

@@ -126,14 +126,22 @@ class GroupSampler:
 def time_order(times: np.ndarray, t0_us: int, t1_us: int) -> np.ndarray:
     """Stable argsort of times in [t0, t1): one sort of (time, index) packed in 64 bits
     where they fit, several times faster than `np.argsort(kind="stable")`."""
+    return time_sort(times, t0_us, t1_us)[0]
+
+
+def time_sort(times: np.ndarray, t0_us: int, t1_us: int) -> tuple[np.ndarray, np.ndarray]:
+    """`time_order` and the times in that order (read off the sorted keys)."""
     n = len(times)
     index_bits = max(1, (n - 1).bit_length())
     if (t1_us - t0_us).bit_length() + index_bits > 64:
-        return np.argsort(times, kind="stable")
+        order = np.argsort(times, kind="stable")
+        return order, times[order]
     keys = (times - t0_us).astype(np.uint64) << np.uint64(index_bits)
     keys |= np.arange(n, dtype=np.uint64)
     keys.sort()
-    return (keys & np.uint64((1 << index_bits) - 1)).astype(np.int64)
+    order = (keys & np.uint64((1 << index_bits) - 1)).astype(np.int64)
+    keys >>= np.uint64(index_bits)
+    return order, keys.astype(np.int64) + t0_us
 
 
 def group_order(group: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
