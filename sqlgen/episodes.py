@@ -267,13 +267,14 @@ class Planner:
         after = (codes == 0) & (d["event_us"] >= block)
         # In the grace days the holder still tries the old card now and then.
         tries = after & (d["event_us"] < block + grace) & (rng.random(len(codes)) < _TRY_BLOCKED)
+        move = np.flatnonzero(after & ~tries)
         for _ in range(4):
-            block = self.card_block[d["card_id"]]
-            move = np.flatnonzero((codes == 0) & (d["event_us"] >= block) & ~tries)
             if len(move) == 0:
                 break
             d["card_id"][move] = self.pop.world.cards.draw(len(move), rng)
             place_rows(self.pop, d, move, rng)
+            # Only moved rows changed card: only they can be after a block again.
+            move = move[d["event_us"][move] >= self.card_block[d["card_id"][move]]]
 
     def place(self, d: Draws, codes: np.ndarray, rng: np.random.Generator) -> None:
         """After the daily cap (which may move rows): which rows hit a blocked card;
