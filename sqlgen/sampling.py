@@ -85,13 +85,14 @@ class CdfSampler:
 
     def lookup(self, u: np.ndarray) -> np.ndarray:
         """The entity each uniform in [0, 1) falls on."""
-        j = (u * self.bins).astype(np.int32)
-        np.minimum(j, self.bins - 1, out=j)
-        out = np.take(self.guide, j).astype(np.int64)
-        ambiguous = np.flatnonzero(out < 0)
+        # mode="clip": a u * bins rounded up to `bins` takes the last bin.
+        settled = np.take(self.guide, (u * self.bins).astype(np.int32), mode="clip")
+        out = settled.astype(np.int64)
+        ambiguous = np.flatnonzero(settled < 0)
         if len(ambiguous):
-            out[ambiguous] = np.searchsorted(self.cdf, u[ambiguous], side="right")
-        return np.minimum(out, len(self.cdf) - 1, out=out)
+            found = np.searchsorted(self.cdf, u[ambiguous], side="right")
+            out[ambiguous] = np.minimum(found, len(self.cdf) - 1)
+        return out
 
 
 class GroupSampler:
