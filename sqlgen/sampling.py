@@ -74,9 +74,9 @@ class CdfSampler:
         wanted = 32 * len(table) if bins is None else bins
         self.bins = int(min(wanted, max_bins, 1 << 30))  # int32 bin numbers
         guide = np.minimum(_guide(table, self.bins), len(table) - 1)
-        # One gather per draw: a bin's entity, or -1 where the bin spans an entity
-        # boundary and a binary search decides.
-        settled = np.where(guide[:-1] == guide[1:], guide[:-1], -1)
+        # One gather per draw: a bin's entity, or -(e + 1) where the bin spans an
+        # entity boundary, e the entity at its start: a short search from e decides.
+        settled = np.where(guide[:-1] == guide[1:], guide[:-1], -guide[:-1] - 1)
         small = np.int16 if len(table) < 2**15 else np.int32  # a smaller table, fewer misses
         self.guide = settled.astype(small if len(table) < 2**31 else np.int64)
 
@@ -90,9 +90,29 @@ class CdfSampler:
         out = settled.astype(np.int64)
         ambiguous = np.flatnonzero(settled < 0)
         if len(ambiguous):
-            found = np.searchsorted(self.cdf, u[ambiguous], side="right")
-            out[ambiguous] = np.minimum(found, len(self.cdf) - 1)
+            out[ambiguous] = _search_up(self.cdf, u[ambiguous], -out[ambiguous] - 1)
         return out
+
+
+def _search_up(table: np.ndarray, u: np.ndarray, start: np.ndarray, steps: int = 4) -> np.ndarray:
+    """min(searchsorted(table, u, "right"), len - 1) from a `start` at or just below
+    it: a few vectorized steps up, then a binary search where they did not settle
+    (or where `start` was above the answer: u rounded into the next bin)."""
+    last = len(table) - 1
+    found = start
+    rows = np.arange(len(u))
+    for _ in range(steps):
+        at = found[rows]
+        rows = rows[(at < last) & (table[at] <= u[rows])]
+        if len(rows) == 0:
+            break
+        found[rows] += 1
+    redo = np.flatnonzero(found > 0)
+    redo = redo[table[found[redo] - 1] > u[redo]]
+    if len(rows) or len(redo):
+        redo = np.union1d(rows, redo)
+        found[redo] = np.minimum(np.searchsorted(table, u[redo], side="right"), last)
+    return found
 
 
 class GroupSampler:
