@@ -228,9 +228,19 @@ def _own_kind(u: np.ndarray) -> np.ndarray:
 
 
 def _with_device(combo: np.ndarray, device: np.ndarray) -> np.ndarray:
+    """Each combo with its device type replaced (a gather from `_device_swaps`)."""
+    table = _device_swaps()
+    return np.take(table, combo * table.shape[1] + device)
+
+
+@cache
+def _device_swaps() -> np.ndarray:
+    """combo x device type -> the combo with that device type, raveled (n_combo rows)."""
     vocab = static_vocabularies()
     n_dev, n_ent = len(vocab["device_type"]), len(vocab["pos_entry_mode"])
-    return (combo // (n_dev * n_ent) * n_dev + device) * n_ent + combo % n_ent
+    combo, device = np.indices((len(combo_table()["channel"]), n_dev))
+    table = (combo // (n_dev * n_ent) * n_dev + device) * n_ent + combo % n_ent
+    return table.astype(np.int64)
 
 
 def to_arrow(pop: Population, draws: Draws, rng: np.random.Generator) -> pa.Table:

@@ -83,6 +83,7 @@ class World:
         shops = np.unique(self.merchant_city)
         self.shop_city = _nearest_within_country(c, shops)
         self.customer_home = home
+        self.customer_shop_city = self.shop_city[home]
         self.customer_zone = c.zone[home].astype(np.int16)
         self.destinations = sampling.GroupSampler(c.country[shops], c.population[shops])
         self.destination_city = shops
@@ -110,11 +111,11 @@ class World:
         per (customer, week) by hashing, so any chunk finds the same trips."""
         days = (utc - _MONDAY_US) // DAY_US
         week = days // 7
-        h = sampling.mix64(
-            (owner.astype(np.uint64) << np.uint64(24))
-            ^ week.astype(np.uint64)
-            ^ np.uint64(self.seed ^ _SALT_TRIP)
-        )
+        key = owner.astype(np.uint64)
+        key <<= np.uint64(24)
+        key ^= week.astype(np.uint64)
+        key ^= np.uint64(self.seed ^ _SALT_TRIP)
+        h = sampling.mix64(key)
         # u < trip_rate for u = top 53 bits / 2**53, compared as integers
         away = np.flatnonzero(h >> np.uint64(11) < np.uint64(int(trip_rate * (1 << 53))))
         dest = np.full(len(owner), -1, dtype=np.int64)
@@ -192,7 +193,7 @@ def place(ctx: Population, card: np.ndarray, utc: np.ndarray, rng: np.random.Gen
     dest, travel_day = w.trips(owner, utc, cfg.behaviour.trip_rate)
     remote = (rng.random(len(card)) >= _pos_share()) | travel_day
     on_trip = (dest >= 0) & ~travel_day
-    here = np.where(on_trip, dest, w.shop_city[w.customer_home[owner]])
+    here = np.where(on_trip, dest, w.customer_shop_city[owner])
     merchant = np.full(len(card), -1, dtype=np.int64)
     pos = np.flatnonzero(~remote)
     merchant[pos] = w.in_city.draw(here[pos], rng)

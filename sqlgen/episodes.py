@@ -338,8 +338,8 @@ class Planner:
         d["is_recurring"][f] = False
         remote = combo_table()["channel"][d["combo"]] != vocab_code("channel", "pos")
         fresh = remote & (d["fraud_device"] < 0) & (rng.random(len(remote)) < _NEW_DEVICE)
-        d["device_fresh"][fresh] = True
-        d["device_null"][fresh] = False
+        d["device_fresh"] |= fresh
+        d["device_null"] &= ~fresh
 
 
 def planned_quotas(cfg) -> dict[str, int]:
