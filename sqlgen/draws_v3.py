@@ -111,6 +111,27 @@ class World:
         per (customer, week) by hashing, so any chunk finds the same trips."""
         days = (utc - _MONDAY_US) // DAY_US
         week = days // 7
+        first, last = (int(week.min()), int(week.max())) if len(week) else (0, 0)
+        weeks = last - first + 1
+        customers = len(self.customer_home)
+        if customers * weeks < len(owner):  # a chunk's rows: hash each (customer, week) once
+            table = self._destinations(
+                np.repeat(np.arange(customers), weeks),
+                np.tile(np.arange(first, first + weeks), customers),
+                trip_rate,
+            )
+            dest = np.take(table, owner * weeks + (week - first))
+        else:
+            dest = self._destinations(owner, week, trip_rate)
+        # Out on Monday, back on Sunday (days of the week of trips only).
+        travel_day = np.zeros(len(owner), dtype=bool)
+        away = np.flatnonzero(dest >= 0)
+        day = days[away] - 7 * week[away]
+        travel_day[away] = (day == 0) | (day == 6)
+        return dest, travel_day
+
+    def _destinations(self, owner: np.ndarray, week: np.ndarray, trip_rate: float) -> np.ndarray:
+        """The city each customer travels to in each week (-1: at home)."""
         key = owner.astype(np.uint64)
         key <<= np.uint64(24)
         key ^= week.astype(np.uint64)
@@ -128,11 +149,7 @@ class World:
             country = np.where(u2 < _DOMESTIC_TRIPS, home_country, abroad)
             pick = self.destinations.lookup(country, u3)
             dest[away] = np.where(pick >= 0, self.destination_city[np.maximum(pick, 0)], -1)
-        # Out on Monday, back on Sunday (days of the week of trips only).
-        travel_day = np.zeros(len(owner), dtype=bool)
-        day = days[away] - 7 * week[away]
-        travel_day[away] = (dest[away] >= 0) & ((day == 0) | (day == 6))
-        return dest, travel_day
+        return dest
 
 
 def _nearest_within_country(c: world.Cities, shops: np.ndarray) -> np.ndarray:
