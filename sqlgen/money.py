@@ -46,7 +46,8 @@ def local_amounts(base: np.ndarray, currency: np.ndarray, rng: np.random.Generat
     out = np.empty(len(x))
     charm_p, round_p = points["charm"], points["charm"] + points["round"]
     rows = np.flatnonzero(u < charm_p)
-    out[rows] = np.maximum(np.ceil(x[rows]), 1.0) - 0.01
+    # Rounded here: the other prices are already whole cents (rounding again keeps them).
+    out[rows] = np.round(np.maximum(np.ceil(x[rows]), 1.0) - 0.01, _DECIMALS)
     rows = np.flatnonzero((u >= charm_p) & (u < round_p))
     xr = x[rows]
     step = np.where(xr >= 20, 5.0, 1.0)
@@ -66,4 +67,4 @@ def local_amounts(base: np.ndarray, currency: np.ndarray, rng: np.random.Generat
             charm,
             np.where(uz < points["charm"] + points["round"], whole, np.maximum(np.round(xz), 1)),
         )
-    return np.round(out, _DECIMALS, out=out)
+    return out
