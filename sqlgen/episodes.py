@@ -263,11 +263,13 @@ class Planner:
         from sqlgen.draws_v3 import place_rows  # v3 only
 
         grace = int(self.cfg.auth.blocked_grace_days * DAY_US)
+        t = d["event_us"]
         block = self.card_block[d["card_id"]]
-        after = (codes == 0) & (d["event_us"] >= block)
+        after = np.flatnonzero(t >= block)  # few rows: those of blocked cards
+        after = after[codes[after] == 0]
         # In the grace days the holder still tries the old card now and then.
-        tries = after & (d["event_us"] < block + grace) & (rng.random(len(codes)) < _TRY_BLOCKED)
-        move = np.flatnonzero(after & ~tries)
+        tries = (t[after] < block[after] + grace) & (rng.random(len(codes))[after] < _TRY_BLOCKED)
+        move = after[~tries]
         for _ in range(4):
             if len(move) == 0:
                 break
