@@ -304,17 +304,17 @@ def settle_v3(
     month_share = (spec.t1_us - spec.t0_us) / (days * DAY_US)
     month_cap = np.full(len(day), np.floor(behaviour.max_card_payments_per_month * month_share))
     card = d["card_id"]
-    rows = np.arange(len(day))  # the first round checks every row
+    rows = None  # the first round checks every row
     for _ in range(_SETTLE_ROUNDS):
-        # Only a card with more payments than a cap can be over it: check those cards'
-        # rows (all of a card's rows when over its month cap, of a day when over that).
-        c = card if len(rows) == len(card) else card[rows]
-        total = np.bincount(c)[c]
-        rows = rows[(total > cap[rows]) | (total > month_cap[rows])]
-        c = card[rows]
-        key = c * (spec.t1_us // DAY_US - d0 + 1) + (day[rows] - d0)
-        g = genuine[rows]
-        over = rows[np.union1d(_over_cap(key, cap[rows], g), _over_cap(c, month_cap[rows], g))]
+        c, dy, g, cp, mc = (
+            (card, day, genuine, cap, month_cap)
+            if rows is None
+            else (card[rows], day[rows], genuine[rows], cap[rows], month_cap[rows])
+        )
+        key = c * (spec.t1_us // DAY_US - d0 + 1) + (dy - d0)
+        over = np.union1d(_over_cap(key, cp, g), _over_cap(c, mc, g))
+        if rows is not None:
+            over = rows[over]
         if len(over) == 0:
             return
         card[over] = rng.integers(0, w.n_cards, len(over))
