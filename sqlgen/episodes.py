@@ -368,18 +368,22 @@ def behaviour(pop: Population, d: Draws) -> dict[str, np.ndarray]:
     t_rel, hour = t - t.min(initial=0), HOUR_US
     if (int(card.max(initial=0)) + 1) * (int(t_rel.max(initial=0)) + hour + 1) >= 1 << 62:
         t_rel, hour = t_rel // 60_000_000, 60
-    count = sampling.recent_counts(card, t_rel, hour).astype(np.float64)
+    count = sampling.recent_counts(card, t_rel, hour)
+    some = np.flatnonzero(count)  # log1p(0) = 0 elsewhere
+    velocity = np.zeros(len(t))
+    velocity[some] = np.log1p(count[some].astype(np.float64))
     # Distance from home: 0 km where the row is at the home point (most remote rows).
     w = pop.world
     lat, lon = d["latitude"], d["longitude"]
     home_lat, home_lon = w.customer_lat[owner], w.customer_lon[owner]
     moved = np.flatnonzero((lat != home_lat) | (lon != home_lon))
-    km = np.zeros(len(t))
-    km[moved] = world.km_between(lat[moved], lon[moved], home_lat[moved], home_lon[moved])
+    far = np.zeros(len(t))
+    km = world.km_between(lat[moved], lon[moved], home_lat[moved], home_lon[moved])
+    far[moved] = np.log1p(km) / np.log(20_000.0)
     return {
         "cnp": d["remote"].astype(np.float64),
         "abroad": (pop.merchant_country[d["merchant_id"]] != pop.customer_country[owner]).astype(
             np.float64),
-        "velocity": np.log1p(count),
-        "far": np.log1p(km) / np.log(20_000.0),
+        "velocity": velocity,
+        "far": far,
     }

@@ -160,9 +160,11 @@ def time_sort(times: np.ndarray, t0_us: int, t1_us: int) -> tuple[np.ndarray, np
     keys = (times - t0_us).astype(np.uint64) << np.uint64(index_bits)
     keys |= np.arange(n, dtype=np.uint64)
     keys.sort()
-    order = (keys & np.uint64((1 << index_bits) - 1)).astype(np.int64)
+    order = (keys & np.uint64((1 << index_bits) - 1)).view(np.int64)  # below 2**63
     keys >>= np.uint64(index_bits)
-    return order, keys.astype(np.int64) + t0_us
+    times = keys.view(np.int64)  # below 2**63 too (t1 - t0 fits with the index bits)
+    times += t0_us
+    return order, times
 
 
 def group_order(group: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -178,10 +180,14 @@ def _group_sort(group: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray,
     if len(g) == 0 or int(g.max(initial=0)).bit_length() + bits > 63:
         order = np.argsort(g, kind="stable")
         return (order if rows is None else rows[order]), g[order]
-    keys = (g.astype(np.uint64) << np.uint64(bits)) | np.arange(len(g), dtype=np.uint64)
+    keys = g.astype(np.uint64)
+    keys <<= np.uint64(bits)
+    keys |= np.arange(len(g), dtype=np.uint64)
     keys.sort()
-    order = (keys & np.uint64((1 << bits) - 1)).astype(np.int64)
-    return (order if rows is None else rows[order]), (keys >> np.uint64(bits)).astype(g.dtype)
+    order = (keys & np.uint64((1 << bits) - 1)).view(np.int64)  # below 2**63: same bits
+    keys >>= np.uint64(bits)
+    groups = keys.view(np.int64) if g.dtype == np.int64 else keys.astype(g.dtype)
+    return (order if rows is None else rows[order]), groups
 
 
 def recent_counts(group: np.ndarray, t: np.ndarray, window: int) -> np.ndarray:
