@@ -64,6 +64,9 @@ class World:
         self.seed = cfg.seed
         self.city_zone, self.city_country = c.zone, c.country
         self.customer_lat = np.asarray(customers["lat"], dtype=np.float64)
+        # Home latitudes in radians and their cosines, for distances from home.
+        self.customer_rad = np.radians(self.customer_lat)
+        self.customer_cos = np.cos(self.customer_rad)
         self.customer_lon = np.asarray(customers["lon"], dtype=np.float64)
         home = np.asarray(customers["city"], dtype=np.int64)
         self.merchant_city = np.asarray(merchants["city"], dtype=np.int64)
@@ -334,9 +337,9 @@ def same_shop_when_rushed(s: Draws, zone_of_merchant: np.ndarray) -> None:
     """A card's next in-person payment within a minute that would need more than
     airliner speed (two shops of one town, seconds apart) happens at the same shop.
     Trips already keep moves between places slow; this settles those within one."""
-    order = sampling.group_order(s["card_id"], np.flatnonzero(~s["remote"]))
+    order, card = sampling.group_sort(s["card_id"], np.flatnonzero(~s["remote"]))
     # A card's consecutive in-person payments within the minute (cards and times stay).
-    card, t = s["card_id"][order], s["event_us"][order]
+    t = s["event_us"][order]
     close = np.flatnonzero((card[1:] == card[:-1]) & (t[1:] - t[:-1] < _RUSHED_US))
     pairs = order[close], order[close + 1]
     for _ in range(4):

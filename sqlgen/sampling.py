@@ -170,10 +170,12 @@ def time_sort(times: np.ndarray, t0_us: int, t1_us: int) -> tuple[np.ndarray, np
 def group_order(group: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """`rows` (default: all) stably sorted by their `group` (non-negative ints): one
     sort of (group, position) packed in 64 bits where they fit."""
-    return _group_sort(group, rows)[0]
+    return group_sort(group, rows)[0]
 
 
-def _group_sort(group: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def group_sort(
+    group: np.ndarray, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """`group_order` and the groups in that order."""
     g = group if rows is None else group[rows]
     bits = max(1, (len(g) - 1).bit_length())
@@ -197,7 +199,7 @@ def recent_counts(group: np.ndarray, t: np.ndarray, window: int) -> np.ndarray:
     previous lag matched, so the passes shrink fast (few rows share a window)."""
     n = len(t)
     in_order = n < 2 or bool(np.all(t[1:] >= t[:-1]))
-    order, g = _group_sort(group, None if in_order else np.argsort(t, kind="stable"))
+    order, g = group_sort(group, None if in_order else np.argsort(t, kind="stable"))
     s = t[order]
     count = np.zeros(n, dtype=np.int64)
     some = np.flatnonzero((g[1:] == g[:-1]) & (s[1:] - s[:-1] <= window)) + 1
