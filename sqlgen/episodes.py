@@ -379,8 +379,9 @@ def behaviour(pop: Population, d: Draws) -> dict[str, np.ndarray]:
     moved = np.flatnonzero((lat != home_lat) | (lon != home_lon))
     far = np.zeros(len(t))
     p1, home = np.radians(lat[moved]), owner[moved]
-    km = world.km_from_radians(p1, np.cos(p1), w.customer_rad[home], w.customer_cos[home],
-                               home_lon[moved] - lon[moved])
+    km = world.km_from_radians(
+        p1, np.cos(p1), w.customer_rad[home], w.customer_cos[home], home_lon[moved] - lon[moved]
+    )
     far[moved] = np.log1p(km) / np.log(20_000.0)
     return {
         "cnp": d["remote"].astype(np.float64),

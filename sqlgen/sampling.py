@@ -173,9 +173,7 @@ def group_order(group: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray
     return group_sort(group, rows)[0]
 
 
-def group_sort(
-    group: np.ndarray, rows: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def group_sort(group: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """`group_order` and the groups in that order."""
     g = group if rows is None else group[rows]
     bits = max(1, (len(g) - 1).bit_length())
