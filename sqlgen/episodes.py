@@ -365,7 +365,8 @@ def behaviour(pop: Population, d: Draws) -> dict[str, np.ndarray]:
     owner = pop.card_owner[card]
     # Earlier payments of the same card within the hour; minutes instead of microseconds
     # where packed (card, time) keys would overflow 62 bits.
-    t_rel, hour = t - t.min(initial=0), HOUR_US
+    t_min = int(t.min(initial=0))
+    t_rel, hour = (t - t_min if t_min else t), HOUR_US
     if (int(card.max(initial=0)) + 1) * (int(t_rel.max(initial=0)) + hour + 1) >= 1 << 62:
         t_rel, hour = t_rel // 60_000_000, 60
     count = sampling.recent_counts(card, t_rel, hour)
@@ -375,13 +376,14 @@ def behaviour(pop: Population, d: Draws) -> dict[str, np.ndarray]:
     # Distance from home: 0 km where the row is at the home point (most remote rows).
     w = pop.world
     lat, lon = d["latitude"], d["longitude"]
-    home_lat, home_lon = w.customer_lat[owner], w.customer_lon[owner]
-    moved = np.flatnonzero((lat != home_lat) | (lon != home_lon))
+    moved = lat != w.customer_lat[owner]
+    same = np.flatnonzero(~moved)
+    moved[same] = lon[same] != w.customer_lon[owner[same]]
+    moved = np.flatnonzero(moved)
     far = np.zeros(len(t))
     p1, home = np.radians(lat[moved]), owner[moved]
-    km = world.km_from_radians(
-        p1, np.cos(p1), w.customer_rad[home], w.customer_cos[home], home_lon[moved] - lon[moved]
-    )
+    dlon = w.customer_lon[home] - lon[moved]
+    km = world.km_from_radians(p1, np.cos(p1), w.customer_rad[home], w.customer_cos[home], dlon)
     far[moved] = np.log1p(km) / np.log(20_000.0)
     return {
         "cnp": d["remote"].astype(np.float64),

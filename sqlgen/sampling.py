@@ -199,17 +199,21 @@ def recent_counts(group: np.ndarray, t: np.ndarray, window: int) -> np.ndarray:
     in_order = n < 2 or bool(np.all(t[1:] >= t[:-1]))
     order, g = group_sort(group, None if in_order else np.argsort(t, kind="stable"))
     s = t[order]
-    count = np.zeros(n, dtype=np.int64)
+    # Sorted positions with a match at lag 1 (the only ones with a count), then their
+    # counts (`active`: indices into `some` still matching at the current lag).
     some = np.flatnonzero((g[1:] == g[:-1]) & (s[1:] - s[:-1] <= window)) + 1
-    active, lag = some, 1
+    count = np.ones(len(some), dtype=np.int64)
+    active, lag = np.arange(len(some)), 1
     while len(active):
-        count[active] += 1
         lag += 1
-        active = active[active >= lag]
-        prev = active - lag
-        active = active[(g[prev] == g[active]) & (s[active] - s[prev] <= window)]
+        at = some[active]
+        active = active[at >= lag]
+        at = some[active]
+        prev = at - lag
+        active = active[(g[prev] == g[at]) & (s[at] - s[prev] <= window)]
+        count[active] += 1
     out = np.zeros(n, dtype=np.int64)
-    out[order[some]] = count[some]
+    out[order[some]] = count
     return out
 
 
