@@ -90,6 +90,13 @@ def km_from_radians(p1, cos1, p2, cos2, dlon) -> np.ndarray:
     return 2 * EARTH_KM * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
 
 
+@cache
+def _zone(name: str) -> ZoneInfo:
+    """The zone, kept: zoneinfo's own cache holds 8 zones strongly and the rest weakly, so
+    each chunk's `ZoneOffsets` would read most zone files again."""
+    return ZoneInfo(name)
+
+
 def _utc(us: int) -> dt.datetime:
     return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)
 
@@ -125,7 +132,7 @@ class ZoneOffsets:
         days = -(-buckets // per_day)
         self.table = np.empty((len(zones), days * per_day), dtype=np.int16)
         for z, name in enumerate(zones):
-            tz = ZoneInfo(name)
+            tz = _zone(name)
             edges = [
                 _offset_minutes(tz, (self.b0 + d * per_day) * BUCKET_US) for d in range(days + 1)
             ]
