@@ -64,6 +64,9 @@ class World:
         self.seed = cfg.seed
         self.city_zone, self.city_country = c.zone, c.country
         self.customer_lat = np.asarray(customers["lat"], dtype=np.float64)
+        # Home latitudes in radians and their cosines, for distances from home.
+        self.customer_rad = np.radians(self.customer_lat)
+        self.customer_cos = np.cos(self.customer_rad)
         self.customer_lon = np.asarray(customers["lon"], dtype=np.float64)
         home = np.asarray(customers["city"], dtype=np.int64)
         self.merchant_city = np.asarray(merchants["city"], dtype=np.int64)
@@ -83,6 +86,7 @@ class World:
         shops = np.unique(self.merchant_city)
         self.shop_city = _nearest_within_country(c, shops)
         self.customer_home = home
+        self.customer_shop_city = self.shop_city[home]
         self.customer_zone = c.zone[home].astype(np.int16)
         self.destinations = sampling.GroupSampler(c.country[shops], c.population[shops])
         self.destination_city = shops
@@ -110,11 +114,32 @@ class World:
         per (customer, week) by hashing, so any chunk finds the same trips."""
         days = (utc - _MONDAY_US) // DAY_US
         week = days // 7
-        h = sampling.mix64(
-            (owner.astype(np.uint64) << np.uint64(24))
-            ^ week.astype(np.uint64)
-            ^ np.uint64(self.seed ^ _SALT_TRIP)
-        )
+        first, last = (int(week.min()), int(week.max())) if len(week) else (0, 0)
+        weeks = last - first + 1
+        customers = len(self.customer_home)
+        if customers * weeks < len(owner):  # a chunk's rows: hash each (customer, week) once
+            table = self._destinations(
+                np.repeat(np.arange(customers), weeks),
+                np.tile(np.arange(first, first + weeks), customers),
+                trip_rate,
+            )
+            dest = np.take(table, owner * weeks + (week - first))
+        else:
+            dest = self._destinations(owner, week, trip_rate)
+        # Out on Monday, back on Sunday (days of the week of trips only).
+        travel_day = np.zeros(len(owner), dtype=bool)
+        away = np.flatnonzero(dest >= 0)
+        day = days[away] - 7 * week[away]
+        travel_day[away] = (day == 0) | (day == 6)
+        return dest, travel_day
+
+    def _destinations(self, owner: np.ndarray, week: np.ndarray, trip_rate: float) -> np.ndarray:
+        """The city each customer travels to in each week (-1: at home)."""
+        key = owner.astype(np.uint64)
+        key <<= np.uint64(24)
+        key ^= week.astype(np.uint64)
+        key ^= np.uint64(self.seed ^ _SALT_TRIP)
+        h = sampling.mix64(key)
         # u < trip_rate for u = top 53 bits / 2**53, compared as integers
         away = np.flatnonzero(h >> np.uint64(11) < np.uint64(int(trip_rate * (1 << 53))))
         dest = np.full(len(owner), -1, dtype=np.int64)
@@ -127,9 +152,7 @@ class World:
             country = np.where(u2 < _DOMESTIC_TRIPS, home_country, abroad)
             pick = self.destinations.lookup(country, u3)
             dest[away] = np.where(pick >= 0, self.destination_city[np.maximum(pick, 0)], -1)
-        day = days - 7 * week
-        travel_day = (dest >= 0) & ((day == 0) | (day == 6))
-        return dest, travel_day
+        return dest
 
 
 def _nearest_within_country(c: world.Cities, shops: np.ndarray) -> np.ndarray:
@@ -176,15 +199,22 @@ def _pos_share() -> float:
 
 
 def place_rows(ctx: Population, d: Draws, rows: np.ndarray, rng: np.random.Generator) -> None:
-    """Where the given rows happen and at which merchant: in person at a shop of the
-    holder's current place, remotely at home (or from the trip's destination)."""
+    """Where the given rows happen and at which merchant (`place`), written into `d`."""
+    for key, values in place(ctx, d["card_id"][rows], d["event_us"][rows], rng).items():
+        d[key][rows] = values
+
+
+def place(ctx: Population, card: np.ndarray, utc: np.ndarray, rng: np.random.Generator) -> Draws:
+    """Where payments of these cards at these times happen and at which merchant: in
+    person at a shop of the holder's current place, remotely at home (or from the
+    trip's destination). Columns merchant_id, remote, away, latitude, longitude, zone."""
     w, cfg = ctx.world, ctx.cfg
-    owner = ctx.card_owner[d["card_id"][rows]]
-    dest, travel_day = w.trips(owner, d["event_us"][rows], cfg.behaviour.trip_rate)
-    remote = (rng.random(len(rows)) >= _pos_share()) | travel_day
+    owner = ctx.card_owner[card]
+    dest, travel_day = w.trips(owner, utc, cfg.behaviour.trip_rate)
+    remote = (rng.random(len(card)) >= _pos_share()) | travel_day
     on_trip = (dest >= 0) & ~travel_day
-    here = np.where(on_trip, dest, w.shop_city[w.customer_home[owner]])
-    merchant = np.full(len(rows), -1, dtype=np.int64)
+    here = np.where(on_trip, dest, w.customer_shop_city[owner])
+    merchant = np.full(len(card), -1, dtype=np.int64)
     pos = np.flatnonzero(~remote)
     merchant[pos] = w.in_city.draw(here[pos], rng)
     rem = np.flatnonzero(merchant < 0)  # remote (or, defensively, a place with no shop)
@@ -201,10 +231,14 @@ def place_rows(ctx: Population, d: Draws, rows: np.ndarray, rng: np.random.Gener
     away = np.flatnonzero(remote & on_trip)
     lat[away], lon[away] = world.near(dest[away], rng)
     zone[away] = w.city_zone[dest[away]]
-    d["merchant_id"][rows] = merchant
-    d["remote"][rows] = remote
-    d["away"][rows] = dest >= 0
-    d["latitude"][rows], d["longitude"][rows], d["zone"][rows] = lat, lon, zone
+    return {
+        "merchant_id": merchant,
+        "remote": remote,
+        "away": dest >= 0,
+        "latitude": lat,
+        "longitude": lon,
+        "zone": zone,
+    }
 
 
 def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> Draws:
@@ -213,19 +247,20 @@ def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> D
     cards = w.cards.draw(n, rng)
     owner = ctx.card_owner[cards]
     middle = w.offsets(spec).middle()
-    d = {
-        "event_us": _local_times(spec, middle[w.customer_zone[owner]], cfg, rng),
+    utc = _local_times(spec, middle[w.customer_zone[owner]], cfg, rng)
+    amount = sampling.amounts(cfg.feature.amount, n, rng)
+    placed = place(ctx, cards, utc, rng)
+    return {
+        "event_us": utc,
         "card_id": cards,
-        "merchant_id": np.empty(n, dtype=np.int64),
-        "amount_raw": sampling.amounts(cfg.feature.amount, n, rng),
-        "remote": np.empty(n, dtype=bool),
-        "away": np.empty(n, dtype=bool),  # on a trip (its network is not the household's)
-        "latitude": np.empty(n),
-        "longitude": np.empty(n),
-        "zone": np.empty(n, dtype=np.int16),
+        "merchant_id": placed["merchant_id"],
+        "amount_raw": amount,
+        "remote": placed["remote"],
+        "away": placed["away"],  # on a trip (its network is not the household's)
+        "latitude": placed["latitude"],
+        "longitude": placed["longitude"],
+        "zone": placed["zone"],
     }
-    place_rows(ctx, d, np.arange(n), rng)
-    return d
 
 
 def _over_cap(key: np.ndarray, cap: np.ndarray, genuine: np.ndarray) -> np.ndarray:
@@ -260,50 +295,56 @@ def settle_v3(
     day = d["event_us"] // DAY_US
     d0 = spec.t0_us // DAY_US
     # A chunk covering part of a UTC day gets that part of the cap (floored), so the
-    # chunks sharing a day stay within it together.
+    # chunks sharing a day stay within it together. Tabulated per day, then gathered.
     behaviour = ctx.cfg.behaviour
-    lo = np.maximum(day * DAY_US, spec.t0_us)
-    hi = np.minimum((day + 1) * DAY_US, spec.t1_us)
-    cap = np.floor(behaviour.max_card_payments_per_day * (hi - lo) / DAY_US)
+    first, last = (int(day.min()), int(day.max())) if len(day) else (d0, d0)
+    days_of = np.arange(first, last + 1)
+    lo = np.maximum(days_of * DAY_US, spec.t0_us)
+    hi = np.minimum((days_of + 1) * DAY_US, spec.t1_us)
+    cap = np.floor(behaviour.max_card_payments_per_day * (hi - lo) / DAY_US)[day - first]
     # Chunks never cross a month: the chunk's share of its month's cap, likewise.
     days = calendar.monthrange(spec.year, spec.month)[1]
     month_share = (spec.t1_us - spec.t0_us) / (days * DAY_US)
     month_cap = np.full(len(day), np.floor(behaviour.max_card_payments_per_month * month_share))
+    card = d["card_id"]
+    rows = None  # the first round checks every row
     for _ in range(_SETTLE_ROUNDS):
-        key = d["card_id"] * (spec.t1_us // DAY_US - d0 + 1) + (day - d0)
-        over = np.union1d(_over_cap(key, cap, genuine), _over_cap(d["card_id"], month_cap, genuine))
+        c, dy, g, cp, mc = (
+            (card, day, genuine, cap, month_cap)
+            if rows is None
+            else (card[rows], day[rows], genuine[rows], cap[rows], month_cap[rows])
+        )
+        key = c * (spec.t1_us // DAY_US - d0 + 1) + (dy - d0)
+        over = np.union1d(_over_cap(key, cp, g), _over_cap(c, mc, g))
+        if rows is not None:
+            over = rows[over]
         if len(over) == 0:
             return
-        d["card_id"][over] = rng.integers(0, w.n_cards, len(over))
+        card[over] = rng.integers(0, w.n_cards, len(over))
         place_rows(ctx, d, over, rng)
+        # Only the cards that gained rows can be over a cap now: the others kept their
+        # first `cap` genuine payments (fraud counts first) or fewer.
+        gained = np.zeros(w.n_cards, dtype=bool)
+        gained[card[over]] = True
+        rows = np.flatnonzero(gained[card])
 
 
 _AIRLINER_KMH = 900.0
 _RUSHED_US = 60_000_000  # in-person payments closer in time than this may be too fast
 
 
-def _card_order(card: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """`rows` (in time order) grouped by card, time order kept: one packed sort."""
-    bits = max(1, (len(rows) - 1).bit_length())
-    if len(rows) == 0 or int(card.max(initial=0)).bit_length() + bits > 63:
-        return rows[np.argsort(card[rows], kind="stable")]
-    keys = (card[rows].astype(np.uint64) << np.uint64(bits)) | np.arange(len(rows), dtype=np.uint64)
-    keys.sort()
-    return rows[(keys & np.uint64((1 << bits) - 1)).astype(np.int64)]
-
-
 def same_shop_when_rushed(s: Draws, zone_of_merchant: np.ndarray) -> None:
     """A card's next in-person payment within a minute that would need more than
     airliner speed (two shops of one town, seconds apart) happens at the same shop.
     Trips already keep moves between places slow; this settles those within one."""
-    order = _card_order(s["card_id"], np.flatnonzero(~s["remote"]))
+    order, card = sampling.group_sort(s["card_id"], np.flatnonzero(~s["remote"]))
+    # A card's consecutive in-person payments within the minute (cards and times stay).
+    t = s["event_us"][order]
+    close = np.flatnonzero((card[1:] == card[:-1]) & (t[1:] - t[:-1] < _RUSHED_US))
+    pairs = order[close], order[close + 1]
     for _ in range(4):
-        a, b = order[:-1], order[1:]
-        near = np.flatnonzero(
-            (s["card_id"][a] == s["card_id"][b])
-            & (s["event_us"][b] - s["event_us"][a] < _RUSHED_US)
-            & (s["merchant_id"][a] != s["merchant_id"][b])
-        )
+        a, b = pairs
+        near = np.flatnonzero(s["merchant_id"][a] != s["merchant_id"][b])
         a, b = a[near], b[near]
         km = world.km_between(
             s["latitude"][a], s["longitude"][a], s["latitude"][b], s["longitude"][b]
@@ -344,7 +385,8 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
     for k in range(1, cfg.behaviour.max_devices):
         slot += u < 0.4**k
     slot = np.minimum(slot, ctx.devices.count[owner] - 1)
-    device = ctx.devices.rows(owner, slot)  # v3 devices carry household IP and browser
+    # v3 devices carry household IP and browser (the pool index is v2's)
+    device = ctx.devices.rows(owner, slot, skip=("ip_idx",))
     kind = device["kind"]
     ecom = np.flatnonzero(combos["channel"][combo] == vocab_code("channel", "ecom"))
     combo[ecom] = _with_device(combo[ecom], kind[ecom])

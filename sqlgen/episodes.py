@@ -336,8 +336,9 @@ class Planner:
         big = rng.random(n) < _BIG_PURCHASE
         level[big] *= rng.lognormal(1.2, 0.4, int(big.sum()))
         d["amount_raw"] *= level
-        micro = np.isin(d["merchant_id"], self.pop.testing_merchants) & (
-            rng.random(n) < _MICRO_SHARE)
+        testing = np.zeros(len(self.pop.merchant_scale), dtype=bool)
+        testing[self.pop.testing_merchants] = True
+        micro = testing[d["merchant_id"]] & (rng.random(n) < _MICRO_SHARE)
         d["amount_raw"][micro] = rng.choice([0.99, 1.49, 1.99, 2.99, 4.99],
                                             int(micro.sum())) / self.pop.merchant_scale[
             d["merchant_id"][micro]]
@@ -374,17 +375,20 @@ class Planner:
         from sqlgen.draws_v3 import place_rows  # v3 only
 
         grace = int(self.cfg.auth.blocked_grace_days * DAY_US)
+        t = d["event_us"]
         block = self.card_block[d["card_id"]]
-        after = (codes == 0) & (d["event_us"] >= block)
+        after = np.flatnonzero(t >= block)  # few rows: those of blocked cards
+        after = after[codes[after] == 0]
         # In the grace days the holder still tries the old card now and then.
-        tries = after & (d["event_us"] < block + grace) & (rng.random(len(codes)) < _TRY_BLOCKED)
+        tries = (t[after] < block[after] + grace) & (rng.random(len(codes))[after] < _TRY_BLOCKED)
+        move = after[~tries]
         for _ in range(4):
-            block = self.card_block[d["card_id"]]
-            move = np.flatnonzero((codes == 0) & (d["event_us"] >= block) & ~tries)
             if len(move) == 0:
                 break
             d["card_id"][move] = self.pop.world.cards.draw(len(move), rng)
             place_rows(self.pop, d, move, rng)
+            # Only moved rows changed card: only they can be after a block again.
+            move = move[d["event_us"][move] >= self.card_block[d["card_id"][move]]]
 
     def place(self, d: Draws, codes: np.ndarray, rng: np.random.Generator) -> None:
         """After the daily cap (which may move rows): which rows hit a blocked card;
@@ -448,8 +452,8 @@ class Planner:
         d["is_recurring"][f] = False
         remote = combo_table()["channel"][d["combo"]] != vocab_code("channel", "pos")
         fresh = remote & (d["fraud_device"] < 0) & (rng.random(len(remote)) < _NEW_DEVICE)
-        d["device_fresh"][fresh] = True
-        d["device_null"][fresh] = False
+        d["device_fresh"] |= fresh
+        d["device_null"] &= ~fresh
 
 
 def planned_quotas(cfg) -> dict[str, int]:
@@ -487,25 +491,32 @@ def behaviour(pop: Population, d: Draws) -> dict[str, np.ndarray]:
     hour before, within the chunk), log(1 + km from the holder's home) / log(20,000)."""
     card, t = d["card_id"], d["event_us"]
     owner = pop.card_owner[card]
-    # Earlier payments of the same card within the hour: one search over packed
-    # (card, time) keys; minutes instead of microseconds where those would overflow.
-    t_rel, hour = t - t.min(initial=0), HOUR_US
+    # Earlier payments of the same card within the hour; minutes instead of microseconds
+    # where packed (card, time) keys would overflow 62 bits.
+    t_min = int(t.min(initial=0))
+    t_rel, hour = (t - t_min if t_min else t), HOUR_US
     if (int(card.max(initial=0)) + 1) * (int(t_rel.max(initial=0)) + hour + 1) >= 1 << 62:
         t_rel, hour = t_rel // 60_000_000, 60
-    key = card * (int(t_rel.max(initial=0)) + hour + 1) + t_rel
-    order = np.argsort(key, kind="stable")
-    packed = key[order]
-    start = np.searchsorted(packed, (card * (int(t_rel.max(initial=0)) + hour + 1))[order])
-    before = np.searchsorted(packed, packed - hour, side="left")
-    count = np.empty(len(t), dtype=np.float64)
-    count[order] = np.arange(len(t)) - np.maximum(before, start)
+    count = sampling.recent_counts(card, t_rel, hour)
+    some = np.flatnonzero(count)  # log1p(0) = 0 elsewhere
+    velocity = np.zeros(len(t))
+    velocity[some] = np.log1p(count[some].astype(np.float64))
+    # Distance from home: 0 km where the row is at the home point (most remote rows).
     w = pop.world
-    km = world.km_between(d["latitude"], d["longitude"], w.customer_lat[owner],
-                          w.customer_lon[owner])
+    lat, lon = d["latitude"], d["longitude"]
+    moved = lat != w.customer_lat[owner]
+    same = np.flatnonzero(~moved)
+    moved[same] = lon[same] != w.customer_lon[owner[same]]
+    moved = np.flatnonzero(moved)
+    far = np.zeros(len(t))
+    p1, home = np.radians(lat[moved]), owner[moved]
+    dlon = w.customer_lon[home] - lon[moved]
+    km = world.km_from_radians(p1, np.cos(p1), w.customer_rad[home], w.customer_cos[home], dlon)
+    far[moved] = np.log1p(km) / np.log(20_000.0)
     return {
         "cnp": d["remote"].astype(np.float64),
         "abroad": (pop.merchant_country[d["merchant_id"]] != pop.customer_country[owner]).astype(
             np.float64),
-        "velocity": np.log1p(count),
-        "far": np.log1p(km) / np.log(20_000.0),
+        "velocity": velocity,
+        "far": far,
     }

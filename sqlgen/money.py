@@ -41,15 +41,19 @@ def local_amounts(base: np.ndarray, currency: np.ndarray, rng: np.random.Generat
     points = money()["price_points"]
     x = base * per_eur[currency]
     u = rng.random(len(x))
-    # Two-decimal currencies: charm prices 4.99, 19.99; round prices 7, 25, 40.
-    charm = np.maximum(np.ceil(x), 1.0) - 0.01
-    step = np.where(x >= 20, 5.0, 1.0)
-    whole = np.maximum(np.round(x / step), 1.0) * step
-    out = np.where(
-        u < points["charm"],
-        charm,
-        np.where(u < points["charm"] + points["round"], whole, np.maximum(np.round(x, 2), 0.01)),
-    )
+    # Two-decimal currencies: charm prices 4.99, 19.99; round prices 7, 25, 40. Each
+    # row's kind of price is computed for its rows only.
+    out = np.empty(len(x))
+    charm_p, round_p = points["charm"], points["charm"] + points["round"]
+    rows = np.flatnonzero(u < charm_p)
+    # Rounded here: the other prices are already whole cents (rounding again keeps them).
+    out[rows] = np.round(np.maximum(np.ceil(x[rows]), 1.0) - 0.01, _DECIMALS)
+    rows = np.flatnonzero((u >= charm_p) & (u < round_p))
+    xr = x[rows]
+    step = np.where(xr >= 20, 5.0, 1.0)
+    out[rows] = np.maximum(np.round(xr / step), 1.0) * step
+    rows = np.flatnonzero(u >= round_p)
+    out[rows] = np.maximum(np.round(x[rows], 2), 0.01)
     # No minor units (yen): charm prices 98, 980, 1,980; round prices 700, 3,000.
     zero = np.flatnonzero(minor[currency] == 0)
     if len(zero):
@@ -63,4 +67,4 @@ def local_amounts(base: np.ndarray, currency: np.ndarray, rng: np.random.Generat
             charm,
             np.where(uz < points["charm"] + points["round"], whole, np.maximum(np.round(xz), 1)),
         )
-    return np.round(out, _DECIMALS)
+    return out

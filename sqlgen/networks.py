@@ -60,8 +60,16 @@ def household_ips(customer: np.ndarray, slot: np.ndarray, seed: int) -> np.ndarr
 
 def carrier_ips(country: np.ndarray, u: np.ndarray, seed: int) -> np.ndarray:
     """A mobile carrier's shared gateway address in the given country."""
-    j = (u * CARRIER_IPS_PER_COUNTRY).astype(np.uint64)
-    key = country.astype(np.uint64) * np.uint64(CARRIER_IPS_PER_COUNTRY) + j
+    j = (u * CARRIER_IPS_PER_COUNTRY).astype(np.int64)
+    key = country.astype(np.int64) * CARRIER_IPS_PER_COUNTRY + j
+    size = 1 << int(key.max(initial=0)).bit_length()  # a few tables per process at most
+    return np.take(_carrier_table(seed, size), key)
+
+
+@cache
+def _carrier_table(seed: int, size: int) -> np.ndarray:
+    """Gateway addresses of keys 0..size-1 (country * CARRIER_IPS_PER_COUNTRY + j)."""
+    key = np.arange(size, dtype=np.uint64)
     return public_ip(sampling.mix64(key ^ np.uint64(seed ^ _SALT_CARRIER)))
 
 

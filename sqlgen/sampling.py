@@ -62,33 +62,59 @@ class CdfSampler:
         self._build(cdf(weights), max_bins)
 
     @classmethod
-    def from_cdf(cls, table: np.ndarray, max_bins: int = 1 << 22) -> CdfSampler:
-        """A sampler over a cumulative table already ending at 1."""
+    def from_cdf(
+        cls, table: np.ndarray, max_bins: int = 1 << 22, bins: int | None = None
+    ) -> CdfSampler:
+        """A sampler over a cumulative table already ending at 1 (`bins`: guide bins
+        wanted, default 32 per entity; at most `max_bins`)."""
         sampler = cls.__new__(cls)
-        sampler._build(table, max_bins)
+        sampler._build(table, max_bins, bins)
         return sampler
 
-    def _build(self, table: np.ndarray, max_bins: int) -> None:
+    def _build(self, table: np.ndarray, max_bins: int, bins: int | None = None) -> None:
         self.cdf = table
-        self.bins = int(min(32 * len(table), max_bins, 1 << 30))  # int32 bin numbers
+        wanted = 32 * len(table) if bins is None else bins
+        self.bins = int(min(wanted, max_bins, 1 << 30))  # int32 bin numbers
         guide = np.minimum(_guide(table, self.bins), len(table) - 1)
-        # One gather per draw: a bin's entity, or -1 where the bin spans an entity
-        # boundary and a binary search decides.
-        settled = np.where(guide[:-1] == guide[1:], guide[:-1], -1)
-        self.guide = settled.astype(np.int32 if len(table) < 2**31 else np.int64)
+        # One gather per draw: a bin's entity, or -(e + 1) where the bin spans an
+        # entity boundary, e the entity at its start: a short search from e decides.
+        settled = np.where(guide[:-1] == guide[1:], guide[:-1], -guide[:-1] - 1)
+        small = np.int16 if len(table) < 2**15 else np.int32  # a smaller table, fewer misses
+        self.guide = settled.astype(small if len(table) < 2**31 else np.int64)
 
     def draw(self, size: int, rng: np.random.Generator) -> np.ndarray:
         return self.lookup(rng.random(size))
 
     def lookup(self, u: np.ndarray) -> np.ndarray:
         """The entity each uniform in [0, 1) falls on."""
-        j = (u * self.bins).astype(np.int32)
-        np.minimum(j, self.bins - 1, out=j)
-        out = np.take(self.guide, j).astype(np.int64)
-        ambiguous = np.flatnonzero(out < 0)
+        # mode="clip": a u * bins rounded up to `bins` takes the last bin.
+        settled = np.take(self.guide, (u * self.bins).astype(np.int32), mode="clip")
+        out = settled.astype(np.int64)
+        ambiguous = np.flatnonzero(settled < 0)
         if len(ambiguous):
-            out[ambiguous] = np.searchsorted(self.cdf, u[ambiguous], side="right")
-        return np.minimum(out, len(self.cdf) - 1, out=out)
+            out[ambiguous] = _search_up(self.cdf, u[ambiguous], -out[ambiguous] - 1)
+        return out
+
+
+def _search_up(table: np.ndarray, u: np.ndarray, start: np.ndarray, steps: int = 4) -> np.ndarray:
+    """min(searchsorted(table, u, "right"), len - 1) from a `start` at or just below
+    it: a few vectorized steps up, then a binary search where they did not settle
+    (or where `start` was above the answer: u rounded into the next bin)."""
+    last = len(table) - 1
+    found = start
+    rows = np.arange(len(u))
+    for _ in range(steps):
+        at = found[rows]
+        rows = rows[(at < last) & (table[at] <= u[rows])]
+        if len(rows) == 0:
+            break
+        found[rows] += 1
+    redo = np.flatnonzero(found > 0)
+    redo = redo[table[found[redo] - 1] > u[redo]]
+    if len(rows) or len(redo):
+        redo = np.union1d(rows, redo)
+        found[redo] = np.minimum(np.searchsorted(table, u[redo], side="right"), last)
+    return found
 
 
 class GroupSampler:
@@ -102,7 +128,10 @@ class GroupSampler:
         self.groups = len(totals)
         # Group g's normalized CDF, shifted to [g, g + 1), then all scaled by 1/G.
         within = np.cumsum(w) - np.concatenate([[0.0], np.cumsum(totals)])[g]
-        self.sampler = CdfSampler.from_cdf((g + within / totals[g]) / self.groups)
+        # A group's draws fall in its 1/G of the table: 32 bins per entity of the
+        # largest group there, so few draws need the binary search (same results).
+        bins = 32 * int(np.bincount(g).max(initial=1)) * self.groups
+        self.sampler = CdfSampler.from_cdf((g + within / totals[g]) / self.groups, bins=bins)
         self.known = np.zeros(self.groups + 1, dtype=bool)
         self.known[np.unique(g)] = True
 
@@ -120,14 +149,74 @@ class GroupSampler:
 def time_order(times: np.ndarray, t0_us: int, t1_us: int) -> np.ndarray:
     """Stable argsort of times in [t0, t1): one sort of (time, index) packed in 64 bits
     where they fit, several times faster than `np.argsort(kind="stable")`."""
+    return time_sort(times, t0_us, t1_us)[0]
+
+
+def time_sort(times: np.ndarray, t0_us: int, t1_us: int) -> tuple[np.ndarray, np.ndarray]:
+    """`time_order` and the times in that order (read off the sorted keys)."""
     n = len(times)
     index_bits = max(1, (n - 1).bit_length())
     if (t1_us - t0_us).bit_length() + index_bits > 64:
-        return np.argsort(times, kind="stable")
+        order = np.argsort(times, kind="stable")
+        return order, times[order]
     keys = (times - t0_us).astype(np.uint64) << np.uint64(index_bits)
     keys |= np.arange(n, dtype=np.uint64)
     keys.sort()
-    return (keys & np.uint64((1 << index_bits) - 1)).astype(np.int64)
+    order = (keys & np.uint64((1 << index_bits) - 1)).view(np.int64)  # below 2**63
+    keys >>= np.uint64(index_bits)
+    times = keys.view(np.int64)  # below 2**63 too (t1 - t0 fits with the index bits)
+    times += t0_us
+    return order, times
+
+
+def group_order(group: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """`rows` (default: all) stably sorted by their `group` (non-negative ints): one
+    sort of (group, position) packed in 64 bits where they fit."""
+    return group_sort(group, rows)[0]
+
+
+def group_sort(group: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`group_order` and the groups in that order."""
+    g = group if rows is None else group[rows]
+    bits = max(1, (len(g) - 1).bit_length())
+    if len(g) == 0 or int(g.max(initial=0)).bit_length() + bits > 63:
+        order = np.argsort(g, kind="stable")
+        return (order if rows is None else rows[order]), g[order]
+    keys = g.astype(np.uint64)
+    keys <<= np.uint64(bits)
+    keys |= np.arange(len(g), dtype=np.uint64)
+    keys.sort()
+    order = (keys & np.uint64((1 << bits) - 1)).view(np.int64)  # below 2**63: same bits
+    keys >>= np.uint64(bits)
+    groups = keys.view(np.int64) if g.dtype == np.int64 else keys.astype(g.dtype)
+    return (order if rows is None else rows[order]), groups
+
+
+def recent_counts(group: np.ndarray, t: np.ndarray, window: int) -> np.ndarray:
+    """For each row, how many rows of its group come before it in (t, row) order with
+    t at most `window` earlier. Rows are grouped by one packed sort (none if `t` is
+    already in order), then counted lag by lag: a lag's candidates are the rows whose
+    previous lag matched, so the passes shrink fast (few rows share a window)."""
+    n = len(t)
+    in_order = n < 2 or bool(np.all(t[1:] >= t[:-1]))
+    order, g = group_sort(group, None if in_order else np.argsort(t, kind="stable"))
+    s = t[order]
+    # Sorted positions with a match at lag 1 (the only ones with a count), then their
+    # counts (`active`: indices into `some` still matching at the current lag).
+    some = np.flatnonzero((g[1:] == g[:-1]) & (s[1:] - s[:-1] <= window)) + 1
+    count = np.ones(len(some), dtype=np.int64)
+    active, lag = np.arange(len(some)), 1
+    while len(active):
+        lag += 1
+        at = some[active]
+        active = active[at >= lag]
+        at = some[active]
+        prev = at - lag
+        active = active[(g[prev] == g[at]) & (s[at] - s[prev] <= window)]
+        count[active] += 1
+    out = np.zeros(n, dtype=np.int64)
+    out[order[some]] = count
+    return out
 
 
 def id_order(ids: np.ndarray) -> np.ndarray:

@@ -79,9 +79,22 @@ def near(city: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
 def km_between(lat1, lon1, lat2, lon2) -> np.ndarray:
     """Great-circle distance (haversine), vectorized."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return km_from_radians(p1, np.cos(p1), p2, np.cos(p2), np.asarray(lon2) - np.asarray(lon1))
+
+
+def km_from_radians(p1, cos1, p2, cos2, dlon) -> np.ndarray:
+    """`km_between` from latitudes in radians with their cosines (tabulated by callers
+    for fixed places) and the longitude difference lon2 - lon1 in degrees."""
+    dp, dl = p2 - p1, np.radians(dlon)
+    h = np.sin(dp / 2) ** 2 + cos1 * cos2 * np.sin(dl / 2) ** 2
     return 2 * EARTH_KM * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    """The zone, kept: zoneinfo's own cache holds 8 zones strongly and the rest weakly, so
+    each chunk's `ZoneOffsets` would read most zone files again."""
+    return ZoneInfo(name)
 
 
 def _utc(us: int) -> dt.datetime:
@@ -119,7 +132,7 @@ class ZoneOffsets:
         days = -(-buckets // per_day)
         self.table = np.empty((len(zones), days * per_day), dtype=np.int16)
         for z, name in enumerate(zones):
-            tz = ZoneInfo(name)
+            tz = _zone(name)
             edges = [
                 _offset_minutes(tz, (self.b0 + d * per_day) * BUCKET_US) for d in range(days + 1)
             ]

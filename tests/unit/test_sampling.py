@@ -152,3 +152,29 @@ def test_cycle_times_follow_weekday_weights_monday_first():
     share = np.bincount(days, minlength=7) / len(t)
     assert share[5] == pytest.approx(20 / 26, abs=0.02)
     assert share.argmax() == 5
+
+
+@pytest.mark.parametrize("groups", [1, 5, 1000, 2**40])
+def test_group_order_is_a_stable_argsort(groups):
+    rng = np.random.default_rng(5)
+    group = rng.integers(0, groups, 3000)
+    rows = np.flatnonzero(rng.random(3000) < 0.7)
+    expected = rows[np.argsort(group[rows], kind="stable")]
+    assert np.array_equal(sampling.group_order(group, rows), expected)
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+def test_recent_counts_count_earlier_rows_of_the_group_in_the_window(in_order):
+    rng = np.random.default_rng(6)
+    group = rng.integers(0, 40, 2000)
+    t = rng.integers(0, 500, 2000)  # many ties
+    if in_order:
+        t.sort()
+    rank = np.argsort(t, kind="stable")  # (t, row) order
+    pos = np.empty_like(rank)
+    pos[rank] = np.arange(len(t))
+    expected = [
+        np.count_nonzero((group == group[i]) & (pos < pos[i]) & (t >= t[i] - 30))
+        for i in range(len(t))
+    ]
+    assert np.array_equal(sampling.recent_counts(group, t, 30), expected)
