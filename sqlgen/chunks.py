@@ -199,7 +199,8 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
         con.unregister("lookup_src")
 
 
-_V3_AMOUNT = 0.5
+_V3_AMOUNT = 0.35
+_V3_NIGHT = 0.5
 
 
 def score_params(cfg: GeneratorConfig) -> dict[str, float]:
@@ -208,11 +209,11 @@ def score_params(cfg: GeneratorConfig) -> dict[str, float]:
     scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism != "v1" else 1.0
     return {
         "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
-        # v3's logistic draw leans on behaviour: the amount counts half.
+        # v3's logistic draw leans on behaviour: amount and night count less.
         "w_amount": cfg.label.w_amount * scale * (_V3_AMOUNT if cfg.realism == "v3" else 1.0),
         "w_mrisk": cfg.label.w_mrisk * scale,
         "w_crisk": cfg.label.w_crisk * scale,
-        "w_night": cfg.label.w_night * scale,
+        "w_night": cfg.label.w_night * scale * (_V3_NIGHT if cfg.realism == "v3" else 1.0),
         **(
             {
                 "w_cnp": cfg.label.w_cnp,

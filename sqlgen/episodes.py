@@ -65,15 +65,15 @@ _KEEP_US = DAY_US  # attempts kept before the latest slice (slices a little out 
 _BACK_US = 4 * DAY_US
 _CACHED_DAYS = 4  # day blocks kept for reuse
 _ATTEMPTS_PER_RING = 40  # rings in a run: planned attempts / this (at least 20)
-_PROXY_SHARE = 0.6  # of fraud rows seen near the victim's home (residential proxies)
+_PROXY_SHARE = 0.8  # of fraud rows seen near the victim's home (residential proxies)
 _RING_DEVICES = (2, 8)  # devices per ring (inclusive)
 _RING_IPS = 4  # addresses per ring (proxies, a few hosting ranges)
 _RING_FAVOURITES = 12  # merchants a ring cashes out at
-_FAVOURITE_SHARE = 0.4  # of a ring's attempts at its favourites (else anywhere online)
-_NIGHT_RINGS = 0.3  # rings working at night, local time (centred near 02:00)
+_FAVOURITE_SHARE = 0.25  # of a ring's attempts at its favourites (else anywhere online)
+_NIGHT_RINGS = 0.2  # rings working at night, local time (centred near 02:00)
 _RETRY_SHARE = 0.3  # episodes whose ring tries the card again after its block
 _CARD_LEVEL_SIGMA = 0.5  # spread of cards' spending levels (log scale)
-_NEW_DEVICE = 0.03  # genuine remote payments from a new device (phone, browser, guest)
+_NEW_DEVICE = 0.06  # genuine remote payments from a new device (phone, browser, guest)
 _BIG_PURCHASE = 0.01  # genuine payments several times the card's usual
 _MICRO_SHARE = 0.3  # genuine payments at digital-goods merchants that are small sums
 _TRY_BLOCKED = 0.25  # of a holder's payments in the grace days still tried on the old card
@@ -93,7 +93,11 @@ class Rings:
         self.zone = world.cities().zone[self.city]
         self.offset_min = world.standard_offsets()[self.zone].astype(np.int64)
         night = rng.random(n) < _NIGHT_RINGS
-        self.hour = np.where(night, rng.normal(2.0, 2.0, n), rng.uniform(0, 24, n)) % 24
+        # Night rings work around 02:00 local; the others keep ordinary hours, drawn
+        # from the genuine daily rhythm, so the hour alone tells little.
+        hourly = np.asarray(pop.cfg.temporal.hourly_weights, dtype=np.float64)
+        day = sampling.CdfSampler(hourly).draw(n, rng) + rng.random(n)
+        self.hour = np.where(night, rng.normal(2.0, 2.0, n), day) % 24
         self.n_dev = rng.integers(_RING_DEVICES[0], _RING_DEVICES[1] + 1, n)
         self.favourites = w.remote.draw(n * _RING_FAVOURITES, rng).reshape(n, _RING_FAVOURITES)
         self.remote = w.remote
@@ -426,7 +430,7 @@ class Planner:
         f = np.flatnonzero(d["fraud_device"] >= 0)
         dev = d["fraud_device"][f]
         # Rings replace their devices every week: a device is (ring slot, week).
-        week = d["event_us"][f] // (7 * DAY_US)
+        week = d["event_us"][f] // (14 * DAY_US)
         key = (dev.astype(np.uint64) << np.uint64(16)) | (week.astype(np.uint64)
                                                           & np.uint64(0xFFFF))
         h = sampling.mix64(key ^ np.uint64(self.seed ^ _SALT_RING_DEVICE))

@@ -56,7 +56,7 @@ def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     ep, offset = spree_offsets(sizes, 45 * 60e6, 1.2, rng)
     card = pl.victims(k, rng)
     merchant = pl.rings.merchants(ring[ep], card[ep], rng)
-    amount = pl.amounts(card[ep], rng, shift=0.45)
+    amount = pl.amounts(card[ep], rng, shift=0.35)
     device = pl.rings.device(ring, rng)
     return attempts(start[ep] + offset, card[ep], merchant, SCENARIO.code, ring[ep],
                     device[ep], amount, ep)

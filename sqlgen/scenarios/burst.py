@@ -25,7 +25,7 @@ def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     window = int(label.burst_window_minutes * 60e6)
     t = centre[wave] + rng.integers(-window, window + 1, len(wave))
     return attempts(t, card, merchant[wave], SCENARIO.code, ring[wave],
-                    pl.rings.device(ring[wave], rng), pl.amounts(card, rng, shift=0.5),
+                    pl.rings.device(ring[wave], rng), pl.amounts(card, rng, shift=0.15),
                     np.arange(len(wave)))  # each card is its own episode
 
 SCENARIO = Scenario(
