@@ -6,7 +6,9 @@
 For each size: `sqlgen run` (a subprocess, start-up included) on the built-in default
 config; the write floor (DuckDB COPY of the same rows, already built, same encodings and
 partitioning: `write_floor.py`); and the legacy-style generator (`legacy_baseline.py`).
-Prints wall time, rows/s, peak RSS (whole process tree), sqlgen's time per phase, and the
+Prints wall time, rows/s, CPU seconds and CPU µs per row (whole process tree: on a quiet
+host with N cores wall time is about CPU / N, and CPU varies less with the host's noise),
+peak RSS (whole process tree), sqlgen's time per phase, and the
 ratios sqlgen/floor (time; 1.0 = as fast as writing) and legacy/sqlgen (speed-up).
 Machines here are noisy: compare ratios from one run, not absolute numbers across runs.
 """
@@ -89,6 +91,7 @@ def bench_size(rows: int, args, work: Path) -> list[dict]:
             "tool": "sqlgen",
             "seconds": sq_time,
             "rss": max(r.peak_rss_mb for r in sq),
+            "cpu": median_of(sq, lambda r: r.cpu_seconds),
             "phases": " ".join(f"{k}={v:.2f}" for k, v in phase.items()),
         },
         {
@@ -106,6 +109,7 @@ def bench_size(rows: int, args, work: Path) -> list[dict]:
                 "tool": "legacy-style",
                 "seconds": median_of(legacy, lambda r: r.seconds),
                 "rss": max(r.peak_rss_mb for r in legacy),
+                "cpu": median_of(legacy, lambda r: r.cpu_seconds),
                 "phases": "",
             }
         )
@@ -126,13 +130,18 @@ def print_table(results: list[dict]) -> None:
         f"\nmachine: {platform.machine()}, {psutil.cpu_count()} cores, "
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
     )
-    head = f"{'rows':>12} {'tool':<13} {'seconds':>8} {'rows/s':>11} {'peak RSS MB':>11}  phases"
+    head = (
+        f"{'rows':>12} {'tool':<13} {'seconds':>8} {'rows/s':>11} {'CPU s':>7} "
+        f"{'µs CPU/row':>10} {'peak RSS MB':>11}  phases"
+    )
     print(head)
     print("-" * len(head))
     for r in results:
+        cpu = r.get("cpu")
+        cpu_cols = f"{cpu:>7.1f} {cpu / r['rows'] * 1e6:>10.2f}" if cpu else f"{'':>7} {'':>10}"
         print(
             f"{r['rows']:>12,} {r['tool']:<13} {r['seconds']:>8.2f} "
-            f"{r['rows'] / r['seconds']:>11,.0f} {r['rss']:>11,.0f}  {r['phases']}"
+            f"{r['rows'] / r['seconds']:>11,.0f} {cpu_cols} {r['rss']:>11,.0f}  {r['phases']}"
         )
     print()
     for r in results:
