@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -61,6 +62,31 @@ class Run:
         return con.execute(
             "SELECT count(*) FROM read_parquet(?)", [str(self.catalog / f"{table}.parquet")]
         ).fetchone()[0]
+
+
+# The marks of every pyspark test module (`pytestmark = SPARK_MARKS`).
+SPARK_MARKS = [
+    pytest.mark.skipif(
+        shutil.which("java") is None, reason="pyspark needs a Java runtime (java not on PATH)"
+    ),
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+]
+
+
+def spark_builder(app: str, time_zone: str, warehouse: Path):
+    """A local[2] SparkSession builder with the settings every reader test shares: no
+    UI, two shuffle partitions, a private warehouse, a session time zone that is not
+    UTC (instants must survive any zone)."""
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master("local[2]")
+        .appName(app)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", time_zone)
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.warehouse.dir", str(warehouse))
+    )
 
 
 def sqlgen_run(out: Path, *extra: str) -> subprocess.CompletedProcess:

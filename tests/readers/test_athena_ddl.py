@@ -9,27 +9,16 @@ import shutil
 import pytest
 
 from sqlgen.ddl import statements, table_ddl
+from tests.readers.conftest import SPARK_MARKS, spark_builder
 
-pytestmark = [
-    pytest.mark.skipif(
-        shutil.which("java") is None, reason="pyspark needs a Java runtime (java not on PATH)"
-    ),
-    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
-]
+pytestmark = SPARK_MARKS
 
 
 @pytest.fixture(scope="module")
 def hive(tmp_path_factory):
-    from pyspark.sql import SparkSession
-
     home = tmp_path_factory.mktemp("hive")
     session = (
-        SparkSession.builder.master("local[2]")
-        .appName("sqlgen-athena-ddl")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "Asia/Tokyo")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.warehouse.dir", str(home / "warehouse"))
+        spark_builder("sqlgen-athena-ddl", "Asia/Tokyo", home / "warehouse")
         .config(
             "spark.hadoop.javax.jdo.option.ConnectionURL",
             f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true",

@@ -8,36 +8,24 @@ microseconds DuckDB reads, whatever zone Spark shows them in.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from sqlgen.ddl import statements, table_ddl
+from tests.readers.conftest import SPARK_MARKS, spark_builder
 
-pytestmark = [
-    pytest.mark.skipif(
-        shutil.which("java") is None, reason="pyspark needs a Java runtime (java not on PATH)"
-    ),
-    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
-]
+pytestmark = SPARK_MARKS
 
 SESSION_TZ = "America/New_York"
 
 
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory):
-    from pyspark.sql import SparkSession
-
     warehouse = tmp_path_factory.mktemp("spark-warehouse")
     session = (
-        SparkSession.builder.master("local[2]")
-        .appName("sqlgen-readers")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", SESSION_TZ)
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.warehouse.dir", str(warehouse))
+        spark_builder("sqlgen-readers", SESSION_TZ, warehouse)
         .config("spark.driver.memory", "1g")
         .getOrCreate()
     )
