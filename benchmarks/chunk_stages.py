@@ -32,18 +32,35 @@ from sqlgen.render import render
 
 
 class StageTimer:
-    """Adds up wall seconds per stage name (the `Timer` that `sqlgen.chunks` accepts)."""
+    """Adds up seconds per stage name (the `Timer` that `sqlgen.chunks` accepts): wall
+    seconds, or CPU seconds with `clock=time.process_time`."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock=time.perf_counter) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
+        self.clock = clock
 
     @contextlib.contextmanager
     def __call__(self, stage: str):
-        start = time.perf_counter()
+        start = self.clock()
         try:
             yield
         finally:
-            self.seconds[stage] += time.perf_counter() - start
+            self.seconds[stage] += self.clock() - start
+
+
+def open_context(cfg, work: Path) -> ChunkContext:
+    """A worker's chunk context for `cfg`, its catalogs written under `work` first (as
+    the driver does); catalogs and pools are not timed."""
+    catalog_dir = None
+    if cfg.realism != "v1":
+        con = duckdb.connect()
+        build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
+        write_catalogs(con, work / "catalog", cfg.catalog.max_size_mb, cfg.realism)
+        con.close()
+        catalog_dir = work / "catalog"
+    ctx = ChunkContext(cfg, catalog_dir)
+    ctx.use_pools(make_pools(cfg.seed, cfg.realism))
+    return ctx
 
 
 def write_only(ctx: ChunkContext, spec, path: Path) -> float:
@@ -81,15 +98,7 @@ def main() -> None:
     specs = plan_chunks(cfg)[: args.chunks]
     with tempfile.TemporaryDirectory(prefix="sqlgen-stages-") as tmp:
         work = Path(tmp)
-        catalog_dir = None
-        if cfg.realism != "v1":
-            con = duckdb.connect()
-            build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
-            write_catalogs(con, work / "catalog", cfg.catalog.max_size_mb, cfg.realism)
-            con.close()
-            catalog_dir = work / "catalog"
-        ctx = ChunkContext(cfg, catalog_dir)
-        ctx.use_pools(make_pools(cfg.seed, cfg.realism))
+        ctx = open_context(cfg, work)
         timer = StageTimer()
         for spec in specs:
             write_chunk(ctx, spec, work / "out", timer)

@@ -13,37 +13,21 @@ The digest changes only if the rows do: an optimisation should leave it as it wa
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
+import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
-import duckdb
 import numpy as np
 
-from sqlgen.catalogs import build_catalogs, write_catalogs
 from sqlgen.chunks import ChunkContext, draw_chunk
 from sqlgen.config import load_config, with_overrides
 from sqlgen.episodes import behaviour
 from sqlgen.plan import plan_chunks
-from sqlgen.pools import make_pools
 
-
-class CpuTimer:
-    """Adds up CPU seconds per stage (the `Timer` that `sqlgen.chunks` accepts)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-
-    @contextlib.contextmanager
-    def __call__(self, stage: str):
-        start = time.process_time()
-        try:
-            yield
-        finally:
-            self.seconds[stage] += time.process_time() - start
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chunk_stages import StageTimer, open_context
 
 
 def main() -> None:
@@ -58,15 +42,7 @@ def main() -> None:
         cfg = with_overrides(cfg, rows=args.rows)
     specs = plan_chunks(cfg)[: args.chunks]
     with tempfile.TemporaryDirectory(prefix="sqlgen-numpy-") as tmp:
-        catalog_dir = None
-        if cfg.realism != "v1":
-            con = duckdb.connect()
-            build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
-            write_catalogs(con, Path(tmp) / "catalog", cfg.catalog.max_size_mb, cfg.realism)
-            con.close()
-            catalog_dir = Path(tmp) / "catalog"
-        ctx = ChunkContext(cfg, catalog_dir)
-        ctx.use_pools(make_pools(cfg.seed, cfg.realism))
+        ctx = open_context(cfg, Path(tmp))
         run(ctx, specs, args.repeat)
         ctx.close()
 
@@ -78,7 +54,7 @@ def run(ctx: ChunkContext, specs: list, repeat: int) -> None:
         # The plan of the timed chunks' span, built once: not a chunk's cost.
         planner.plan(specs[0].t0_us, specs[-1].t1_us)
 
-    def one_round(timer: CpuTimer) -> str:
+    def one_round(timer: StageTimer) -> str:
         digest = hashlib.sha256()
         for spec in specs:
             draws, codes, share = draw_chunk(ctx, spec, timer)
@@ -92,10 +68,10 @@ def run(ctx: ChunkContext, specs: list, repeat: int) -> None:
             digest.update(repr(share).encode())
         return digest.hexdigest()[:16]
 
-    one_round(CpuTimer())
+    one_round(StageTimer(time.process_time))
     rounds = []
     for _ in range(repeat):
-        timer = CpuTimer()
+        timer = StageTimer(time.process_time)
         digest = one_round(timer)
         rounds.append(timer.seconds)
     rows = sum(s.rows for s in specs)
