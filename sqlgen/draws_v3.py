@@ -250,17 +250,9 @@ def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> D
     utc = _local_times(spec, middle[w.customer_zone[owner]], cfg, rng)
     amount = sampling.amounts(cfg.feature.amount, n, rng)
     placed = place(ctx, cards, utc, rng)
-    return {
-        "event_us": utc,
-        "card_id": cards,
-        "merchant_id": placed["merchant_id"],
-        "amount_raw": amount,
-        "remote": placed["remote"],
-        "away": placed["away"],  # on a trip (its network is not the household's)
-        "latitude": placed["latitude"],
-        "longitude": placed["longitude"],
-        "zone": placed["zone"],
-    }
+    # `placed`: merchant_id, remote, away (on a trip: its network is not the
+    # household's), latitude, longitude, zone.
+    return {"event_us": utc, "card_id": cards, "amount_raw": amount, **placed}
 
 
 def _over_cap(key: np.ndarray, cap: np.ndarray, genuine: np.ndarray) -> np.ndarray:

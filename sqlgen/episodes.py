@@ -68,6 +68,7 @@ _ATTEMPTS_PER_RING = 40  # rings in a run: planned attempts / this (at least 20)
 _PROXY_SHARE = 0.8  # of fraud rows seen near the victim's home (residential proxies)
 _RING_DEVICES = (2, 8)  # devices per ring (inclusive)
 _RING_IPS = 4  # addresses per ring (proxies, a few hosting ranges)
+_RING_ROTATION_US = 14 * DAY_US  # rings replace devices and addresses this often
 _RING_FAVOURITES = 12  # merchants a ring cashes out at
 _FAVOURITE_SHARE = 0.25  # of a ring's attempts at its favourites (else anywhere online)
 _NIGHT_RINGS = 0.2  # rings working at night, local time (centred near 02:00)
@@ -340,9 +341,7 @@ class Planner:
         big = rng.random(n) < _BIG_PURCHASE
         level[big] *= rng.lognormal(1.2, 0.4, int(big.sum()))
         d["amount_raw"] *= level
-        testing = np.zeros(len(self.pop.merchant_scale), dtype=bool)
-        testing[self.pop.testing_merchants] = True
-        micro = testing[d["merchant_id"]] & (rng.random(n) < _MICRO_SHARE)
+        micro = self.pop.is_testing_merchant[d["merchant_id"]] & (rng.random(n) < _MICRO_SHARE)
         d["amount_raw"][micro] = rng.choice([0.99, 1.49, 1.99, 2.99, 4.99],
                                             int(micro.sum())) / self.pop.merchant_scale[
             d["merchant_id"][micro]]
@@ -429,9 +428,10 @@ class Planner:
         genuine remote payments sometimes come from a new device."""
         f = np.flatnonzero(d["fraud_device"] >= 0)
         dev = d["fraud_device"][f]
-        # Rings replace their devices every week: a device is (ring slot, week).
-        week = d["event_us"][f] // (14 * DAY_US)
-        key = (dev.astype(np.uint64) << np.uint64(16)) | (week.astype(np.uint64)
+        # Rings replace their devices every `_RING_ROTATION_US`: a device is (ring slot,
+        # period).
+        period = d["event_us"][f] // _RING_ROTATION_US
+        key = (dev.astype(np.uint64) << np.uint64(16)) | (period.astype(np.uint64)
                                                           & np.uint64(0xFFFF))
         h = sampling.mix64(key ^ np.uint64(self.seed ^ _SALT_RING_DEVICE))
         u1 = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
@@ -446,10 +446,10 @@ class Planner:
         d["combo"][f] = (ecom * n_dev + kind) * n_ent + entry
         d["ua_idx"][f] = networks.device_user_agents(
             kind, vocab["device_type"], u2, self.cfg.temporal.end_date.year)
-        # Proxies too: an address per (ring, slot, week).
+        # Proxies too: an address per (ring, slot, period).
         ip_key = (d["ring"][f].astype(np.uint64) * np.uint64(_RING_IPS)
                   + (dev % _RING_IPS).astype(np.uint64)) << np.uint64(16) | (
-            week.astype(np.uint64) & np.uint64(0xFFFF))
+            period.astype(np.uint64) & np.uint64(0xFFFF))
         d["ip"][f] = networks.public_ip(sampling.mix64(ip_key ^ np.uint64(self.seed ^ _SALT_IP)))
         d["device_null"][f] = False
         d["device_fresh"][f] = False

@@ -45,6 +45,8 @@ class Population:
         self.home_merchants = sampling.GroupSampler(self.merchant_country, popularity)
         testing = np.flatnonzero(np.isin(self.merchant_mcc, TESTING_MCCS))
         self.testing_merchants = testing if len(testing) else np.arange(len(popularity))
+        self.is_testing_merchant = np.zeros(len(popularity), dtype=bool)
+        self.is_testing_merchant[self.testing_merchants] = True
         self.world = None
         if v3:
             from sqlgen.draws_v3 import World  # v3 only: loads the cities table
