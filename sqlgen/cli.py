@@ -12,6 +12,7 @@ from typing import NoReturn
 from sqlgen import __version__
 from sqlgen.errors import SqlgenError
 from sqlgen.executor_api import EXECUTORS
+from sqlgen.tables import FORMATS
 
 log = logging.getLogger("sqlgen")
 
@@ -21,9 +22,20 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 class _Parser(argparse.ArgumentParser):
     """Usage errors exit 1 (after the usage text): exit code 2 means an S3 failure."""
 
+    commands: dict[str, argparse.ArgumentParser] = {}
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(1, f"{self.prog}: error: {message}\n")
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        """Unknown arguments are reported by the subcommand they were given to, with
+        its usage (`sqlgen run --bogus` shows `run`'s)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            where = self.commands.get(getattr(parsed, "command", None) or "", self)
+            where.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -35,7 +47,17 @@ def _common(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override one setting, e.g. --set catalog.num_cards=1000 (repeatable; YAML value)",
     )
-    p.add_argument("--log-level", default="INFO", type=str.upper, choices=_LEVELS)
+    _log_level(p)
+
+
+def _log_level(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=_LEVELS,
+        help="how much to log on stderr (default: INFO; DEBUG adds tracebacks)",
+    )
 
 
 def _where(p: argparse.ArgumentParser) -> None:
@@ -47,18 +69,27 @@ def _where(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sqlgen", description=__doc__)
     parser.add_argument("--version", action="version", version=f"sqlgen {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="what to do (COMMAND --help)"
+    )
+    parser.commands = sub.choices
 
     run = sub.add_parser("run", help="generate, label and publish payments")
     _where(run)
     run.add_argument("--s3", action="store_true", help="upload the run to S3")
-    run.add_argument("--num-workers", type=int)
-    run.add_argument("--batch-size", type=int)
-    run.add_argument("--realism", choices=("v1", "v2", "v3"))
-    run.add_argument("--executor", choices=("auto", *EXECUTORS))
+    run.add_argument("--num-workers", type=int, help="worker processes (default: the config's)")
+    run.add_argument("--batch-size", type=int, help="rows per chunk file (default: the config's)")
+    run.add_argument(
+        "--realism", choices=("v1", "v2", "v3"), help="how rows are made (default: v3)"
+    )
+    run.add_argument(
+        "--executor",
+        choices=("auto", *EXECUTORS),
+        help="where chunks run (default: auto, processes when num_workers > 1)",
+    )
     run.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
-    run.add_argument("--rows", type=int)
-    run.add_argument("--seed", type=int)
+    run.add_argument("--rows", type=int, help="payments to generate (default: the config's)")
+    run.add_argument("--seed", type=int, help="random seed: same seed, same rows")
     run.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
 
     cat = sub.add_parser("catalogs", help="build the catalogs only (Parquet + database)")
@@ -66,8 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sql = sub.add_parser("sql", help="run SQL against a run's catalogs and payments")
     _where(sql)
-    sql.add_argument("query")
-    sql.add_argument("--max-rows", type=int, default=40, help="rows to print (0: all)")
+    sql.add_argument("query", help="one read-only SQL query, e.g. \"SELECT ... FROM payments\"")
+    sql.add_argument(
+        "--max-rows",
+        type=int,
+        help="rows to print, 0 for all (default: 40 for a table, all for csv and json)",
+    )
+    sql.add_argument(
+        "--format",
+        default="table",
+        choices=FORMATS,
+        help="table (readable), csv or json (for pipes; to stdout)",
+    )
 
     rep = sub.add_parser("report", help="scenarios, fraud rates and a single-column leak check")
     _where(rep)
@@ -85,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         default="payments",
         choices=("payments", "customers", "merchants", "cards"),
+        help="which table (default: payments)",
     )
     schema.add_argument(
         "--format",
@@ -101,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("string", "uuid"),
         help="payments ids as written with output.id_type (default: string)",
     )
-    schema.add_argument("--log-level", default="INFO", type=str.upper, choices=_LEVELS)
+    _log_level(schema)
     return parser
 
 
@@ -161,9 +203,9 @@ def cmd_catalogs(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from sqlgen.inspect import run_sql
+    from sqlgen.inspect import write_sql
 
-    print(run_sql(_out_dir(args), args.query, args.max_rows))
+    write_sql(_out_dir(args), args.query, sys.stdout, args.max_rows, args.format)
     return 0
 
 
@@ -183,7 +225,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from sqlgen.report import build_report
+    from sqlgen.report_db import require_plotly
 
+    if args.html is not None:
+        require_plotly()  # before the work, not after
     text, _ = build_report(_out_dir(args))
     print(text)
     if args.html is not None:

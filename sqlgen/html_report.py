@@ -13,10 +13,9 @@ from typing import Any
 
 import jinja2
 
-from sqlgen.errors import SqlgenError
-from sqlgen.inspect import open_database
 from sqlgen.render import render
 from sqlgen.report import single_feature_auc
+from sqlgen.report_db import report_database, require_plotly
 from sqlgen.writer import OutputDir
 
 
@@ -113,19 +112,15 @@ def _figures(con) -> list[tuple[str, Any]]:
 
 
 def write_html_report(out_dir: Path, path: Path) -> Path:
-    try:
-        import plotly.offline
-    except ImportError:
-        raise SqlgenError("`report --html` needs Plotly: pip install 'sqlgen[report]'") from None
+    require_plotly()
+    import plotly.offline
+
     out = OutputDir(out_dir)
     out.recover_for_reading()
     manifest = out.read_manifest()
-    con = open_database(out_dir)
-    try:
+    with report_database(out_dir) as con:
         figs = _figures(con)
         auc = sorted(single_feature_auc(con), key=lambda r: -(r[2] or 0))
-    finally:
-        con.close()
     facts = {
         k: manifest[k]
         for k in (
@@ -163,12 +158,21 @@ def report_path(path: Path) -> Path:
     return path / "report.html" if path.is_dir() else path
 
 
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_file_atomically(path: Path, text: str) -> Path:
     """Write `path` whole or not at all: a hidden temporary file in the same directory,
-    renamed over `path`, removed if anything fails."""
+    renamed over `path`, removed if anything fails. The file gets the permissions any
+    new file gets (0666 less the umask), not mkstemp's private 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)

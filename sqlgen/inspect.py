@@ -9,14 +9,17 @@ statements run (no `COPY ... TO`, `ATTACH`, `INSTALL`/`LOAD`, `SET`, `EXPORT`).
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 
 from sqlgen.errors import SqlgenError
 from sqlgen.render import glob_escape
 from sqlgen.schema import table_schema
+from sqlgen.tables import FORMATS, Result, as_table, batches, write_csv, write_json
 from sqlgen.timezone import use_utc
 from sqlgen.writer import MANIFEST, OutputDir, published_files
 
@@ -25,8 +28,11 @@ from sqlgen.writer import MANIFEST, OutputDir, published_files
 ALLOWED_STATEMENTS = frozenset({duckdb.StatementType.SELECT})
 
 
-def open_database(out_dir: Path) -> duckdb.DuckDBPyConnection:
-    """The published run's database, read-only, able to read only that run's files."""
+def open_database(
+    out_dir: Path, *, memory_limit: str | None = None, temp_directory: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """The published run's database, read-only, able to read only that run's files;
+    optionally with DuckDB's memory capped and spilling to `temp_directory`."""
     out = OutputDir(out_dir)
     out.recover_for_reading()
     if out.current_run_name() is None:
@@ -46,11 +52,20 @@ def open_database(out_dir: Path) -> duckdb.DuckDBPyConnection:
         files = sorted({*published, *map(os.path.realpath, published)})
     con = duckdb.connect(str(database), read_only=True)
     try:
+        if not files and has_payments_view(con):
+            raise SqlgenError(
+                f"{out.payments / MANIFEST} is missing, so the published payments cannot be "
+                "checked or read; restore it, or run `sqlgen run` for this out_dir again"
+            )
         # UTC, so local hours (event_time + time_offset) and calendar days of the
         # TIMESTAMPTZ columns do not depend on the host's time zone.
         use_utc(con)
         con.execute("SET autoinstall_known_extensions = false")
         con.execute("SET autoload_known_extensions = false")
+        if memory_limit is not None:
+            con.execute("SET memory_limit = ?", [memory_limit])
+        if temp_directory is not None:
+            con.execute("SET temp_directory = ?", [temp_directory])
         # The view names each file as an escaped glob; DuckDB checks both spellings.
         con.execute("SET allowed_paths = ?", [sorted({*files, *map(glob_escape, files)})])
         con.execute("SET enable_external_access = false")
@@ -59,6 +74,14 @@ def open_database(out_dir: Path) -> duckdb.DuckDBPyConnection:
         con.close()
         raise
     return con
+
+
+def has_payments_view(con: duckdb.DuckDBPyConnection) -> bool:
+    """A payments run (a catalogs-only run has no `payments` view and no manifest)."""
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE NOT internal AND view_name = 'payments'"
+    ).fetchall()
+    return rows[0][0] > 0
 
 
 def check_read_only(query: str) -> None:
@@ -76,14 +99,48 @@ def check_read_only(query: str) -> None:
             )
 
 
-def run_sql(out_dir: Path, query: str, max_rows: int = 40) -> str:
+DEFAULT_TABLE_ROWS = 40  # rows a table prints unless --max-rows says otherwise
+
+
+def run_sql(
+    out_dir: Path, query: str, max_rows: int | None = None, fmt: str = "table"
+) -> str:
+    """The query's result as text (see `write_sql`)."""
+    buf = io.StringIO()
+    write_sql(out_dir, query, buf, max_rows, fmt)
+    return buf.getvalue().removesuffix("\n")
+
+
+def write_sql(
+    out_dir: Path, query: str, out: TextIO, max_rows: int | None = None, fmt: str = "table"
+) -> None:
+    """Run a read-only query and write its result to `out` as a table (every row up to
+    `max_rows`, default 40; 0 means all), CSV or JSON (all rows unless `max_rows`)."""
+    if max_rows is not None and max_rows < 0:
+        raise SqlgenError(f"--max-rows {max_rows}: give 0 (all rows) or a positive number")
+    if fmt not in FORMATS:
+        raise SqlgenError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     check_read_only(query)
     con = open_database(out_dir)
     try:
-        rel = con.sql(query)
-        if rel is None:
-            return "ok"
-        return rel.limit(max_rows).__str__() if max_rows else str(rel)
+        cur = con.execute(query)
+        if cur.description is None:
+            out.write("ok\n")
+            return
+        columns = [d[0] for d in cur.description]
+        if fmt == "csv":
+            write_csv(columns, batches(cur, max_rows or None), out)
+        elif fmt == "json":
+            write_json(columns, batches(cur, max_rows or None), out)
+        else:
+            limit = DEFAULT_TABLE_ROWS if max_rows is None else max_rows
+            rows = [r for batch in batches(cur, limit + 1 if limit else None) for r in batch]
+            note = None
+            if limit and len(rows) > limit:
+                rows = rows[:limit]
+                note = f"(first {limit:,} rows; --max-rows 0 prints all)"
+            types = [str(d[1]) for d in cur.description]
+            out.write(as_table(Result(columns, types, rows), note) + "\n")
     except duckdb.Error as exc:
         raise SqlgenError(f"SQL error: {str(exc).splitlines()[0]}") from exc
     finally:

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import duckdb
 
-from sqlgen.inspect import open_database
 from sqlgen.render import render
+from sqlgen.report_db import missing_extras, report_database
 from sqlgen.report_difficulty import difficulty_section
 from sqlgen.report_world import world_section
 from sqlgen.schema import table_schema
+from sqlgen.tables import fetch_one, table_text
 
 # Labels and outcomes: never features (the issuer's decision follows from screening).
 LABEL_COLUMNS = (
@@ -39,7 +40,7 @@ def _kind(con: duckdb.DuckDBPyConnection, column: str, sql_type: str) -> str:
         return "numeric"
     if sql_type.startswith("TIMESTAMP"):
         return "time"
-    distinct, rows = con.execute(render("report_cardinality.sql", column=column)).fetchone()
+    distinct, rows = fetch_one(con, render("report_cardinality.sql", column=column))
     # A column unique per row (transaction_id) cannot recur, so it has nothing to score.
     return "identifier" if distinct > rows // 2 else "category"
 
@@ -53,26 +54,24 @@ def single_feature_auc(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, f
         if kind == "identifier":
             out.append((col.name, kind, None))
             continue
-        auc = con.execute(render("report_auc.sql", column=col.name, kind=kind)).fetchone()[0]
+        (auc,) = fetch_one(con, render("report_auc.sql", column=col.name, kind=kind))
         out.append((col.name, kind, None if auc is None else max(auc, 1 - auc)))
     return out
 
 
 def build_report(out_dir: Path) -> tuple[str, list[tuple[str, str, float | None]]]:
     """The printable report and the AUC table."""
-    con = open_database(out_dir)
-    try:
-        parts = ["== rows and frauds per scenario", str(con.sql(render("report_scenarios.sql")))]
+    with report_database(out_dir) as con:
+        parts = missing_extras()
+        parts += ["== rows and frauds per scenario", table_text(con, render("report_scenarios.sql"))]
         for dim in DIMENSIONS:
             parts += [
                 f"== fraud rate by {dim}",
-                str(con.sql(render("report_rate_by.sql", dimension=dim)).limit(30)),
+                table_text(con, render("report_rate_by.sql", dimension=dim)),
             ]
         auc = single_feature_auc(con)
         parts += world_section(con)
         parts += difficulty_section(con)
-    finally:
-        con.close()
     width = max(len(c) for c, _, _ in auc)
     lines = [
         "== single-feature ROC AUC on the last 30% of time (max of AUC and 1-AUC; 0.5 = no signal)"
