@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -182,16 +184,44 @@ def _out_dir(args: argparse.Namespace) -> Path:
     return _config(args).out_dir
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as an interrupt: the run stops where it is, the previous run
+    stays published (or, past the commit point, the new one is completed)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough
+    raise Terminated
+
+
+def _kept(out_dir: Path) -> str:
+    """What an interrupted run leaves: the run published in `out_dir`, if any."""
+    try:
+        manifest = json.loads((out_dir / "payments" / "_manifest.json").read_bytes())
+        return f"{out_dir} keeps run {manifest['run_id']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{out_dir} has no published run"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from sqlgen.forkserver import own_temp_dir
+
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    own_temp_dir()  # no pymp-* left in $TMPDIR by a killed run
     cfg = _config(args)
-    if cfg.resolved_executor == "processes":
-        from sqlgen.forkserver import start_early
+    try:
+        if cfg.resolved_executor == "processes":
+            from sqlgen.forkserver import start_early
 
-        start_early()  # its imports overlap ours and the catalogs
-    from sqlgen.runner import log_settings, run
+            start_early()  # its imports overlap ours and the catalogs
+        from sqlgen.runner import log_settings, run
 
-    log_settings(cfg)
-    run(cfg, show_progress=not args.no_progress)
+        log_settings(cfg)
+        run(cfg, show_progress=not args.no_progress)
+    except KeyboardInterrupt as exc:
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        log.error("%s; nothing was published: %s", what, _kept(cfg.out_dir))
+        return 1
     return 0
 
 

@@ -142,6 +142,19 @@ class Rings:
         return self.start(ring, 0, DAY_US, rng) + day0
 
 
+def too_many_frauds(spec: ChunkSpec, k: int, batch_size: int) -> str:
+    """Why a chunk cannot hold its planned frauds, and what would help: a chunk smaller
+    than batch_size is cut by its month (rows are split by month first), so a bigger
+    batch_size changes nothing there."""
+    where = f"chunk {spec.index} ({spec.year}-{spec.month:02d}) holds {k} planned fraud rows"
+    if spec.rows >= batch_size:
+        return f"{where} in {spec.rows} payments; raise batch_size or lower fraud_rate"
+    return (
+        f"{where} in only {spec.rows} payments (its month's share of the rows), more than "
+        "half; raise rows or lower fraud_rate"
+    )
+
+
 class Planner:
     """Per-process v3 fraud state: rings, card spending levels, and the day blocks of the
     plan its chunks need."""
@@ -349,9 +362,7 @@ class Planner:
         lo, hi = np.searchsorted(a["t"], [spec.t0_us, spec.t1_us])
         k = int(hi - lo)
         if k > n // 2:
-            raise SqlgenError(
-                f"chunk {spec.index} holds {k} planned fraud rows in {n} payments; "
-                "raise batch_size or lower fraud_rate")
+            raise SqlgenError(too_many_frauds(spec, k, self.cfg.batch_size))
         rows = rng.choice(n, k, replace=False)
         codes = np.zeros(n, dtype=np.int8)
         sl = slice(lo, lo + k)

@@ -9,23 +9,90 @@ heavy, so the CLI can call it first thing.
 Workers inherit the fork server's environment, not the driver's later one: anything a
 chunk needs travels in its `ChunkJob`. The fork server and its workers die with the
 driver (`sqlgen.lifetime`).
+
+multiprocessing keeps the fork server's socket in a `pymp-*` directory of $TMPDIR that
+only a clean exit removes: a killed driver would leave one each time. The driver's is
+`sqlgen-mp-<pid>-<start time>-*` instead (`own_temp_dir`), removed at exit as before, and
+the next run removes those whose process is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import multiprocessing.util
+import os
+import re
+import shutil
+import tempfile
 from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
 
 from sqlgen.lifetime import driver_marked
 
 PRELOAD = ["sqlgen.lifetime", "sqlgen.chunks"]
+TEMP_PREFIX = "sqlgen-mp-"
+_TEMP_NAME = re.compile(rf"{TEMP_PREFIX}(\d+)-(\d+)-[A-Za-z0-9_]+")
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), None if it is gone
+    or the OS has no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return int(fh.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _running(pid: int, start: int) -> bool:
+    if os.path.isdir("/proc/self"):
+        return _start_time(pid) == start  # a reused pid has another start time
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temp_dirs(base: str | None = None) -> list[str]:
+    """Remove this user's `sqlgen-mp-*` directories whose driver is gone; their names."""
+    removed = []
+    base = base or tempfile.gettempdir()
+    with contextlib.suppress(OSError), os.scandir(base) as entries:
+        for entry in entries:
+            m = _TEMP_NAME.fullmatch(entry.name)
+            if m is None or _running(int(m[1]), int(m[2])):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False) and entry.stat().st_uid == os.getuid():
+                    shutil.rmtree(entry.path)
+                    removed.append(entry.name)
+    return removed
+
+
+def own_temp_dir() -> str:
+    """Give this process's multiprocessing a temporary directory sqlgen can recognise
+    (and remove after a kill) instead of an anonymous `pymp-*`."""
+    config = multiprocessing.process.current_process()._config
+    if config.get("tempdir") is None:
+        remove_stale_temp_dirs()
+        pid = os.getpid()
+        path = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{pid}-{_start_time(pid) or 0}-")
+        multiprocessing.util.Finalize(
+            None, shutil.rmtree, args=(path, True), exitpriority=-100
+        )
+        config["tempdir"] = path
+    return config["tempdir"]
 
 
 def mp_context() -> BaseContext:
     """The start method for worker pools: the fork server where the OS has one."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
+    own_temp_dir()
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
     with driver_marked():

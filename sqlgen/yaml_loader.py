@@ -10,6 +10,7 @@ impossible date as text, so the config model rejects it naming the field.
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -121,12 +122,31 @@ def parse_yaml(text: str) -> Any:
         loader.dispose()
 
 
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+    ):
+        if test(mode):
+            return name
+    return "special file"
+
+
 def read_yaml_file(path: Path) -> Any:
     """The parsed document of a config file; every failure is a ConfigError naming it."""
     try:
-        if not path.is_file():
-            what = "is a directory, not a config file" if path.is_dir() else "config file not found"
-            raise ConfigError(f"{path}: {what}")
+        try:
+            mode = path.stat().st_mode  # never opens it: a FIFO does not block here
+        except (FileNotFoundError, NotADirectoryError):
+            raise ConfigError(f"{path}: config file not found") from None
+        if stat.S_ISDIR(mode):
+            raise ConfigError(f"{path}: is a directory, not a config file")
+        if not stat.S_ISREG(mode):
+            raise ConfigError(
+                f"{path}: is not a regular file (a {_kind(mode)}); give a YAML config file"
+            )
         size = path.stat().st_size
         if size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{path}: {size:,} bytes; a config file is at most 1 MiB")
