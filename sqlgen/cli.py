@@ -24,7 +24,9 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 class _Parser(argparse.ArgumentParser):
     """Usage errors exit 1 (after the usage text): exit code 2 means an S3 failure."""
 
-    commands: dict[str, argparse.ArgumentParser] = {}
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -189,18 +191,20 @@ class Terminated(KeyboardInterrupt):
     stays published (or, past the commit point, the new one is completed)."""
 
 
+_terminated: list[int] = []  # the SIGTERM received, if any
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough
+    _terminated.append(signum)
     raise Terminated
 
 
-def _kept(out_dir: Path) -> str:
-    """What an interrupted run leaves: the run published in `out_dir`, if any."""
+def _published_run(out_dir: Path) -> str | None:
     try:
-        manifest = json.loads((out_dir / "payments" / "_manifest.json").read_bytes())
-        return f"{out_dir} keeps run {manifest['run_id']}"
+        return json.loads((out_dir / "payments" / "_manifest.json").read_bytes())["run_id"]
     except (OSError, ValueError, KeyError, TypeError):
-        return f"{out_dir} has no published run"
+        return None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -209,6 +213,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _raise_terminated)
     own_temp_dir()  # no pymp-* left in $TMPDIR by a killed run
     cfg = _config(args)
+    before = _published_run(cfg.out_dir)
     try:
         if cfg.resolved_executor == "processes":
             from sqlgen.forkserver import start_early
@@ -218,9 +223,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         log_settings(cfg)
         run(cfg, show_progress=not args.no_progress)
-    except KeyboardInterrupt as exc:
-        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
-        log.error("%s; nothing was published: %s", what, _kept(cfg.out_dir))
+    except SqlgenError:
+        raise
+    except BaseException as exc:
+        # DuckDB turns an interrupt inside a query into its own error ("Query interrupted").
+        if not (_terminated or isinstance(exc, KeyboardInterrupt)):
+            raise
+        what = "terminated (SIGTERM)" if _terminated else "interrupted"
+        after = _published_run(cfg.out_dir)
+        if after is not None and after != before:
+            log.error("%s after run %s was published in %s", what, after, cfg.out_dir)
+        elif after is None:
+            log.error("%s; nothing was published: %s has no published run", what, cfg.out_dir)
+        else:
+            log.error("%s; nothing was published: %s keeps run %s", what, cfg.out_dir, after)
         return 1
     return 0
 

@@ -63,7 +63,8 @@ def build_report(out_dir: Path) -> tuple[str, list[tuple[str, str, float | None]
     """The printable report and the AUC table."""
     with report_database(out_dir) as con:
         parts = missing_extras()
-        parts += ["== rows and frauds per scenario", table_text(con, render("report_scenarios.sql"))]
+        parts += ["== rows and frauds per scenario"]
+        parts += [table_text(con, render("report_scenarios.sql"))]
         for dim in DIMENSIONS:
             parts += [
                 f"== fraud rate by {dim}",
