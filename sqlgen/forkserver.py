@@ -12,7 +12,7 @@ driver (`sqlgen.lifetime`).
 
 multiprocessing keeps the fork server's socket in a `pymp-*` directory of $TMPDIR that
 only a clean exit removes: a killed driver would leave one each time. The driver's is
-`sqlgen-mp-<pid>-<start time>-*` instead (`own_temp_dir`), removed at exit as before, and
+`sqlgen-<pid>-*` instead (`own_temp_dir`), removed at exit as before, and
 the next run removes those whose process is gone.
 """
 
@@ -31,23 +31,12 @@ from multiprocessing.context import BaseContext
 from sqlgen.lifetime import driver_marked
 
 PRELOAD = ["sqlgen.lifetime", "sqlgen.chunks"]
-TEMP_PREFIX = "sqlgen-mp-"
-_TEMP_NAME = re.compile(rf"{TEMP_PREFIX}(\d+)-(\d+)-[A-Za-z0-9_]+")
+TEMP_PREFIX = "sqlgen-"  # short: the fork server's socket path must fit in 107 bytes
+_TEMP_NAME = re.compile(rf"{TEMP_PREFIX}(\d+)-[A-Za-z0-9_]{{8}}")
 
 
-def _start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (Linux), None if it is gone
-    or the OS has no /proc."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return int(fh.read().rsplit(b")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _running(pid: int, start: int) -> bool:
-    if os.path.isdir("/proc/self"):
-        return _start_time(pid) == start  # a reused pid has another start time
+def _running(pid: int) -> bool:
+    """True while a process `pid` exists (a reused pid only delays a removal)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -58,13 +47,14 @@ def _running(pid: int, start: int) -> bool:
 
 
 def remove_stale_temp_dirs(base: str | None = None) -> list[str]:
-    """Remove this user's `sqlgen-mp-*` directories whose driver is gone; their names."""
+    """Remove this user's `sqlgen-<pid>-*` directories whose process is gone; their
+    names."""
     removed = []
     base = base or tempfile.gettempdir()
     with contextlib.suppress(OSError), os.scandir(base) as entries:
         for entry in entries:
             m = _TEMP_NAME.fullmatch(entry.name)
-            if m is None or _running(int(m[1]), int(m[2])):
+            if m is None or _running(int(m[1])):
                 continue
             with contextlib.suppress(OSError):
                 if entry.is_dir(follow_symlinks=False) and entry.stat().st_uid == os.getuid():
@@ -79,8 +69,7 @@ def own_temp_dir() -> str:
     config = multiprocessing.process.current_process()._config
     if config.get("tempdir") is None:
         remove_stale_temp_dirs()
-        pid = os.getpid()
-        path = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{pid}-{_start_time(pid) or 0}-")
+        path = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
         multiprocessing.util.Finalize(
             None, shutil.rmtree, args=(path, True), exitpriority=-100
         )

@@ -8,9 +8,11 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -305,22 +307,29 @@ def test_sigterm_ends_in_one_line_saying_what_was_kept(tmp_path):
     assert not any((out / ".sqlgen" / "staging").iterdir())
 
 
-def test_a_killed_run_leaves_no_temporary_directory(tmp_path):
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
+@pytest.fixture
+def short_tmp():
+    """A fresh $TMPDIR with a short path (a Unix socket path has at most 107 bytes)."""
+    path = Path(tempfile.mkdtemp(prefix="sg", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_killed_run_leaves_no_temporary_directory(tmp_path, short_tmp):
+    tmp = short_tmp
     out = tmp_path / "out"
     env = {**os.environ, "TMPDIR": str(tmp), "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen(
         [sqlgen_exe(), "run", "--rows", "3000000", "--batch-size", "100000",
          "--num-workers", "2", "--out-dir", str(out), "--no-progress"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:
         for _ in range(600):
             if any((out / ".sqlgen" / "staging").rglob("*.parquet")) or proc.poll() is not None:
                 break
             time.sleep(0.1)
-        assert proc.poll() is None
+        assert proc.poll() is None, proc.stderr.read()
         proc.kill()  # SIGKILL: no clean-up of its own
         proc.wait(timeout=60)
     finally:
