@@ -93,12 +93,11 @@ def run_tour(bin_dir: Path | None, readme: Path = ROOT / "README.md") -> int:
                 f"exit {proc.returncode}" if proc.returncode
                 else check_output(words, proc.stdout, proc.stderr, cwd)
             )
-            shown = " ".join(shlex.quote(w) for w in words)
             if problem is None:
-                print(f"ok    {shown}")
+                print(f"ok    {line}")
                 continue
             failures += 1
-            print(f"FAIL  {shown}: {problem}")
+            print(f"FAIL  {line}: {problem}")
             for stream in (proc.stdout, proc.stderr):
                 tail = stream.strip().splitlines()[-15:]
                 print("\n".join(f"      | {t}" for t in tail))
