@@ -104,7 +104,8 @@ def difficulty_section(con: duckdb.DuckDBPyConnection) -> list[str]:
     lines = [
         "== difficulty profile: each scenario's frauds against genuine payments, ROC AUC "
         "(max of AUC and 1-AUC) of the best single feature on the last 30% of time"
-        + (f"; a sample of cards, {len(f['y']):,} payments" if modulus > 1 else ""),
+        + (f"; a fixed sample of cards (by hash of card_id), {len(f['y']):,} payments"
+           if modulus > 1 else ""),
         f"  {'scenario':<22} {'test frauds':>11}  {'best raw column':<30} "
         f"{'best history feature':<34}",
     ]

@@ -51,7 +51,7 @@ def _cell(value: Any) -> str:
         return "NULL"
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    return str(value).replace("\n", "\\n").replace("\r", "\\r")  # one line per row
 
 
 def _numeric(sql_type: str) -> bool:
@@ -140,7 +140,14 @@ def write_csv(columns: list[str], rows: Iterable[list[tuple]], out: TextIO) -> N
 
 
 def write_json(columns: list[str], rows: Iterable[list[tuple]], out: TextIO) -> None:
-    """One JSON array of objects, one object per line."""
+    """One JSON array of objects, one object per line; a repeated column name gets a
+    suffix (`a`, `a_2`), so no value is lost."""
+    seen: dict[str, int] = {}
+    keys = []
+    for name in columns:
+        seen[name] = seen.get(name, 0) + 1
+        keys.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    columns = keys
     out.write("[")
     first = True
     for batch in rows:
