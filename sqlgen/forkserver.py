@@ -46,6 +46,13 @@ def _running(pid: int) -> bool:
     return True
 
 
+def _ours(entry: os.DirEntry) -> bool:
+    """This user's directory holding nothing but multiprocessing's sockets."""
+    if not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
+        return False
+    return all(name.startswith("listener-") for name in os.listdir(entry.path))
+
+
 def remove_stale_temp_dirs(base: str | None = None) -> list[str]:
     """Remove this user's `sqlgen-<pid>-*` directories whose process is gone; their
     names."""
@@ -57,7 +64,7 @@ def remove_stale_temp_dirs(base: str | None = None) -> list[str]:
             if m is None or _running(int(m[1])):
                 continue
             with contextlib.suppress(OSError):
-                if entry.is_dir(follow_symlinks=False) and entry.stat().st_uid == os.getuid():
+                if _ours(entry):
                     shutil.rmtree(entry.path)
                     removed.append(entry.name)
     return removed

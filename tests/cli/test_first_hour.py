@@ -374,3 +374,20 @@ def test_too_many_frauds_for_a_tiny_run_names_the_true_cause(tmp_path):
     assert "batch_size" not in errors[0]  # it is the month's share of 3 rows
     assert "raise rows or lower fraud_rate" in errors[0]
 
+
+
+def test_only_stale_multiprocessing_dirs_of_sqlgen_are_removed(tmp_path):
+    from sqlgen.forkserver import remove_stale_temp_dirs
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)  # a process that has exited
+    stale = tmp_path / f"sqlgen-{pid}-abcd1234"
+    live = tmp_path / f"sqlgen-{os.getpid()}-abcd1234"
+    foreign = tmp_path / f"sqlgen-{pid}-wxyz5678"  # holds something not ours
+    for d in (stale, live, foreign):
+        d.mkdir()
+        (d / "listener-q1w2e3").touch()
+    (foreign / "notes.txt").write_text("keep me")
+    assert remove_stale_temp_dirs(str(tmp_path)) == [stale.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, foreign.name])
