@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -210,10 +211,12 @@ def _published_run(out_dir: Path) -> str | None:
 def cmd_run(args: argparse.Namespace) -> int:
     from sqlgen.forkserver import own_temp_dir
 
-    signal.signal(signal.SIGTERM, _raise_terminated)
     own_temp_dir()  # no pymp-* left in $TMPDIR by a killed run
     cfg = _config(args)
     before = _published_run(cfg.out_dir)
+    _terminated.clear()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if main_thread else None
     try:
         if cfg.resolved_executor == "processes":
             from sqlgen.forkserver import start_early
@@ -238,6 +241,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             log.error("%s; nothing was published: %s keeps run %s", what, cfg.out_dir, after)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

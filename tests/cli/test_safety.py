@@ -254,7 +254,8 @@ def test_ctrl_c_one_line_no_worker_tracebacks(tmp_path):
     _, err = proc.communicate(timeout=60)
     lines = [line for line in err.decode().splitlines() if line.strip()]
     assert proc.returncode == 1
-    assert len(lines) == 1 and lines[0].endswith("interrupted; nothing was published")
+    assert len(lines) == 1, lines
+    assert lines[0].endswith(f"interrupted; nothing was published: {out} has no published run")
     deadline = time.monotonic() + 5
     while alive(kids) and time.monotonic() < deadline:
         time.sleep(0.1)
