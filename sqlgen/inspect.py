@@ -18,7 +18,7 @@ from sqlgen.errors import SqlgenError
 from sqlgen.render import glob_escape
 from sqlgen.schema import table_schema
 from sqlgen.timezone import use_utc
-from sqlgen.writer import MANIFEST, OutputDir, published_files
+from sqlgen.writer import OutputDir, published_files
 
 # Statement kinds `sqlgen sql` runs; everything else (COPY, ATTACH, LOAD, SET, CALL,
 # PRAGMA, EXPORT, EXPLAIN ANALYZE of a COPY, DDL) is refused before it reaches DuckDB.
@@ -40,7 +40,7 @@ def open_database(out_dir: Path) -> duckdb.DuckDBPyConnection:
     if not database.is_file():
         raise SqlgenError(f"{out.database} not found; run `sqlgen run` for this out_dir first")
     files: list[str] = []
-    if (out.payments / MANIFEST).is_file():
+    if out.manifest_file().is_file():
         published = published_files(out.root, out.read_manifest())
         # An out_dir of the previous, symlinked layout: the view names the resolved paths.
         files = sorted({*published, *map(os.path.realpath, published)})

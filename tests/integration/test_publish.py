@@ -69,7 +69,8 @@ def good(tiny):
 
 def assert_real_layout(out: Path) -> dict:
     """`payments/` and `catalog/` are real directories that `find`, `cp -r` and `du`
-    see into; `payments/` holds the run's Hive tree, `_manifest.json` and `_SUCCESS` only."""
+    see into; `payments/` holds the run's Hive tree and an empty `_SUCCESS` only (the
+    manifest is in the run's directory, `.sqlgen/current/manifest.json`)."""
     manifest = OutputDir(out).read_manifest()
     for name in ("payments", "catalog"):
         assert (out / name).is_dir() and not (out / name).is_symlink(), name
@@ -77,7 +78,8 @@ def assert_real_layout(out: Path) -> dict:
     for dirpath, _, files in os.walk(out / "payments"):
         walked |= {str(Path(dirpath, f).relative_to(out)) for f in files}
     listed = {f["path"] for f in manifest["files"]}
-    assert walked == listed | {"payments/_manifest.json", "payments/_SUCCESS"}
+    assert walked == listed | {"payments/_SUCCESS"}
+    assert (out / "payments" / "_SUCCESS").stat().st_size == 0
     catalogs = {str(p.relative_to(out)) for p in (out / "catalog").rglob("*") if p.is_file()}
     assert catalogs == {f["path"] for f in manifest.get("catalog_files", [])}
     # What ../shared/tools/fresh-install-check runs: find does not follow a symlink root.

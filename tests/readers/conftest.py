@@ -102,6 +102,6 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Run:
     out = tmp_path_factory.mktemp("readers") / "out"
     proc = sqlgen_run(out)
     assert proc.returncode == 0, proc.stderr
-    manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+    manifest = json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())
     assert manifest["config"]["realism"] == "v2" and manifest["fraud_rows"] > 0
     return Run(out, manifest)

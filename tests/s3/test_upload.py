@@ -41,8 +41,15 @@ def assert_local_valid(out: Path):
 
 
 def s3_manifest(aws, bucket="raw-bucket", prefix="payments/") -> dict:
-    body = aws["s3"].get_object(Bucket=bucket, Key=f"{prefix}_manifest.json")["Body"].read()
-    return json.loads(body)
+    body = aws["s3"].get_object(Bucket=bucket, Key=f".sqlgen/{prefix}manifest.json")["Body"]
+    return json.loads(body.read())
+
+
+def success_run_id(aws, bucket="raw-bucket", prefix="payments/") -> str:
+    """`_SUCCESS` is empty (as Hadoop writes it); the run id is its metadata."""
+    head = aws["s3"].head_object(Bucket=bucket, Key=f"{prefix}_SUCCESS")
+    assert head["ContentLength"] == 0
+    return head["Metadata"]["run-id"]
 
 
 def test_upload_keys_and_bytes_match_local_files(aws, tmp_path):
@@ -50,13 +57,14 @@ def test_upload_keys_and_bytes_match_local_files(aws, tmp_path):
     out = tmp_path / "out"
     proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3")
     assert proc.returncode == 0, proc.stderr
-    manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+    manifest = json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())
     run_id = manifest["run_id"]
     remote = s3_manifest(aws)
     raw = keys(aws, "raw-bucket")
     data_keys = {f["path"].replace(".parquet", f"-{run_id}.parquet") for f in manifest["files"]}
-    assert set(raw) == data_keys | {"payments/_manifest.json", "payments/_SUCCESS"}
-    assert raw["payments/_SUCCESS"] == run_id.encode()
+    # Under the prefix only the Hive tree and an empty _SUCCESS; the manifest beside it.
+    assert set(raw) == data_keys | {".sqlgen/payments/manifest.json", "payments/_SUCCESS"}
+    assert raw["payments/_SUCCESS"] == b"" and success_run_id(aws) == run_id
     # The S3 manifest is the local one plus each file's bucket and key.
     assert remote["run_id"] == run_id and remote["rows"] == manifest["rows"]
     assert [(f["key"], f["sha256"]) for f in remote["files"]] == [
@@ -68,7 +76,7 @@ def test_upload_keys_and_bytes_match_local_files(aws, tmp_path):
         assert raw[entry["key"]] == (out / entry["path"]).read_bytes(), entry["key"]
         assert hashlib.sha256(raw[entry["key"]]).hexdigest() == entry["sha256"]
     assert all(
-        re.fullmatch(r"payments/year=\d{4}/month=\d\d/part-\d{5}-.+\.parquet", k) for k in data_keys
+        re.fullmatch(r"payments/year=\d{4}/month=[1-9]\d?/part-\d{5}-.+\.parquet", k) for k in data_keys
     )
     catalogues = keys(aws, "artifacts-bucket")
     assert set(catalogues) == {
@@ -143,7 +151,7 @@ def test_dask_workers_upload_their_own_files(aws, tmp_path):
     remote = s3_manifest(aws)
     raw = keys(aws, "raw-bucket")
     assert set(raw) == {f["key"] for f in remote["files"]} | {
-        "payments/_manifest.json",
+        ".sqlgen/payments/manifest.json",
         "payments/_SUCCESS",
     }
     for entry in remote["files"]:
@@ -176,7 +184,7 @@ def test_v3_ground_truth_is_delivered_apart(aws, tmp_path):
     out = tmp_path / "out"
     proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3", "--realism", "v3")
     assert proc.returncode == 0, proc.stderr
-    run_id = json.loads((out / "payments" / "_manifest.json").read_text())["run_id"]
+    run_id = json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())["run_id"]
     catalogues = keys(aws, "artifacts-bucket")
     tables = ("customers", "merchants", "cards")
     assert set(catalogues) == {f"catalogues/{t}-{run_id}.parquet" for t in tables} | {
