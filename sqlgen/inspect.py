@@ -16,7 +16,6 @@ import duckdb
 
 from sqlgen.errors import SqlgenError
 from sqlgen.render import glob_escape
-from sqlgen.schema import table_schema
 from sqlgen.timezone import use_utc
 from sqlgen.writer import OutputDir, published_files
 
@@ -90,13 +89,13 @@ def run_sql(out_dir: Path, query: str, max_rows: int = 40) -> str:
         con.close()
 
 
-def schema_text(table: str = "payments", id_type: str = "string") -> str:
-    schema = table_schema(table)
-    if table == "payments":
-        schema = schema.with_id_type(id_type)
+def schema_text(table: str = "payments", id_type: str = "string", realism: str = "v3") -> str:
+    from sqlgen.ddl import file_schema
+
+    schema = file_schema(table, realism, id_type)
     width = max(len(c.name) for c in schema.columns)
     twidth = max(len(c.type) for c in schema.columns)
-    lines = [f"{schema.table}:"]
+    lines = [f"{table}:" if table == "payments" else f"{table} (realism {realism}):"]
     for c in schema.columns:
         null = "NULL" if c.nullable else "NOT NULL"
         lines.append(f"  {c.name:<{width}}  {c.type:<{twidth}}  {null:<8}  {c.description}")

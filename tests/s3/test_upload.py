@@ -76,7 +76,8 @@ def test_upload_keys_and_bytes_match_local_files(aws, tmp_path):
         assert raw[entry["key"]] == (out / entry["path"]).read_bytes(), entry["key"]
         assert hashlib.sha256(raw[entry["key"]]).hexdigest() == entry["sha256"]
     assert all(
-        re.fullmatch(r"payments/year=\d{4}/month=[1-9]\d?/part-\d{5}-.+\.parquet", k) for k in data_keys
+        re.fullmatch(r"payments/year=\d{4}/month=[1-9]\d?/part-\d{5}-.+\.parquet", k)
+        for k in data_keys
     )
     catalogues = keys(aws, "artifacts-bucket")
     assert set(catalogues) == {

@@ -13,7 +13,8 @@ def test_run_unique_names():
     assert run_unique("year=2025/month=1/part-00000.parquet", NOW) == (
         f"year=2025/month=1/part-00000-{NOW}.parquet"
     )
-    assert DATA_KEY.fullmatch(run_unique("year=2025/month=12/part-00000.parquet", NOW))["run"] == NOW
+    name = run_unique("year=2025/month=12/part-00000.parquet", NOW)
+    assert DATA_KEY.fullmatch(name)["run"] == NOW
 
 
 def test_the_manifest_is_beside_the_prefix_not_in_it():
