@@ -6,10 +6,10 @@ first layout (real `payments/` and a `.sqlgen/lock`, no marker), and refuses any
 else: a `payments`, `catalog` or `sqlgen.duckdb` it did not make, or an out_dir inside
 another sqlgen output. In an owned out_dir, `payments/` and `catalog/` are sqlgen's when
 they are real directories whose inode numbers the published run (or the publication in
-progress) recorded, or, for a copied out_dir, when `payments/` holds exactly the
-files the published run's manifest lists; the symlinks of the previous layout (through
-`.sqlgen/current`) are sqlgen's too. `status` writes nothing, so a refusal touches nothing; `claim` runs with
-the writer lock held.
+progress) recorded, or, for a copied out_dir, when `payments/` holds exactly the files
+the published run's manifest lists; the symlinks of the previous layout (through
+`.sqlgen/current`) are sqlgen's too. `status` writes nothing, so a refusal touches
+nothing; `claim` runs with the writer lock held.
 """
 
 from __future__ import annotations
