@@ -9,7 +9,6 @@ would shift every instant and misplace rows across the partitions' month edges.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from sqlgen.writer import OutputDir
 from tests.conftest import TINY
 
 WRITER_TZ = "Asia/Kolkata"
@@ -112,7 +112,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Run:
     out = tmp_path_factory.mktemp("readers") / "out"
     proc = sqlgen_run(out, "--realism", "v3")  # the default level (tiny.yaml says v2)
     assert proc.returncode == 0, proc.stderr
-    manifest = json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())
+    manifest = OutputDir(out).read_manifest()
     assert manifest["config"]["realism"] == "v3" and manifest["fraud_rows"] > 0
     run = Run(out, manifest)
     # The partition filters of the tests below select something and not everything.
