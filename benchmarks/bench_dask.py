@@ -47,7 +47,7 @@ def main() -> None:
                 "--no-progress",
             ]
             runs = [measure(cmd) for _ in range(args.repeat)]
-            manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+            manifest = json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())
             hashes[executor] = [f["sha256"] for f in manifest["files"]]
             rows.append(
                 (

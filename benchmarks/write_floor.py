@@ -31,7 +31,8 @@ def main() -> None:
     parser.add_argument("dest", type=Path)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    layout = json.loads((args.source / "payments" / "_manifest.json").read_text())["config"]
+    manifest = args.source / ".sqlgen" / "current" / "manifest.json"
+    layout = json.loads(manifest.read_text())["config"]
     id_type = layout.get("output", {}).get("id_type", "string")
     level = (
         f"COMPRESSION_LEVEL {int(layout.get('compression_level', 1))}, "

@@ -1,4 +1,4 @@
--- Athena / Glue: sqlgen's {{ table }} Parquet as an external table.
+-- Athena / Glue: sqlgen's {{ (namespace ~ ".") if namespace }}{{ table }} Parquet as an external table{{ "" if partitions else " (realism " ~ realism ~ ")" }}.
 {% if placeholder %}
 -- Replace LOCATION (or pass --location): Athena reads every file under that prefix.
 {% endif %}
@@ -7,7 +7,10 @@
 {% else %}
 -- Then MSCK REPAIR TABLE registers the year=/month= partitions (run it after each upload).
 {% endif %}
-CREATE EXTERNAL TABLE IF NOT EXISTS `{{ table | ident }}` (
+{% if namespace %}
+CREATE DATABASE IF NOT EXISTS `{{ namespace | ident }}`;
+{% endif %}
+CREATE EXTERNAL TABLE IF NOT EXISTS {{ "`" ~ (namespace | ident) ~ "`." if namespace }}`{{ table | ident }}` (
 {% for name, type, comment in columns %}
   `{{ name | ident }}` {{ type }} COMMENT {{ comment }}{{ "," if not loop.last }}
 {% endfor %}

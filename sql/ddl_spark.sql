@@ -1,8 +1,8 @@
--- Spark SQL: sqlgen's {{ table }} Parquet as a table.
-{% if placeholder %}
--- Replace LOCATION (or pass --location) with the run's {{ "payments directory" if partitions else "catalog file" }}.
+-- Spark SQL: sqlgen's {{ (namespace ~ ".") if namespace }}{{ table }} Parquet as a table{{ "" if partitions else " (realism " ~ realism ~ ")" }}.
+{% if namespace %}
+CREATE DATABASE IF NOT EXISTS `{{ namespace | ident }}`;
 {% endif %}
-CREATE TABLE IF NOT EXISTS `{{ table | ident }}` (
+CREATE TABLE IF NOT EXISTS {{ "`" ~ (namespace | ident) ~ "`." if namespace }}`{{ table | ident }}` (
 {% for name, type, comment in columns %}
   `{{ name | ident }}` {{ type }} COMMENT {{ comment }}{{ "," if not loop.last or partitions }}
 {% endfor %}

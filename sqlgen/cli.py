@@ -126,12 +126,20 @@ def build_parser() -> argparse.ArgumentParser:
     _common(conf)
 
     schema = sub.add_parser("schema", help="print a table schema")
+    _where(schema)
     schema.add_argument(
         "table",
         nargs="?",
         default="payments",
-        choices=("payments", "customers", "merchants", "cards"),
-        help="which table (default: payments)",
+        choices=(
+            "payments",
+            *(
+                f"{ns}{table}"
+                for ns in ("", "ground_truth.")
+                for table in ("customers", "merchants", "cards")
+            ),
+        ),
+        help="payments, a catalog, or ground_truth.<catalog> (v3) (default: payments)",
     )
     schema.add_argument(
         "--format",
@@ -140,7 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="text: a readable listing; duckdb, athena, spark: CREATE TABLE DDL",
     )
     schema.add_argument(
-        "--location", help="LOCATION of the athena/spark table (default: a placeholder)"
+        "--realism",
+        choices=("v1", "v2", "v3"),
+        help="describe the files of this realism level (default: the config's, v3)",
+    )
+    schema.add_argument(
+        "--location",
+        help="LOCATION of the athena/spark table (default: the files under --out-dir, "
+        "absolute; athena: a placeholder; with --s3 the run's S3 prefix)",
+    )
+    schema.add_argument(
+        "--s3", action="store_true", help="LOCATION: the payments prefix `sqlgen run --s3` writes"
     )
     schema.add_argument(
         "--id-type",
@@ -170,12 +188,13 @@ def _config(args: argparse.Namespace):
         overrides |= {
             "num_workers": args.num_workers,
             "batch_size": args.batch_size,
-            "realism": args.realism,
             "executor": args.executor,
             "scheduler": args.scheduler,
             "rows": args.rows,
             "seed": args.seed,
         }
+    if args.command in ("run", "schema"):
+        overrides["realism"] = args.realism
         if args.s3:
             overrides["s3_upload"] = True
     return with_overrides(cfg, **overrides)
@@ -298,14 +317,17 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    cfg = _config(args)
     if args.format == "text":
         from sqlgen.inspect import schema_text
 
-        print(schema_text(args.table, args.id_type))
+        print(schema_text(args.table, args.id_type, cfg.realism))
     else:
-        from sqlgen.ddl import table_ddl
+        from sqlgen.ddl import table_ddl, table_location
 
-        print(table_ddl(args.table, args.format, args.location, args.id_type), end="")
+        location = args.location or table_location(cfg, args.table, args.format)
+        ddl = table_ddl(args.table, args.format, location, args.id_type, cfg.realism)
+        print(ddl, end="")
     return 0
 
 

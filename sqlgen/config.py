@@ -360,9 +360,9 @@ class S3Config(_Model):
     prefix: str = Field(
         "payments/",
         pattern=r"^([A-Za-z0-9=_.-]+/)+$",
-        description="key prefix of the run in the raw bucket: <prefix>year=YYYY/month=MM/"
-        "part-NNNNN-<run_id>.parquet, <prefix>_manifest.json, <prefix>_SUCCESS; one "
-        "dataset per prefix",
+        description="key prefix of the run in the raw bucket: <prefix>year=YYYY/month=M/"
+        "part-NNNNN-<run_id>.parquet and <prefix>_SUCCESS, the manifest at "
+        ".sqlgen/<prefix>manifest.json; one dataset per prefix",
     )
     catalog_prefix: str = Field(
         "catalogues/",

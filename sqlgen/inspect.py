@@ -18,10 +18,9 @@ import duckdb
 
 from sqlgen.errors import SqlgenError
 from sqlgen.render import glob_escape
-from sqlgen.schema import table_schema
 from sqlgen.tables import FORMATS, Result, as_table, batches, write_csv, write_json
 from sqlgen.timezone import use_utc
-from sqlgen.writer import MANIFEST, OutputDir, published_files
+from sqlgen.writer import OutputDir, published_files
 
 # Statement kinds `sqlgen sql` runs; everything else (COPY, ATTACH, LOAD, SET, CALL,
 # PRAGMA, EXPORT, EXPLAIN ANALYZE of a COPY, DDL) is refused before it reaches DuckDB.
@@ -46,7 +45,7 @@ def open_database(
     if not database.is_file():
         raise SqlgenError(f"{out.database} not found; run `sqlgen run` for this out_dir first")
     files: list[str] = []
-    if (out.payments / MANIFEST).is_file():
+    if out.manifest_file().is_file():
         published = published_files(out.root, out.read_manifest())
         # An out_dir of the previous, symlinked layout: the view names the resolved paths.
         files = sorted({*published, *map(os.path.realpath, published)})
@@ -54,7 +53,7 @@ def open_database(
     try:
         if not files and has_payments_view(con):
             raise SqlgenError(
-                f"{out.payments / MANIFEST} is missing, so the published payments cannot be "
+                f"{out.manifest_file()} is missing, so the published payments cannot be "
                 "checked or read; restore it, or run `sqlgen run` for this out_dir again"
             )
         # UTC, so local hours (event_time + time_offset) and calendar days of the
@@ -147,13 +146,13 @@ def write_sql(
         con.close()
 
 
-def schema_text(table: str = "payments", id_type: str = "string") -> str:
-    schema = table_schema(table)
-    if table == "payments":
-        schema = schema.with_id_type(id_type)
+def schema_text(table: str = "payments", id_type: str = "string", realism: str = "v3") -> str:
+    from sqlgen.ddl import file_schema
+
+    schema = file_schema(table, realism, id_type)
     width = max(len(c.name) for c in schema.columns)
     twidth = max(len(c.type) for c in schema.columns)
-    lines = [f"{schema.table}:"]
+    lines = [f"{table}:" if table == "payments" else f"{table} (realism {realism}):"]
     for c in schema.columns:
         null = "NULL" if c.nullable else "NOT NULL"
         lines.append(f"  {c.name:<{width}}  {c.type:<{twidth}}  {null:<8}  {c.description}")

@@ -6,10 +6,10 @@ first layout (real `payments/` and a `.sqlgen/lock`, no marker), and refuses any
 else: a `payments`, `catalog` or `sqlgen.duckdb` it did not make, or an out_dir inside
 another sqlgen output. In an owned out_dir, `payments/` and `catalog/` are sqlgen's when
 they are real directories whose inode numbers the published run (or the publication in
-progress) recorded, or, for a copied out_dir, when `payments/` holds the manifest of the
-published run; the symlinks of the previous layout (through `.sqlgen/current`) are
-sqlgen's too. `status` writes nothing, so a refusal touches nothing; `claim` runs with
-the writer lock held.
+progress) recorded, or, for a copied out_dir, when `payments/` holds exactly the files
+the published run's manifest lists; the symlinks of the previous layout (through
+`.sqlgen/current`) are sqlgen's too. `status` writes nothing, so a refusal touches
+nothing; `claim` runs with the writer lock held.
 """
 
 from __future__ import annotations
@@ -85,15 +85,18 @@ def _published_dir(out: OutputDir, name: str) -> bool:
         return False
     if os.lstat(path).st_ino in out.recorded_inodes(name):
         return True
-    # A copied or restored out_dir has new inode numbers: accept payments/ holding the
-    # published run's manifest, and a catalog/ beside it holding only catalog files.
+    # A copied or restored out_dir has new inode numbers: accept a payments/ holding
+    # exactly the Parquet files the published run's manifest lists, and a catalog/
+    # beside it holding only catalog files.
     runs = {out.current_run_name()}
     try:
-        manifest = json.loads((out.payments / "_manifest.json").read_text())
+        manifest = json.loads(out.manifest_file().read_text())
         if manifest.get("run_id") not in runs:
             return False
         if name == "payments":
-            return True
+            listed = {e["path"] for e in manifest["files"]}
+            found = {str(p.relative_to(out.root)) for p in path.rglob("*.parquet")}
+            return found == listed
         listed = {e["path"] for e in manifest.get("catalog_files", [])}
         found = {str(p.relative_to(out.root)) for p in path.rglob("*") if not p.is_dir()}
     except (OSError, ValueError, TypeError, AttributeError, KeyError):

@@ -1,7 +1,8 @@
 """The chunk plan of a run: which rows, time slice, month and fraud quota each chunk has.
 
 Pure arithmetic, no I/O. Chunks are slices of time that never cross a month, so each
-chunk writes exactly one file into its own `year=YYYY/month=MM` partition. The plan
+chunk writes exactly one file into its own `year=YYYY/month=M` partition (numbers
+written without leading zeros, so every Hive reader types them as integers). The plan
 depends only on the config, never on how many workers run it.
 """
 
@@ -35,8 +36,11 @@ class ChunkSpec:
 
     @property
     def relpath(self) -> str:
-        """File path relative to the payments root (Hive partition + part name)."""
-        return f"year={self.year:04d}/month={self.month:02d}/part-{self.index:05d}.parquet"
+        """File path relative to the payments root (Hive partition + part name).
+
+        `month=1`, not `month=01`: DuckDB's Hive inference types a value as a number
+        only when it reads back the same, so a zero-padded month stays VARCHAR."""
+        return f"year={self.year}/month={self.month}/part-{self.index:05d}.parquet"
 
 
 def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:

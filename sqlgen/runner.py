@@ -296,7 +296,7 @@ def _generate_and_publish(
                     delivery.finish(manifest, stats, None, catalog_dir)
             else:
                 with phase("publish"):
-                    out.write_manifest(staged, manifest)
+                    out.write_manifest(run_id, manifest)
                     _publish(out, run_id, manifest)
         except BaseException:
             if remote:
@@ -326,7 +326,7 @@ def build_catalogs_only(cfg: GeneratorConfig) -> Path:
     out = OutputDir(cfg.out_dir)
     with out.lock():
         out.sweep()
-        if (out.payments / "_manifest.json").is_file():
+        if out.manifest_file().is_file():
             published = out.read_manifest()
             wanted = _catalog_inputs(cfg.model_dump(mode="json"))
             if _catalog_inputs(published["config"]) == wanted:

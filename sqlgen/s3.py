@@ -92,8 +92,9 @@ def _check_local(path: Path, actual: bytes, sha256_hex: str) -> None:
         raise UploadError(f"{path}: changed on disk since it was written (SHA-256 differs)")
 
 
-def put_bytes(s3: Any, bucket: str, key: str, body: bytes, **conditions: str) -> str:
-    """PutObject with a verified SHA-256; `conditions` are IfMatch / IfNoneMatch.
+def put_bytes(s3: Any, bucket: str, key: str, body: bytes, **conditions: Any) -> str:
+    """PutObject with a verified SHA-256; `conditions` are IfMatch / IfNoneMatch (and
+    Metadata).
     Returns the new object's ETag."""
     expected = b64(hashlib.sha256(body).digest())
     resp = s3.put_object(

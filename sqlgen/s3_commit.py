@@ -2,19 +2,26 @@
 
 Under the raw bucket's `s3.prefix` one run at a time is committed:
 
+The layout is the local one: under the prefix only the Hive tree and an empty
+`_SUCCESS`, so any Hive reader opens the prefix as a directory; the manifest lives
+beside it, at `.sqlgen/<prefix>manifest.json` (as locally in `.sqlgen/current/`).
+
 1. `begin`, before the run writes any object: the prefix's `_SUCCESS` is deleted (it no
    longer vouches for what a listing shows), the manifest's ETag is noted, and multipart
    uploads a killed run left under the prefixes are aborted.
-2. Data objects get run-unique names, `<prefix>year=YYYY/month=MM/part-NNNNN-<run_id>.parquet`
+2. Data objects get run-unique names, `<prefix>year=YYYY/month=M/part-NNNNN-<run_id>.parquet`
    (v2/v3 catalogs: `<catalog_prefix><table>-<run_id>.parquet` in the artifacts bucket), written
    with `If-None-Match: *`, so no object of one run is ever overwritten by another. They
    are invisible to a reader of the manifest until the commit.
-3. `_manifest.json` (every object's bucket, key, bytes, SHA-256, rows) is the commit
+3. The manifest (every object's bucket, key, bytes, SHA-256, rows) is the commit
    record, written with `If-Match` on the ETag seen at `begin` (or `If-None-Match: *` on
    an empty prefix): of two runs racing on one prefix, only one commits; the other fails
-   with exit 2 and removes its objects. `_SUCCESS` (body: the run id) follows.
+   with exit 2 and removes its objects. `_SUCCESS` follows: empty, as Hadoop writes it
+   (Polars refuses a non-empty non-Parquet file in a directory it scans), with the run
+   id as its metadata `x-amz-meta-run-id`.
 4. Earlier runs' objects under the prefixes (sqlgen's names only, run ids older than this
-   one's) are removed, so a plain listing shows exactly this run.
+   one's) are removed, and so is `<prefix>_manifest.json` of earlier versions, so a plain
+   listing shows exactly this run.
 """
 
 from __future__ import annotations
@@ -44,13 +51,16 @@ from sqlgen.s3 import (
     put_file,
     reason,
 )
-from sqlgen.writer import MANIFEST, SUCCESS
+from sqlgen.writer import LEGACY_MANIFEST, MANIFEST, SUCCESS
 
 log = logging.getLogger("sqlgen")
 
 _RUN = r"\d{8}T\d{12}Z-[0-9a-f]{8}"  # runner.new_run_id: UTC time, then config hash
 # sqlgen's names; the unsuffixed ones are from versions before run-unique names.
-DATA_KEY = re.compile(rf"year=\d{{4}}/month=\d{{2}}/part-\d{{5}}(?:-(?P<run>{_RUN}))?\.parquet")
+# `month=01` is the zero-padded name of earlier versions (still sqlgen's, still removed).
+DATA_KEY = re.compile(
+    rf"year=\d{{4}}/month=\d{{1,2}}/part-\d{{5}}(?:-(?P<run>{_RUN}))?\.parquet"
+)
 CATALOG_KEY = re.compile(rf"(?:customers|merchants|cards)(?:-(?P<run>{_RUN}))?\.parquet")
 UPLOAD_THREADS = 4
 
@@ -59,6 +69,15 @@ def _catalog_relpath(path: str) -> str:
     """A manifest's catalog path without its `catalog/` root (`ground_truth/cards.parquet`
     keeps its directory, so it never takes the public table's key)."""
     return path.removeprefix("catalog/")
+
+
+def manifest_key(prefix: str) -> str:
+    """Where the manifest of the run under `prefix` lives: beside it, not in it.
+
+    >>> manifest_key("data/payments/")
+    '.sqlgen/data/payments/manifest.json'
+    """
+    return f".sqlgen/{prefix}{MANIFEST}"
 
 
 def run_unique(name: str, run_id: str) -> str:
@@ -131,7 +150,7 @@ class Delivery:
         prefix = self.cfg.prefix
         # Withdraw first: from here until the commit a listing may mix runs.
         s3.delete_object(Bucket=raw, Key=prefix + SUCCESS)
-        self.manifest_etag = head_etag(s3, raw, prefix + MANIFEST)
+        self.manifest_etag = head_etag(s3, raw, manifest_key(prefix))
         aborted = abort_stale(s3, raw, prefix)
         if self.artifacts is not None:
             aborted += abort_stale(s3, self.artifacts, self.cfg.catalog_prefix)
@@ -170,7 +189,9 @@ class Delivery:
         # Committed: from here on this run's objects stay, whatever fails.
         _, s3 = clients(self.cfg)
         try:
-            put_bytes(s3, target.bucket, self.cfg.prefix + SUCCESS, self.run_id.encode())
+            put_bytes(
+                s3, target.bucket, self.cfg.prefix + SUCCESS, b"", Metadata={"run-id": self.run_id}
+            )
         except AWS_ERRORS as exc:
             raise UploadError(
                 f"run {self.run_id} is committed, but writing {self.cfg.prefix}{SUCCESS} "
@@ -234,7 +255,7 @@ class Delivery:
         # Until S3 answers, the manifest may be stored: keep the objects it lists.
         self.committed = True
         try:
-            put_bytes(s3, bucket, prefix + MANIFEST, body, **cond)
+            put_bytes(s3, bucket, manifest_key(prefix), body, **cond)
         except AWS_ERRORS as exc:
             if error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
                 if self._manifest_run(s3) == self.run_id:
@@ -249,7 +270,7 @@ class Delivery:
     def _manifest_run(self, s3: Any) -> str | None:
         """The run id of the manifest now under the prefix (None if unreadable)."""
         try:
-            obj = s3.get_object(Bucket=self.target.bucket, Key=self.cfg.prefix + MANIFEST)
+            obj = s3.get_object(Bucket=self.target.bucket, Key=manifest_key(self.cfg.prefix))
             return json.loads(obj["Body"].read()).get("run_id")
         except (*AWS_ERRORS, ValueError):
             return None
@@ -290,7 +311,10 @@ class Delivery:
         try:
             for bucket, prefix, pattern in places:
                 keys = list_keys(s3, bucket, prefix)
-                delete_keys(s3, bucket, _stale(keys, prefix, pattern, keep, self.run_id))
+                stale = list(_stale(keys, prefix, pattern, keep, self.run_id))
+                if bucket == self.target.bucket and prefix + LEGACY_MANIFEST in keys:
+                    stale.append(prefix + LEGACY_MANIFEST)  # an earlier version's manifest
+                delete_keys(s3, bucket, stale)
         except AWS_ERRORS as exc:
             raise UploadError(
                 f"run {self.run_id} is committed, but earlier runs' objects under "

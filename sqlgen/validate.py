@@ -8,7 +8,7 @@ import duckdb
 
 from sqlgen.render import exact_path
 from sqlgen.schema import payments_schema
-from sqlgen.writer import MANIFEST, SUCCESS, OutputDir, file_sha256
+from sqlgen.writer import SUCCESS, OutputDir, file_sha256
 
 # What validate reads from the manifest, with the JSON type each field must have.
 _RUN_FIELDS = {"run_id": str, "rows": int, "fraud_rows": int, "fraud_target": int, "files": list}
@@ -71,14 +71,15 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
     out = OutputDir(out_dir)
     out.recover_for_reading()
     problems: list[str] = []
+    where = out.manifest_file().relative_to(out.root)
     try:
         manifest = out.read_manifest()
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-        return [f"payments/{MANIFEST} is not valid JSON ({exc})"], ""
+        return [f"{where} is not valid JSON ({exc})"], ""
     except Exception as exc:
         return [str(exc)], ""
     if problem := manifest_problem(manifest):
-        return [f"payments/{MANIFEST} is malformed: {problem}"], ""
+        return [f"{where} is malformed: {problem}"], ""
     if not (out.payments / SUCCESS).is_file():
         problems.append(f"payments/{SUCCESS} is missing")
     listed = {f["path"]: f for f in manifest["files"]}

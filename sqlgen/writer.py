@@ -4,14 +4,15 @@ database file.
 Layout of `out_dir`:
 
     payments/                                real directory: the published run's Hive tree
-                                             (year=/month=/part-*.parquet), _manifest.json,
+                                             (year=/month=/part-*.parquet) and an empty
                                              _SUCCESS - nothing else
     catalog/                                 real directory: the run's catalog Parquet
     sqlgen.duckdb -> .sqlgen/current/sqlgen.duckdb   a symlink, created once
     .sqlgen/owner                            marks an out_dir sqlgen owns
     .sqlgen/lock                             held by the running `sqlgen run`
     .sqlgen/current -> runs/<run_id>         the published run's database: one symlink
-    .sqlgen/runs/<run_id>/                   sqlgen.duckdb and inodes.json of a run (and,
+    .sqlgen/runs/<run_id>/                   sqlgen.duckdb, manifest.json and inodes.json
+                                             of a run (and,
                                              until cleanup, the directories it displaced)
     .sqlgen/staging/<run_id>/                where a run is written, invisible to readers
     .sqlgen/publish.json                     the journal of a publication in progress
@@ -55,7 +56,11 @@ from sqlgen.render import render
 log = logging.getLogger("sqlgen")
 
 STATE_DIR = ".sqlgen"
-MANIFEST = "_manifest.json"
+# The run's manifest lives in its run directory (`.sqlgen/current/manifest.json` once
+# published), not in payments/: readers that open payments/ by its directory (Polars)
+# refuse a non-empty file that is not Parquet. `_SUCCESS` in payments/ stays empty.
+MANIFEST = "manifest.json"
+LEGACY_MANIFEST = "_manifest.json"  # payments/_manifest.json: out_dirs of earlier versions
 SUCCESS = "_SUCCESS"
 DATABASE = "sqlgen.duckdb"
 JOURNAL = "publish.json"
@@ -231,6 +236,13 @@ class OutputDir:
             return None
         return Path(os.readlink(self.current)).name
 
+    def manifest_file(self) -> Path:
+        """The published run's manifest, `.sqlgen/current/manifest.json`; an out_dir
+        published by an earlier version keeps it at `payments/_manifest.json`."""
+        path = self.current / MANIFEST
+        legacy = self.payments / LEGACY_MANIFEST
+        return legacy if not path.is_file() and legacy.is_file() else path
+
     def database_file(self) -> Path:
         """The published run's database file, resolved once so a reader keeps one run."""
         return Path(os.path.realpath(self.database))
@@ -377,9 +389,9 @@ class OutputDir:
         fsync_dir(run)
         fault("view")
         if entry.get("view") and self.current_run_name() != run_id:
-            manifest = self.read_manifest()
+            manifest = json.loads((run / MANIFEST).read_text())
             if manifest.get("run_id") != run_id:
-                raise SqlgenError(f"{self.payments} does not hold run {run_id}")
+                raise SqlgenError(f"{run / MANIFEST} is not the manifest of run {run_id}")
             add_payments_view(run / DATABASE, self.root, manifest)
             fsync_file(run / DATABASE)
             fsync_dir(run)
@@ -463,17 +475,21 @@ class OutputDir:
     def discard(self, run_id: str) -> None:
         shutil.rmtree(self.staged_run(run_id), ignore_errors=True)
 
-    def write_manifest(self, staged_payments: Path, manifest: dict[str, Any]) -> None:
+    def write_manifest(self, run_id: str, manifest: dict[str, Any]) -> None:
+        """The staged run's manifest (in its run directory) and the empty `_SUCCESS`
+        of its payments/ (Hadoop's marker of a finished output directory)."""
         body = json.dumps(manifest, indent=2, sort_keys=True).encode()
-        write_durable(staged_payments / MANIFEST, body)
-        write_durable(staged_payments / SUCCESS, b"")
+        write_durable(self.staged_run(run_id) / MANIFEST, body)
+        write_durable(self.staged_run(run_id) / "payments" / SUCCESS, b"")
 
     # -- reading ------------------------------------------------------------------------
 
     def read_manifest(self) -> dict[str, Any]:
-        path = self.payments / MANIFEST
+        path = self.manifest_file()
         if not path.is_file():
-            raise SqlgenError(f"{self.root}: no published run (missing payments/{MANIFEST})")
+            raise SqlgenError(
+                f"{self.root}: no published run (missing {path.relative_to(self.root)})"
+            )
         try:
             return json.loads(path.read_bytes())
         except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError

@@ -41,7 +41,7 @@ def test_run_sql_schema_roundtrip(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "rows=2,500" in proc.stderr and "seed=3" in proc.stderr and "workers=1" in proc.stderr
     assert "progress:" in proc.stderr  # not a terminal: periodic log lines
-    manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+    manifest = json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())
     assert manifest["rows"] == 2500 and manifest["fraud_rows"] == 50
     proc = sqlgen(
         "sql", "--out-dir", out, "SELECT count(*) AS n, sum(label_fraud::INT) AS f FROM payments"

@@ -46,7 +46,7 @@ def test_run_with_set_reaches_the_run(tmp_path):
         "--no-progress",
     )
     assert proc.returncode == 0, proc.stderr
-    manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+    manifest = json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())
     assert (manifest["rows"], manifest["fraud_rows"]) == (700, 70)
 
 

@@ -35,7 +35,7 @@ def start_run(out: Path, *extra) -> subprocess.Popen:
 
 
 def run_id(out: Path) -> str:
-    return json.loads((out / "payments" / "_manifest.json").read_text())["run_id"]
+    return json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())["run_id"]
 
 
 def visible_files(out: Path) -> set[str]:
@@ -130,7 +130,7 @@ def test_validate_without_a_run(tmp_path):
 
 
 def test_validate_checks_v2_catalog_files(valid_out):
-    manifest = json.loads((valid_out / "payments" / "_manifest.json").read_text())
+    manifest = json.loads((valid_out / ".sqlgen" / "current" / "manifest.json").read_text())
     assert {e["path"] for e in manifest["catalog_files"]} == {
         "catalog/cards.parquet",
         "catalog/customers.parquet",

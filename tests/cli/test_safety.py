@@ -22,7 +22,7 @@ from tests.cli.test_cli import TINY, error_lines, sqlgen, sqlgen_exe
 
 
 def manifest(out: Path) -> dict:
-    return json.loads((out / "payments" / "_manifest.json").read_text())
+    return json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())
 
 
 def assert_valid(out: Path) -> None:

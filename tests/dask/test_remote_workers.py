@@ -164,7 +164,7 @@ def test_workers_without_shared_disk_survive_a_kill(aws, cluster, tmp_path):  # 
     for entry in remote["files"]:
         assert hashlib.sha256(raw[entry["key"]]).hexdigest() == entry["sha256"]
     assert set(raw) == {f["key"] for f in remote["files"]} | {
-        "payments/_manifest.json",
+        ".sqlgen/payments/manifest.json",
         "payments/_SUCCESS",
     }
     catalogues = keys(aws, "artifacts-bucket")

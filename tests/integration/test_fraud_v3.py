@@ -52,7 +52,7 @@ def test_v3_run_validates_with_its_ground_truth(v3_run):
     cfg, _ = v3_run
     problems, _ = validate(cfg.out_dir)
     assert problems == []
-    manifest_paths = (cfg.out_dir / "payments" / "_manifest.json").read_text()
+    manifest_paths = (cfg.out_dir / ".sqlgen" / "current" / "manifest.json").read_text()
     assert "catalog/ground_truth/cards.parquet" in manifest_paths
 
 

@@ -69,7 +69,8 @@ def good(tiny):
 
 def assert_real_layout(out: Path) -> dict:
     """`payments/` and `catalog/` are real directories that `find`, `cp -r` and `du`
-    see into; `payments/` holds the run's Hive tree, `_manifest.json` and `_SUCCESS` only."""
+    see into; `payments/` holds the run's Hive tree and an empty `_SUCCESS` only (the
+    manifest is in the run's directory, `.sqlgen/current/manifest.json`)."""
     manifest = OutputDir(out).read_manifest()
     for name in ("payments", "catalog"):
         assert (out / name).is_dir() and not (out / name).is_symlink(), name
@@ -77,7 +78,11 @@ def assert_real_layout(out: Path) -> dict:
     for dirpath, _, files in os.walk(out / "payments"):
         walked |= {str(Path(dirpath, f).relative_to(out)) for f in files}
     listed = {f["path"] for f in manifest["files"]}
-    assert walked == listed | {"payments/_manifest.json", "payments/_SUCCESS"}
+    legacy = OutputDir(out).manifest_file().parent.name == "payments"  # an earlier layout's
+    assert walked == listed | {"payments/_SUCCESS"} | (
+        {"payments/_manifest.json"} & walked if legacy else set()
+    )
+    assert (out / "payments" / "_SUCCESS").stat().st_size == 0
     catalogs = {str(p.relative_to(out)) for p in (out / "catalog").rglob("*") if p.is_file()}
     assert catalogs == {f["path"] for f in manifest.get("catalog_files", [])}
     # What ../shared/tools/fresh-install-check runs: find does not follow a symlink root.
@@ -102,9 +107,11 @@ def test_layout_is_real_directories_and_one_current_pointer(good, tmp_path):
     second = run_dirs(out)
     assert len(second) == 1 and second != first  # the older run is gone after the swap
     assert assert_real_layout(out)["seed"] == 8
-    # The run directory keeps only the database and the inode record: nothing displaced.
+    # The run directory keeps only the database, the manifest and the inode record:
+    # nothing displaced.
     assert sorted(p.name for p in (state / "runs" / second[0]).iterdir()) == [
         "inodes.json",
+        "manifest.json",
         "sqlgen.duckdb",
     ]
     assert not any((state / "staging").iterdir())
@@ -574,6 +581,8 @@ def make_legacy(src: Path, legacy: Path) -> str:
     shutil.copytree(src / "payments", legacy / "payments")
     shutil.copytree(src / "catalog", legacy / "catalog")
     shutil.copyfile(src / "sqlgen.duckdb", legacy / "sqlgen.duckdb")
+    # That layout kept the manifest in payments/.
+    shutil.copyfile(OutputDir(src).manifest_file(), legacy / "payments" / "_manifest.json")
     (legacy / ".sqlgen").mkdir()
     (legacy / ".sqlgen" / "lock").touch()
     return OutputDir(legacy).read_manifest()["run_id"]

@@ -10,6 +10,7 @@ from sqlgen import generate_dataframe, write_parquet
 from sqlgen.config import with_overrides
 from sqlgen.runner import run
 from sqlgen.schema import table_schema
+from sqlgen.writer import OutputDir
 
 
 def rows_of(out: Path) -> list[tuple]:
@@ -48,7 +49,7 @@ def test_exact_counts_and_partitions(published):
     assert total == published.rows
     assert frauds == published.fraud_target
     assert bad_part == 0 and bad_scen == 0
-    manifest = json.loads((published.out_dir / "payments" / "_manifest.json").read_text())
+    manifest = json.loads((published.out_dir / ".sqlgen" / "current" / "manifest.json").read_text())
     assert manifest["rows"] == total and manifest["fraud_rows"] == frauds
 
 
@@ -116,7 +117,7 @@ def test_same_rows_for_1_2_3_workers(tiny, tmp_path, realism):
     for other in outputs[1:]:
         assert rows_of(other) == first
     hashes = [
-        [f["sha256"] for f in json.loads((o / "payments/_manifest.json").read_text())["files"]]
+        [f["sha256"] for f in OutputDir(o).read_manifest()["files"]]
         for o in outputs
     ]
     assert hashes[0] == hashes[1] == hashes[2]

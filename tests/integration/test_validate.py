@@ -1,7 +1,7 @@
 """`sqlgen validate`: every manifest field it checks, tampered alone, is reported.
 
 One small run is published once; each test tampers with one thing through the public
-paths (`out_dir/payments/_manifest.json`, the files the manifest names) and restores the
+paths (`out_dir/.sqlgen/current/manifest.json`, the files the manifest names) and restores the
 original bytes afterwards, so the tests do not depend on how the run is laid out behind
 `payments/`.
 """
@@ -50,7 +50,7 @@ class Tamper:
 
     @property
     def manifest_path(self) -> Path:
-        return self.out / "payments" / "_manifest.json"
+        return self.out / ".sqlgen" / "current" / "manifest.json"
 
     def manifest(self) -> dict:
         return json.loads(self.manifest_path.read_text())
@@ -177,11 +177,11 @@ def test_missing_and_extra_files_are_reported(tamper):
     rel = _parquet_files(tamper.manifest())[0]
     data = (tamper.out / rel).read_bytes()
     tamper.remove(tamper.out / rel)
-    extra = tamper.out / "payments" / "year=2025" / "month=01" / "part-99999.parquet"
+    extra = tamper.out / "payments" / "year=2025" / "month=1" / "part-99999.parquet"
     tamper.write(extra, data)
     problems, _ = validate(tamper.out)
     assert f"missing file: {rel}" in problems
-    assert "extra file not in manifest: payments/year=2025/month=01/part-99999.parquet" in problems
+    assert "extra file not in manifest: payments/year=2025/month=1/part-99999.parquet" in problems
 
 
 def test_missing_success_and_catalog_file_are_reported(tamper):
@@ -246,7 +246,7 @@ def test_malformed_manifest_is_one_problem_naming_it(tamper, content, expected):
     _write(tamper, content)
     problems, _ = validate(tamper.out)  # no KeyError / TypeError
     assert len(problems) == 1, problems
-    assert problems[0].startswith("payments/_manifest.json is ") and expected in problems[0]
+    assert problems[0].startswith(".sqlgen/current/manifest.json is ") and expected in problems[0]
 
 
 @pytest.mark.parametrize("case", ["not JSON", "no files", "file bytes a string"])
@@ -257,5 +257,5 @@ def test_malformed_manifest_cli_one_line_exit_1(tamper, case):
     assert proc.returncode == 1
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr
-    assert "_manifest.json" in lines[0] and expected in lines[0], lines[0]
+    assert "manifest.json" in lines[0] and expected in lines[0], lines[0]
     assert "Traceback" not in proc.stderr

@@ -1,5 +1,5 @@
-"""One small published run (tiny config, realism v2, so catalogs exist) that every
-reader in this package opens.
+"""One small published run (tiny config at the default realism, v3: catalogs and
+ground truth exist) that every reader in this package opens.
 
 It is written by the real console script with the host time zone set to
 Asia/Kolkata (UTC+05:30): a writer that let DuckDB read its UTC times as local time
@@ -9,8 +9,8 @@ would shift every instant and misplace rows across the partitions' month edges.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from sqlgen.writer import OutputDir
 from tests.conftest import TINY
 
 WRITER_TZ = "Asia/Kolkata"
@@ -47,6 +48,15 @@ class Run:
     def end(self) -> dt.datetime:
         day = dt.date.fromisoformat(self.manifest["config"]["temporal"]["end_date"])
         return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+    def rows_in(self, keep) -> int:
+        """Rows of the manifest's files whose partition (year, month), as numbers, is kept:
+        what a reader's `WHERE` on the Hive columns must count."""
+        total = 0
+        for entry in self.manifest["files"]:
+            year, month = re.search(r"/year=(\d+)/month=(\d+)/", entry["path"]).groups()
+            total += entry["rows"] if keep(int(year), int(month)) else 0
+        return total
 
     def duckdb_instants(self) -> dict[str, int]:
         """transaction_id -> event_time in UTC microseconds, as DuckDB reads the files."""
@@ -100,8 +110,11 @@ def sqlgen_run(out: Path, *extra: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Run:
     out = tmp_path_factory.mktemp("readers") / "out"
-    proc = sqlgen_run(out)
+    proc = sqlgen_run(out, "--realism", "v3")  # the default level (tiny.yaml says v2)
     assert proc.returncode == 0, proc.stderr
-    manifest = json.loads((out / "payments" / "_manifest.json").read_text())
-    assert manifest["config"]["realism"] == "v2" and manifest["fraud_rows"] > 0
-    return Run(out, manifest)
+    manifest = OutputDir(out).read_manifest()
+    assert manifest["config"]["realism"] == "v3" and manifest["fraud_rows"] > 0
+    run = Run(out, manifest)
+    # The partition filters of the tests below select something and not everything.
+    assert 0 < run.rows_in(lambda y, m: m < 2) < manifest["rows"]
+    return run

@@ -17,6 +17,7 @@ def uuid_run(tmp_path_factory):
     data = load_config(TINY).model_dump(mode="json")
     data["out_dir"] = str(tmp_path_factory.mktemp("uuid") / "out")
     data["output"] = {"id_type": "uuid"}
+    data["realism"] = "v3"  # as the `published` run it is compared with
     cfg = validate_config(data)
     run(cfg, show_progress=False)
     return cfg

@@ -19,6 +19,19 @@ def test_counts_match_the_manifest(published, frame):
     assert int(frame["label_fraud"].sum()) == published.manifest["fraud_rows"]
 
 
+def test_partitions_filter_as_numbers(published, frame):
+    # NumPy dtypes: the partitions come back as categoricals of integers (pyarrow's
+    # Hive dictionary), which compare for equality; `filters` pushes `<` down.
+    assert list(frame["month"].cat.categories) == [1, 2, 3]
+    assert (frame["year"] == 2025).all()
+    january = pd.read_parquet(published.payments, filters=[("month", "<", 2)])
+    assert len(january) == published.rows_in(lambda y, m: m < 2)
+    # pyarrow dtypes: `<` works on the column itself.
+    arrow = pd.read_parquet(published.payments, dtype_backend="pyarrow")
+    assert int((arrow["month"] < 2).sum()) == published.rows_in(lambda y, m: m < 2)
+    assert int((arrow["year"] == 2025).sum()) == published.manifest["rows"]
+
+
 def test_partitions_are_the_utc_year_and_month(frame):
     assert {"year", "month"} <= set(frame.columns)
     utc = frame["event_time"].dt

@@ -11,6 +11,20 @@ def lazy(published) -> pl.LazyFrame:
     return pl.scan_parquet(published.payments / "**" / "*.parquet", hive_partitioning=True)
 
 
+@pytest.mark.parametrize("glob", [False, True], ids=["directory", "glob"])
+def test_the_folder_opens_with_hive_partitioning_alone(published, glob):
+    # The directory itself: Polars refuses a folder holding a non-empty file that is
+    # not Parquet, so payments/ holds only the Hive tree and an empty _SUCCESS.
+    source = published.payments / "**" / "*.parquet" if glob else published.payments
+    lazy = pl.scan_parquet(source, hive_partitioning=True)
+    schema = lazy.collect_schema()
+    assert schema["year"].is_integer() and schema["month"].is_integer()
+    january = lazy.filter(pl.col("month") < 2).select(pl.len()).collect().item()
+    assert january == published.rows_in(lambda y, m: m < 2)
+    counts = lazy.filter(pl.col("year") == 2025).select(pl.len(), pl.col("label_fraud").sum())
+    assert counts.collect().row(0) == (published.manifest["rows"], published.manifest["fraud_rows"])
+
+
 def test_counts_match_the_manifest(published, lazy):
     counts = lazy.select(pl.len(), pl.col("label_fraud").sum()).collect()
     assert counts.row(0) == (published.manifest["rows"], published.manifest["fraud_rows"])

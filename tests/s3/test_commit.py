@@ -14,7 +14,15 @@ import re
 
 import pytest
 
-from tests.s3.test_upload import TINY, assert_local_valid, keys, s3_manifest, setup_buckets, sqlgen
+from tests.s3.test_upload import (
+    TINY,
+    assert_local_valid,
+    keys,
+    s3_manifest,
+    setup_buckets,
+    sqlgen,
+    success_run_id,
+)
 
 RAW = "raw-bucket"
 
@@ -34,11 +42,8 @@ def assert_one_committed_run(aws, prefix="payments/", foreign=frozenset()):
     remote = s3_manifest(aws, prefix=prefix)
     raw = keys(aws, RAW)
     ours = {k: v for k, v in raw.items() if k.startswith(prefix) and k not in foreign}
-    assert set(ours) == {f["key"] for f in remote["files"]} | {
-        f"{prefix}_manifest.json",
-        f"{prefix}_SUCCESS",
-    }
-    assert ours[f"{prefix}_SUCCESS"] == remote["run_id"].encode()
+    assert set(ours) == {f["key"] for f in remote["files"]} | {f"{prefix}_SUCCESS"}
+    assert success_run_id(aws, prefix=prefix) == remote["run_id"]
     for entry in remote["files"]:
         assert hashlib.sha256(ours[entry["key"]]).hexdigest() == entry["sha256"], entry["key"]
     assert sum(f["rows"] for f in remote["files"]) == remote["rows"]
@@ -57,7 +62,7 @@ def test_writes_in_order_withdraw_data_manifest_success_sweep(aws, proxy, tmp_pa
     ops = [(m, k) for m, k, _ in writes]
     success_deletes = [i for i, op in enumerate(ops) if op == ("DELETE", "payments/_SUCCESS")]
     data = [i for i, (m, k) in enumerate(ops) if m == "PUT" and k.endswith(".parquet")]
-    manifest = ops.index(("PUT", "payments/_manifest.json"))
+    manifest = ops.index(("PUT", ".sqlgen/payments/manifest.json"))
     success = ops.index(("PUT", "payments/_SUCCESS"))
     old_removed = [i for i, (m, k, q) in enumerate(writes) if m == "POST" and "delete" in q]
     assert len(data) == len(remote["files"])
@@ -105,7 +110,7 @@ def test_lost_answers_to_landed_writes_are_retried_and_recognised(aws, proxy, tm
     this run's id) and goes on, instead of failing or removing a committed run."""
     setup_buckets(aws)
     assert run(tmp_path / "a").returncode == 0
-    proxy.lose_answer |= {"/part-00001-", "/_manifest.json"}
+    proxy.lose_answer |= {"/part-00001-", "/manifest.json"}
     proc = run(tmp_path / "b", "--seed", "5")
     assert proc.returncode == 0, proc.stderr
     assert not proxy.lose_answer  # both answers were lost, both writes retried
@@ -145,7 +150,7 @@ def test_failed_rerun_is_not_vouched_for_and_old_run_stays_whole(aws, proxy, tmp
     raw = keys(aws, RAW)
     for entry in remote["files"]:
         assert hashlib.sha256(raw[entry["key"]]).hexdigest() == entry["sha256"]
-    assert set(raw) == {f["key"] for f in first["files"]} | {"payments/_manifest.json"}
+    assert set(raw) == {f["key"] for f in first["files"]} | {".sqlgen/payments/manifest.json"}
     # The next good run commits normally.
     proxy.tamper.clear()
     assert run(tmp_path / "c", "--seed", "12").returncode == 0
@@ -262,3 +267,21 @@ def test_file_changed_on_disk_since_written_is_not_uploaded(aws, small_parts, tm
         put_file(aws["s3"], RAW, "payments/x.parquet", path, written, part)
     assert listing(aws) == set()
     assert aws["s3"].list_multipart_uploads(Bucket=RAW).get("Uploads", []) == []
+
+
+def test_a_prefix_of_the_earlier_layout_is_taken_over(aws, tmp_path):
+    """An earlier version left `month=01` objects and `_manifest.json` under the prefix;
+    the next run commits its manifest beside the prefix and removes both."""
+    setup_buckets(aws)
+    old = "20251101T000000000000Z-0123abcd"
+    earlier = {
+        f"payments/year=2025/month=01/part-00000-{old}.parquet": b"old data",
+        "payments/_manifest.json": json.dumps({"run_id": old}).encode(),
+        "payments/_SUCCESS": old.encode(),
+    }
+    for key, body in earlier.items():
+        aws["s3"].put_object(Bucket=RAW, Key=key, Body=body)
+    assert run(tmp_path / "out").returncode == 0
+    remote = assert_one_committed_run(aws)  # nothing else under the prefix
+    assert remote["run_id"] != old
+    assert all("/month=0" not in f["key"] for f in remote["files"])

@@ -41,8 +41,15 @@ def assert_local_valid(out: Path):
 
 
 def s3_manifest(aws, bucket="raw-bucket", prefix="payments/") -> dict:
-    body = aws["s3"].get_object(Bucket=bucket, Key=f"{prefix}_manifest.json")["Body"].read()
-    return json.loads(body)
+    body = aws["s3"].get_object(Bucket=bucket, Key=f".sqlgen/{prefix}manifest.json")["Body"]
+    return json.loads(body.read())
+
+
+def success_run_id(aws, bucket="raw-bucket", prefix="payments/") -> str:
+    """`_SUCCESS` is empty (as Hadoop writes it); the run id is its metadata."""
+    head = aws["s3"].head_object(Bucket=bucket, Key=f"{prefix}_SUCCESS")
+    assert head["ContentLength"] == 0
+    return head["Metadata"]["run-id"]
 
 
 def test_upload_keys_and_bytes_match_local_files(aws, tmp_path):
@@ -50,13 +57,14 @@ def test_upload_keys_and_bytes_match_local_files(aws, tmp_path):
     out = tmp_path / "out"
     proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3")
     assert proc.returncode == 0, proc.stderr
-    manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+    manifest = json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())
     run_id = manifest["run_id"]
     remote = s3_manifest(aws)
     raw = keys(aws, "raw-bucket")
     data_keys = {f["path"].replace(".parquet", f"-{run_id}.parquet") for f in manifest["files"]}
-    assert set(raw) == data_keys | {"payments/_manifest.json", "payments/_SUCCESS"}
-    assert raw["payments/_SUCCESS"] == run_id.encode()
+    # Under the prefix only the Hive tree and an empty _SUCCESS; the manifest beside it.
+    assert set(raw) == data_keys | {".sqlgen/payments/manifest.json", "payments/_SUCCESS"}
+    assert raw["payments/_SUCCESS"] == b"" and success_run_id(aws) == run_id
     # The S3 manifest is the local one plus each file's bucket and key.
     assert remote["run_id"] == run_id and remote["rows"] == manifest["rows"]
     assert [(f["key"], f["sha256"]) for f in remote["files"]] == [
@@ -68,7 +76,8 @@ def test_upload_keys_and_bytes_match_local_files(aws, tmp_path):
         assert raw[entry["key"]] == (out / entry["path"]).read_bytes(), entry["key"]
         assert hashlib.sha256(raw[entry["key"]]).hexdigest() == entry["sha256"]
     assert all(
-        re.fullmatch(r"payments/year=\d{4}/month=\d\d/part-\d{5}-.+\.parquet", k) for k in data_keys
+        re.fullmatch(r"payments/year=\d{4}/month=[1-9]\d?/part-\d{5}-.+\.parquet", k)
+        for k in data_keys
     )
     catalogues = keys(aws, "artifacts-bucket")
     assert set(catalogues) == {
@@ -143,7 +152,7 @@ def test_dask_workers_upload_their_own_files(aws, tmp_path):
     remote = s3_manifest(aws)
     raw = keys(aws, "raw-bucket")
     assert set(raw) == {f["key"] for f in remote["files"]} | {
-        "payments/_manifest.json",
+        ".sqlgen/payments/manifest.json",
         "payments/_SUCCESS",
     }
     for entry in remote["files"]:
@@ -176,7 +185,7 @@ def test_v3_ground_truth_is_delivered_apart(aws, tmp_path):
     out = tmp_path / "out"
     proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3", "--realism", "v3")
     assert proc.returncode == 0, proc.stderr
-    run_id = json.loads((out / "payments" / "_manifest.json").read_text())["run_id"]
+    run_id = json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())["run_id"]
     catalogues = keys(aws, "artifacts-bucket")
     tables = ("customers", "merchants", "cards")
     assert set(catalogues) == {f"catalogues/{t}-{run_id}.parquet" for t in tables} | {
@@ -185,3 +194,42 @@ def test_v3_ground_truth_is_delivered_apart(aws, tmp_path):
     for key, body in catalogues.items():
         local = key.removeprefix("catalogues/").replace(f"-{run_id}", "")
         assert body == (out / "catalog" / local).read_bytes(), key
+
+
+def test_schema_location_is_the_runs_s3_prefix(aws, tmp_path):
+    """`sqlgen schema --s3` gives the table the prefix `sqlgen run --s3` writes to (the
+    bucket from the same SSM parameter), for Athena and Spark alike."""
+    setup_buckets(aws)
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(TINY.read_text() + "\ns3:\n  prefix: datasets/tiny/\n")
+    for fmt in ("athena", "spark"):
+        proc = sqlgen("schema", "payments", "--format", fmt, "--s3", "--config", cfg)
+        assert proc.returncode == 0, proc.stderr
+        assert "LOCATION 's3://raw-bucket/datasets/tiny/';" in proc.stdout
+    proc = sqlgen("schema", "cards", "--format", "athena", "--s3")
+    assert proc.returncode == 1 and "--location" in proc.stderr
+
+
+def test_the_s3_prefix_opens_as_a_hive_directory(aws, tmp_path):
+    """Readers that list the prefix meet only the Hive tree and an empty `_SUCCESS`:
+    pyarrow and Polars open it by its name, months compare as numbers."""
+    import polars as pl
+    import pyarrow.dataset as ds
+    import pyarrow.fs as pafs
+
+    setup_buckets(aws)
+    out = tmp_path / "out"
+    proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3", "--realism", "v3")
+    assert proc.returncode == 0, proc.stderr
+    remote = s3_manifest(aws)
+    january = sum(f["rows"] for f in remote["files"] if "/month=1/" in f["key"])
+    assert 0 < january < remote["rows"]
+    s3fs = pafs.S3FileSystem(endpoint_override=aws["url"], region="us-east-1", scheme="http")
+    dataset = ds.dataset("raw-bucket/payments", filesystem=s3fs, partitioning="hive")
+    assert dataset.count_rows(filter=ds.field("month") < 2) == january
+    options = {"aws_endpoint_url": aws["url"], "aws_allow_http": "true", "aws_region": "us-east-1"}
+    lazy = pl.scan_parquet(
+        "s3://raw-bucket/payments/", hive_partitioning=True, storage_options=options
+    )
+    assert lazy.filter(pl.col("month") < 2).select(pl.len()).collect().item() == january
+    assert lazy.select(pl.len()).collect().item() == remote["rows"]

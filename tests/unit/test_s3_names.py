@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlgen.s3_commit import DATA_KEY, _stale, run_unique
+from sqlgen.s3_commit import DATA_KEY, _stale, manifest_key, run_unique
 
 OLD = "20251101T000000000000Z-0123abcd"
 NOW = "20261126T095126047156Z-c9c447dc"
@@ -10,19 +10,25 @@ NEWER = "20261126T095200000000Z-ffffffff"
 
 
 def test_run_unique_names():
-    assert run_unique("year=2025/month=01/part-00000.parquet", NOW) == (
-        f"year=2025/month=01/part-00000-{NOW}.parquet"
+    assert run_unique("year=2025/month=1/part-00000.parquet", NOW) == (
+        f"year=2025/month=1/part-00000-{NOW}.parquet"
     )
-    assert (
-        DATA_KEY.fullmatch(run_unique("year=2025/month=01/part-00000.parquet", NOW))["run"] == NOW
-    )
+    name = run_unique("year=2025/month=12/part-00000.parquet", NOW)
+    assert DATA_KEY.fullmatch(name)["run"] == NOW
+
+
+def test_the_manifest_is_beside_the_prefix_not_in_it():
+    # A reader that opens the prefix as a directory (Polars) meets only Parquet there.
+    assert manifest_key("payments/") == ".sqlgen/payments/manifest.json"
+    assert not manifest_key("p/").startswith("p/")
 
 
 def test_stale_keys_are_earlier_runs_of_sqlgen_under_the_prefix_only():
-    mine = f"p/year=2025/month=01/part-00000-{NOW}.parquet"
+    mine = f"p/year=2025/month=1/part-00000-{NOW}.parquet"
     keys = [
         mine,
-        f"p/year=2025/month=01/part-00001-{OLD}.parquet",  # an earlier run: removed
+        f"p/year=2025/month=1/part-00001-{OLD}.parquet",  # an earlier run: removed
+        f"p/year=2025/month=01/part-00004-{OLD}.parquet",  # zero-padded (earlier): removed
         "p/year=2025/month=01/part-00002.parquet",  # before run-unique names: removed
         f"p/year=2025/month=01/part-00003-{NEWER}.parquet",  # a later run in flight: kept
         "p/year=2025/month=01/notes.parquet",  # not sqlgen's name: kept
@@ -31,6 +37,7 @@ def test_stale_keys_are_earlier_runs_of_sqlgen_under_the_prefix_only():
         f"p/sub/year=2025/month=01/part-00000-{OLD}.parquet",  # nested dataset: kept
     ]
     assert list(_stale(keys, "p/", DATA_KEY, {mine}, NOW)) == [
-        f"p/year=2025/month=01/part-00001-{OLD}.parquet",
+        f"p/year=2025/month=1/part-00001-{OLD}.parquet",
+        f"p/year=2025/month=01/part-00004-{OLD}.parquet",
         "p/year=2025/month=01/part-00002.parquet",
     ]
