@@ -166,7 +166,6 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("string", "uuid"),
         help="payments ids as written with output.id_type (default: string)",
     )
-    _log_level(schema)
     return parser
 
 
@@ -221,8 +220,10 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 
 def _published_run(out_dir: Path) -> str | None:
+    from sqlgen.writer import OutputDir
+
     try:
-        return json.loads((out_dir / "payments" / "_manifest.json").read_bytes())["run_id"]
+        return json.loads(OutputDir(out_dir).manifest_file().read_bytes())["run_id"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from sqlgen.errors import SqlgenError
 from sqlgen.render import exact_path
 from sqlgen.schema import payments_schema
 from sqlgen.writer import SUCCESS, OutputDir, file_sha256
@@ -74,8 +75,10 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
     where = out.manifest_file().relative_to(out.root)
     try:
         manifest = out.read_manifest()
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-        return [f"{where} is not valid JSON ({exc})"], ""
+    except SqlgenError as exc:
+        if isinstance(exc.__cause__, ValueError):  # JSONDecodeError, UnicodeDecodeError
+            return [f"{where} is not valid JSON ({exc.__cause__})"], ""
+        return [str(exc)], ""
     except Exception as exc:
         return [str(exc)], ""
     if problem := manifest_problem(manifest):

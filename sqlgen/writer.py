@@ -494,7 +494,7 @@ class OutputDir:
             return json.loads(path.read_bytes())
         except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
             raise SqlgenError(
-                f"{path} is damaged (not valid JSON: {exc}); restore it, or run "
+                f"{path} is not valid JSON ({exc}); restore it, or run "
                 "`sqlgen run` for this out_dir again"
             ) from exc
 

@@ -167,11 +167,11 @@ def test_sql_json_is_valid_and_complete(v3_out):
 
 
 @pytest.mark.parametrize(("damage", "expected"), [("missing", "is missing"),
-                                                  ("damaged", "is damaged")])
+                                                  ("damaged", "is not valid JSON")])
 def test_sql_names_a_missing_or_damaged_manifest(tmp_path, damage, expected):
     out = tmp_path / "out"
     run_v3(out, 3000)
-    manifest = out / "payments" / "_manifest.json"
+    manifest = out / ".sqlgen" / "current" / "manifest.json"
     if damage == "missing":
         manifest.unlink()
     else:
@@ -280,7 +280,7 @@ def test_unknown_flag_shows_the_subcommand_usage():
 def test_sigterm_ends_in_one_line_saying_what_was_kept(tmp_path):
     out = tmp_path / "out"
     run_v3(out, 2000)
-    kept = json.loads((out / "payments" / "_manifest.json").read_text())["run_id"]
+    kept = json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())["run_id"]
     proc = subprocess.Popen(
         [sqlgen_exe(), "run", "--rows", "3000000", "--batch-size", "100000",
          "--num-workers", "2", "--out-dir", str(out), "--no-progress"],
@@ -303,7 +303,7 @@ def test_sigterm_ends_in_one_line_saying_what_was_kept(tmp_path):
     assert len(errors) == 1 and "Traceback" not in err, err
     assert "terminated (SIGTERM); nothing was published" in errors[0]
     assert f"keeps run {kept}" in errors[0]
-    assert json.loads((out / "payments" / "_manifest.json").read_text())["run_id"] == kept
+    assert json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())["run_id"] == kept
     assert not any((out / ".sqlgen" / "staging").iterdir())
 
 
