@@ -178,11 +178,28 @@ def is_real_dir(path: Path) -> bool:
         return False
 
 
+# DuckDB parses these in a database file's path: `?` starts options (the WAL of
+# `a?b/x.duckdb` goes to `a.wal?b/x.duckdb`), `\` is read as `/` (so `a\b` may open
+# another file, `a/b`). Every other character a file name can hold works.
+DATABASE_PATH_CHARS = ("?", "\\")
+
+
+def check_database_path(root: Path) -> None:
+    """Refuse, before any work, an out_dir whose database DuckDB cannot open."""
+    for path in {str(root), os.path.realpath(root)}:
+        if found := [f"'{c}'" for c in DATABASE_PATH_CHARS if c in path]:
+            raise SqlgenError(
+                f"out_dir {path} contains {' and '.join(found)}, which DuckDB "
+                "cannot have in a database path; choose a directory name without them"
+            )
+
+
 class OutputDir:
     def __init__(self, root: Path):
         if not str(root):
             raise SqlgenError("out_dir is empty; give a directory")
         self.root = Path(root).absolute()
+        check_database_path(self.root)
         self.state = self.root / STATE_DIR
         self.payments = self.root / "payments"
         self.catalog = self.root / "catalog"
