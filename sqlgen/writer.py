@@ -426,6 +426,20 @@ class OutputDir:
             fault(f"place_{name}")
             os.rename(src, target)
 
+    def abandon(self, run_id: str) -> None:
+        """After `run_id` failed before its commit point: remove what it made under
+        `.sqlgen` (the promoted run directory, a temporary journal), so a failure for a
+        full disk frees its space at once. The published run is not touched."""
+        if self.committed(run_id) or self.current_run_name() == run_id:
+            return
+        run = self.runs / run_id
+        if any(os.path.lexists(run / f"{name}.prev") for name in DIRS):
+            return  # holds a published directory moved aside: never delete that
+        shutil.rmtree(run, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            (self.state / f"{JOURNAL}.tmp").unlink()
+        self.discard(run_id)
+
     def recover(self) -> None:
         """With the lock held: complete a publication a killed or failed run committed."""
         entry = self.read_journal()
@@ -440,8 +454,11 @@ class OutputDir:
             entry = self.read_journal()
             if entry is None or entry["run_id"] != run_id or self.current_run_name() == run_id:
                 return False
+            run = self.runs / run_id
             if any(_lstat_ino(self.root / n) == int(entry["inodes"][n]) for n in DIRS):
                 return False
+            if any(os.path.lexists(run / f"{n}.prev") for n in DIRS):
+                return False  # a published directory is moved aside: finish, not undo
             self.journal.unlink()
             fsync_dir(self.state)
             return True
