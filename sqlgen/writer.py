@@ -270,7 +270,10 @@ class OutputDir:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Claim the out_dir and hold the exclusive writer lock: a second run on the same
-        out_dir fails at once. Refuses (touching nothing) an out_dir sqlgen does not own."""
+        out_dir fails at once. Refuses (touching nothing) an out_dir sqlgen does not own;
+        in one it owns, first repairs a missing or dangling `current`."""
+        if self.current_is_broken():
+            self._unless_locked(self.repair_current)
         kind = ownership.status(self)
         self.state.mkdir(parents=True, exist_ok=True)
         if kind == "new":
@@ -464,11 +467,66 @@ class OutputDir:
             return True
         return False
 
-    def recover_for_reading(self) -> None:
-        """Before reading: complete an interrupted publication if no run holds the lock
-        (a live run is left alone, and what it shows is read as is)."""
-        if not self.journal.is_file():
+    def current_is_broken(self) -> bool:
+        """Is `current` missing or dangling in an owned out_dir where a run is published
+        (real `payments/`, `catalog/`) and no publication is pending?"""
+        return (
+            (self.state / ownership.OWNER).is_file()
+            and not self.journal.exists()
+            and not (self.current / DATABASE).is_file()
+            and all(is_real_dir(self.root / name) for name in DIRS)
+        )
+
+    def published_run(self) -> str | None:
+        """The run directory whose recorded inode numbers are those of `payments/` and
+        `catalog/`; in a copied out_dir (new inode numbers), the one `payments/`'s
+        manifest names. None if no run directory with a database is proven published."""
+        here = {name: _lstat_ino(self.root / name) for name in DIRS}
+        runs = sorted(self.runs.iterdir()) if self.runs.is_dir() else []
+        runs = [r for r in runs if _RUN_NAME.match(r.name) and (r / DATABASE).is_file()]
+        for run in runs:
+            with contextlib.suppress(OSError, ValueError, TypeError, KeyError, AttributeError):
+                inodes = json.loads((run / INODES).read_text())
+                if all(int(inodes[name]) == here[name] for name in DIRS):
+                    return run.name
+        with contextlib.suppress(OSError, ValueError, SqlgenError, TypeError, AttributeError):
+            named = self.read_manifest().get("run_id")
+            return next((r.name for r in runs if r.name == named), None)
+        return None
+
+    def repair_current(self) -> None:
+        """With the lock held: re-point a missing or dangling `current` at the run that
+        is published here, or say in one line what to do."""
+        if not self.current_is_broken():
             return
+        was = "dangling" if self.current.is_symlink() else "missing"
+        run = self.published_run()
+        if run is None:
+            raise SqlgenError(
+                f"{self.current} is {was} and no run under {self.runs} holds the published "
+                f"payments/ and catalog/, so sqlgen cannot tell what {self.root} holds: move "
+                "payments/ and catalog/ away and run `sqlgen run` again, or use another "
+                "--out-dir"
+            )
+        log.warning("%s was %s: re-pointed at run %s, published here", self.current, was, run)
+        self.point_current(run)
+
+    def recover_for_reading(self) -> None:
+        """Before reading: complete an interrupted publication, or repair a missing or
+        dangling `current`, if no run holds the lock (a live run is left alone, and what
+        it shows is read as is)."""
+        if self.journal.is_file() or self.current_is_broken():
+            self._unless_locked(self._tidy)
+
+    def _tidy(self) -> None:
+        try:
+            self.recover()
+        except (OSError, SqlgenError, duckdb.Error) as exc:
+            log.warning("could not complete the interrupted publication in %s: %s", self.root, exc)
+        self.repair_current()
+
+    def _unless_locked(self, action: Callable[[], None]) -> None:
+        """Do `action` holding the writer lock, unless a run holds it (then nothing)."""
         try:
             fd = os.open(self.state / "lock", os.O_RDWR)
         except OSError:
@@ -479,9 +537,7 @@ class OutputDir:
             os.close(fd)
             return
         try:
-            self.recover()
-        except (OSError, SqlgenError, duckdb.Error) as exc:
-            log.warning("could not complete the interrupted publication in %s: %s", self.root, exc)
+            action()
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
@@ -524,12 +580,35 @@ def published_files(root: Path, manifest: dict[str, Any]) -> list[str]:
     return [os.path.join(base, f["path"]) for f in manifest["files"]]
 
 
+def database_marker(run_id: str) -> str:
+    """How DuckDB's default `temp_directory` ends when this run's database is the one it
+    opened: the database's resolved path (`<folder>/.sqlgen/runs/<run_id>/sqlgen.duckdb`)
+    plus `.tmp`. The payments view finds its folder by it (see sql/payments_view.sql)."""
+    return f"/{STATE_DIR}/runs/{run_id}/{DATABASE}.tmp"
+
+
 def add_payments_view(database: Path, root: Path, manifest: dict[str, Any]) -> None:
     """Create the `payments` view over exactly the run's published files (no glob of a
-    user path). DuckDB reads the files to bind the view, so this runs once they are
-    in place under `out_dir/payments`, before the database is published."""
+    user path), found beside the database file wherever its folder is moved or copied.
+    DuckDB reads the files to bind the view, so this runs once they are in place under
+    `out_dir/payments`, before the database is published."""
+    run_id = database.parent.name
+    where = os.path.realpath(root)
+    moved = (
+        f"this sqlgen.duckdb (run {run_id}) was published in {where} and is read from "
+        "elsewhere (moved or copied, and ATTACHed or opened with another temp_directory): "
+        "open <folder>/sqlgen.duckdb itself, or use `sqlgen sql --out-dir <folder>`"
+    )
+    sql = render(
+        "payments_view.sql",
+        relpaths=[f["path"] for f in manifest["files"]],
+        files=published_files(root, manifest),
+        marker=database_marker(run_id),
+        database=os.path.realpath(database),
+        moved=moved,
+    )
     db = duckdb.connect(str(database))
     try:
-        db.execute(render("payments_view.sql", files=published_files(root, manifest)))
+        db.execute(sql)
     finally:
         db.close()
