@@ -8,9 +8,10 @@ from pathlib import Path
 
 import duckdb
 
+from sqlgen.ownership import LEGACY_RUN
 from sqlgen.render import exact_path
 from sqlgen.schema import payments_schema
-from sqlgen.writer import MANIFEST, SUCCESS, OutputDir, database_marker, file_sha256
+from sqlgen.writer import DATABASE, MANIFEST, SUCCESS, OutputDir, database_marker, file_sha256
 
 # What validate reads from the manifest, with the JSON type each field must have.
 _RUN_FIELDS = {"run_id": str, "rows": int, "fraud_rows": int, "fraud_target": int, "files": list}
@@ -78,9 +79,9 @@ def database_problems(out: OutputDir, manifest: dict) -> list[str]:
     run_id, published = out.current_run_name(), manifest["run_id"]
     if run_id is None:
         return []  # the first layout's database: converted by the next `sqlgen run`
-    if run_id != published:
+    if run_id not in (published, LEGACY_RUN):  # `legacy`: a converted first-layout run
         return [f"sqlgen.duckdb is run {run_id} but payments/ holds run {published}"]
-    database = out.database_file()
+    database = Path(os.path.realpath(out.current / DATABASE))
     if not database.is_file():
         return [f"{database} is missing; run `sqlgen run` on this out_dir again"]
     con = duckdb.connect(str(database), read_only=True)

@@ -3,6 +3,9 @@ in one line before any work, and names the file system takes that must work."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import duckdb
 import pytest
 
@@ -62,3 +65,24 @@ def test_any_other_name_works_end_to_end(tmp_path, name):
         assert con.execute("SELECT count(*) FROM payments").fetchone()[0] == 4000
     finally:
         con.close()
+
+
+def test_sql_report_validate_on_a_copied_and_a_moved_run_folder(tmp_path):
+    """What ../shared/tools/fresh-install-check does: `cp -a out copied`, then `sqlgen sql`
+    and `sqlgen validate` on the copy (sql failed: "file system operations are
+    disabled"); and the original moved away, with another run in its place."""
+    out = tmp_path / "out"
+    assert sqlgen("run", "--config", TINY, *V3, "--out-dir", out, "--no-progress").returncode == 0
+    subprocess.run(["cp", "-a", str(out), str(tmp_path / "copied")], check=True)
+    os.rename(out, tmp_path / "moved")
+    proc = sqlgen("run", "--config", TINY, *V3, "--rows", 3000, "--out-dir", out, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    for name, rows in (("copied", 4000), ("moved", 4000), ("out", 3000)):
+        folder = tmp_path / name
+        proc = sqlgen("sql", "--out-dir", folder, "SELECT count(*) AS n FROM payments")
+        assert proc.returncode == 0 and str(rows) in proc.stdout, (name, proc.stderr)
+        proc = sqlgen("validate", "--out-dir", folder)
+        assert proc.returncode == 0 and f"{rows:,} rows" in proc.stdout, (name, proc.stderr)
+    reports = {name: sqlgen("report", "--out-dir", tmp_path / name) for name in ("moved", "out")}
+    assert all(r.returncode == 0 and "per scenario" in r.stdout for r in reports.values())
+    assert reports["moved"].stdout != reports["out"].stdout  # 4000 rows, not the new 3000
