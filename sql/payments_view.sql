@@ -8,6 +8,20 @@
 -- temp_directory set) the view reads the files where the run was published, and only if
 -- the database is still there: read from anywhere else, it fails naming the problem
 -- rather than show another folder's files.
+-- With `temp`: the view `sqlgen sql` and `sqlgen report` read, made on their own
+-- connection over the files of the folder they were given (it hides the stored one).
+{% set options %}hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER}{% endset %}
+{% if temp %}
+CREATE OR REPLACE TEMP VIEW payments AS
+SELECT * FROM read_parquet(
+    [
+{% for path in files %}
+        {{ path | exact_path }}{{ "," if not loop.last }}
+{% endfor %}
+    ],
+    {{ options }}
+);
+{% else %}
 CREATE OR REPLACE VIEW payments AS
 SELECT * FROM read_parquet(
     CASE WHEN suffix(current_setting('temp_directory'), {{ marker | literal }})
@@ -28,9 +42,9 @@ SELECT * FROM read_parquet(
 {% endfor %}
     ]
     END,
-    hive_partitioning = true,
-    hive_types = {'year': INTEGER, 'month': INTEGER}
+    {{ options }}
 )
 WHERE suffix(current_setting('temp_directory'), {{ marker | literal }})
     OR EXISTS (SELECT 1 FROM duckdb_databases() WHERE path = {{ database | literal }})
     OR error({{ moved | literal }});
+{% endif %}

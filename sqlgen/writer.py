@@ -601,6 +601,7 @@ def add_payments_view(database: Path, root: Path, manifest: dict[str, Any]) -> N
     )
     sql = render(
         "payments_view.sql",
+        temp=False,
         relpaths=[f["path"] for f in manifest["files"]],
         files=published_files(root, manifest),
         marker=database_marker(run_id),
