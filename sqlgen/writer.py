@@ -25,7 +25,9 @@ database gets its `payments` view over the published files, `current` is swapped
 one `rename`, and the journal is removed. Which exchanges already happened is read from
 the inode numbers the journal records, so any sqlgen command that finds a journal
 (`recover`) finishes the publication. A failure or kill before the journal leaves the
-previous run as it was; after it, the new run is completed.
+previous run as it was (a failure also removes the failed run's directory at once);
+after it, the new run is completed. A missing or dangling `current` is re-pointed at the
+run whose recorded inode numbers (or, in a copy, manifest) prove it published.
 """
 
 from __future__ import annotations
