@@ -442,6 +442,14 @@ class GeneratorConfig(_Model):
     output: OutputConfig = Field(OutputConfig(), description=OutputConfig.__doc__)
     s3: S3Config = Field(S3Config(), description=S3Config.__doc__)
 
+    @field_validator("out_dir", mode="before")
+    @classmethod
+    def _out_dir_given(cls, value: Any) -> Any:
+        # Path("") is ".": an empty setting would publish into the current directory.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty; give a directory")
+        return value
+
     @property
     def fraud_target(self) -> int:
         return round(self.fraud_rate * self.rows)

@@ -1,6 +1,7 @@
 """Looking at output: ad-hoc SQL over a run's database, and the payments schema.
 
 `sqlgen sql` can read the published run and nothing else: the database opens read-only,
+its `payments` view is made again (a temporary view) over the folder's own files,
 then DuckDB's file access is limited to the run's own Parquet files under
 `out_dir/payments`
 (`allowed_paths`, `enable_external_access = false`, settings locked), and only `SELECT`
@@ -17,7 +18,7 @@ from typing import TextIO
 import duckdb
 
 from sqlgen.errors import SqlgenError
-from sqlgen.render import glob_escape
+from sqlgen.render import glob_escape, render
 from sqlgen.tables import FORMATS, Result, as_table, batches, write_csv, write_json
 from sqlgen.timezone import use_utc
 from sqlgen.writer import OutputDir, published_files
@@ -69,6 +70,10 @@ def open_database(
         con.execute("SET allowed_paths = ?", [sorted({*files, *map(glob_escape, files)})])
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
+        if files:
+            # This folder's own files whatever the stored view names (a moved database
+            # of an earlier sqlgen names its old folder's paths).
+            con.execute(render("payments_view.sql", temp=True, files=published))
     except BaseException:
         con.close()
         raise

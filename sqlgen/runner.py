@@ -139,16 +139,19 @@ def _publish(out: OutputDir, run_id: str, manifest: dict | None) -> None:
     previous run; after it, publication is rolled forward here, and the failure is only
     a warning, since exit 1 must mean that nothing was published. If rolling forward
     fails too, the journal is dropped when nothing visible moved yet (exit 1, nothing
-    published); otherwise the next sqlgen command on the out_dir completes it."""
+    published); otherwise the next sqlgen command on the out_dir completes it. A run that
+    publishes nothing removes its run directory and temporary journal."""
     try:
         out.publish(run_id, manifest)
     except BaseException as exc:
         if not out.committed(run_id):
+            out.abandon(run_id)  # nothing of the failed run stays (a full disk frees)
             raise
         try:
             out.recover()
         except Exception as again:
             if out.abandon_if_untouched(run_id):
+                out.abandon(run_id)
                 raise exc from again
             raise SqlgenError(
                 f"run {run_id} is committed in {out.root} but its publication could not "

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import duckdb
 
 from sqlgen.errors import SqlgenError
+from sqlgen.ownership import LEGACY_RUN
 from sqlgen.render import exact_path
 from sqlgen.schema import payments_schema
-from sqlgen.writer import SUCCESS, OutputDir, file_sha256
+from sqlgen.writer import DATABASE, SUCCESS, OutputDir, database_marker, file_sha256
 
 # What validate reads from the manifest, with the JSON type each field must have.
 _RUN_FIELDS = {"run_id": str, "rows": int, "fraud_rows": int, "fraud_target": int, "files": list}
@@ -67,6 +70,52 @@ def _id_type(manifest: dict) -> str:
     return id_type if id_type in ("string", "uuid") else "string"
 
 
+_LITERAL = re.compile(r"'((?:[^']|'')*)'")
+_GLOB_ESCAPE = re.compile(r"\[([*?\[])\]")
+
+
+def database_problems(out: OutputDir, manifest: dict) -> list[str]:
+    """Does `sqlgen.duckdb` describe this folder: the run `payments/` holds, and a
+    `payments` view that reads this folder's files?"""
+    run_id, published = out.current_run_name(), manifest["run_id"]
+    if run_id is None:
+        return []  # the first layout's database: converted by the next `sqlgen run`
+    if run_id not in (published, LEGACY_RUN):  # `legacy`: a converted first-layout run
+        return [f"sqlgen.duckdb is run {run_id} but payments/ holds run {published}"]
+    database = Path(os.path.realpath(out.current / DATABASE))
+    if not database.is_file():
+        return [f"{database} is missing; run `sqlgen run` on this out_dir again"]
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        view = con.execute(
+            "SELECT sql FROM duckdb_views() WHERE view_name = 'payments' AND NOT temporary"
+        ).fetchone()
+        if view is None:
+            return ["sqlgen.duckdb has no payments view"]
+        if database_marker(run_id) not in view[0]:
+            # An earlier sqlgen's view names absolute paths: of this folder, unless moved.
+            root = os.path.realpath(out.root) + "/"
+            for literal in _LITERAL.findall(view[0]):
+                path = _GLOB_ESCAPE.sub(r"\1", literal.replace("''", "'"))
+                if path.startswith("/") and not path.startswith(root):
+                    return [
+                        f"sqlgen.duckdb's payments view reads {path}, outside this folder "
+                        "(moved or copied since an earlier sqlgen wrote it); run `sqlgen run` "
+                        "on this out_dir again"
+                    ]
+            return []
+        rows = con.execute("SELECT count(*) FROM payments").fetchone()[0]
+    except duckdb.Error as exc:
+        return [f"sqlgen.duckdb: the payments view fails ({str(exc).splitlines()[0]})"]
+    finally:
+        con.close()
+    if rows != manifest["rows"]:
+        return [
+            f"sqlgen.duckdb's payments view shows {rows} rows, manifest says {manifest['rows']}"
+        ]
+    return []
+
+
 def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str], str]:
     """Problems found (empty when valid) and a one-line summary."""
     out = OutputDir(out_dir)
@@ -122,6 +171,8 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
     target = manifest["fraud_target"] if fraud_target is None else fraud_target
     if frauds != target and not any("unreadable" in p or "missing" in p for p in problems):
         problems.append(f"{frauds} fraud rows, the config's target is {target}")
+    if not problems:
+        problems += database_problems(out, manifest)
     if manifest["rows"] != sum(f["rows"] for f in manifest["files"]):
         problems.append("manifest row total does not match its files")
     if manifest["fraud_rows"] != sum(f["fraud_rows"] for f in manifest["files"]):

@@ -26,7 +26,9 @@ database gets its `payments` view over the published files, `current` is swapped
 one `rename`, and the journal is removed. Which exchanges already happened is read from
 the inode numbers the journal records, so any sqlgen command that finds a journal
 (`recover`) finishes the publication. A failure or kill before the journal leaves the
-previous run as it was; after it, the new run is completed.
+previous run as it was (a failure also removes the failed run's directory at once);
+after it, the new run is completed. A missing or dangling `current` is re-pointed at the
+run whose recorded inode numbers (or, in a copy, manifest) prove it published.
 """
 
 from __future__ import annotations
@@ -183,11 +185,28 @@ def is_real_dir(path: Path) -> bool:
         return False
 
 
+# DuckDB parses these in a database file's path: `?` starts options (the WAL of
+# `a?b/x.duckdb` goes to `a.wal?b/x.duckdb`), `\` is read as `/` (so `a\b` may open
+# another file, `a/b`). Every other character a file name can hold works.
+DATABASE_PATH_CHARS = ("?", "\\")
+
+
+def check_database_path(root: Path) -> None:
+    """Refuse, before any work, an out_dir whose database DuckDB cannot open."""
+    for path in {str(root), os.path.realpath(root)}:
+        if found := [f"'{c}'" for c in DATABASE_PATH_CHARS if c in path]:
+            raise SqlgenError(
+                f"out_dir {path} contains {' and '.join(found)}, which DuckDB "
+                "cannot have in a database path; choose a directory name without them"
+            )
+
+
 class OutputDir:
     def __init__(self, root: Path):
         if not str(root):
             raise SqlgenError("out_dir is empty; give a directory")
         self.root = Path(root).absolute()
+        check_database_path(self.root)
         self.state = self.root / STATE_DIR
         self.payments = self.root / "payments"
         self.catalog = self.root / "catalog"
@@ -265,7 +284,10 @@ class OutputDir:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Claim the out_dir and hold the exclusive writer lock: a second run on the same
-        out_dir fails at once. Refuses (touching nothing) an out_dir sqlgen does not own."""
+        out_dir fails at once. Refuses (touching nothing) an out_dir sqlgen does not own;
+        in one it owns, first repairs a missing or dangling `current`."""
+        if self.current_is_broken():
+            self._unless_locked(self.repair_current)
         kind = ownership.status(self)
         self.state.mkdir(parents=True, exist_ok=True)
         if kind == "new":
@@ -421,6 +443,20 @@ class OutputDir:
             fault(f"place_{name}")
             os.rename(src, target)
 
+    def abandon(self, run_id: str) -> None:
+        """After `run_id` failed before its commit point: remove what it made under
+        `.sqlgen` (the promoted run directory, a temporary journal), so a failure for a
+        full disk frees its space at once. The published run is not touched."""
+        if self.committed(run_id) or self.current_run_name() == run_id:
+            return
+        run = self.runs / run_id
+        if any(os.path.lexists(run / f"{name}.prev") for name in DIRS):
+            return  # holds a published directory moved aside: never delete that
+        shutil.rmtree(run, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            (self.state / f"{JOURNAL}.tmp").unlink()
+        self.discard(run_id)
+
     def recover(self) -> None:
         """With the lock held: complete a publication a killed or failed run committed."""
         entry = self.read_journal()
@@ -435,18 +471,84 @@ class OutputDir:
             entry = self.read_journal()
             if entry is None or entry["run_id"] != run_id or self.current_run_name() == run_id:
                 return False
+            run = self.runs / run_id
             if any(_lstat_ino(self.root / n) == int(entry["inodes"][n]) for n in DIRS):
                 return False
+            if any(os.path.lexists(run / f"{n}.prev") for n in DIRS):
+                return False  # a published directory is moved aside: finish, not undo
             self.journal.unlink()
             fsync_dir(self.state)
             return True
         return False
 
-    def recover_for_reading(self) -> None:
-        """Before reading: complete an interrupted publication if no run holds the lock
-        (a live run is left alone, and what it shows is read as is)."""
-        if not self.journal.is_file():
+    def current_is_broken(self) -> bool:
+        """Is `current` missing or dangling in an owned out_dir where a run is published
+        (real `payments/`, `catalog/`) and no publication is pending?"""
+        return (
+            (self.state / ownership.OWNER).is_file()
+            and not self.journal.exists()
+            and not (self.current / DATABASE).is_file()
+            and all(is_real_dir(self.root / name) for name in DIRS)
+        )
+
+    def published_run(self) -> str | None:
+        """The run directory whose recorded inode numbers are those of `payments/` and
+        `catalog/`; in a copied out_dir (new inode numbers), the one whose manifest lists
+        exactly the files in `payments/`. None if no run with a database is proven published."""
+        here = {name: _lstat_ino(self.root / name) for name in DIRS}
+        runs = sorted(self.runs.iterdir()) if self.runs.is_dir() else []
+        runs = [r for r in runs if _RUN_NAME.match(r.name) and (r / DATABASE).is_file()]
+        for run in runs:
+            with contextlib.suppress(OSError, ValueError, TypeError, KeyError, AttributeError):
+                inodes = json.loads((run / INODES).read_text())
+                if all(int(inodes[name]) == here[name] for name in DIRS):
+                    return run.name
+        # A copy: the run whose manifest lists exactly the Parquet files in payments/.
+        on_disk = {str(p.relative_to(self.root)) for p in self.payments.rglob("*.parquet")}
+        for run in runs:
+            with contextlib.suppress(OSError, ValueError, TypeError, KeyError, AttributeError):
+                manifest = json.loads((run / MANIFEST).read_text())
+                if {entry["path"] for entry in manifest["files"]} == on_disk:
+                    return run.name
+        # An earlier version's copy: payments/_manifest.json names the run.
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            named = json.loads((self.payments / LEGACY_MANIFEST).read_text()).get("run_id")
+            return next((r.name for r in runs if r.name == named), None)
+        return None
+
+    def repair_current(self) -> None:
+        """With the lock held: re-point a missing or dangling `current` at the run that
+        is published here, or say in one line what to do."""
+        if not self.current_is_broken():
             return
+        was = "dangling" if self.current.is_symlink() else "missing"
+        run = self.published_run()
+        if run is None:
+            raise SqlgenError(
+                f"{self.current} is {was} and no run under {self.runs} holds the published "
+                f"payments/ and catalog/, so sqlgen cannot tell what {self.root} holds: move "
+                "payments/ and catalog/ away and run `sqlgen run` again, or use another "
+                "--out-dir"
+            )
+        log.warning("%s was %s: re-pointed at run %s, published here", self.current, was, run)
+        self.point_current(run)
+
+    def recover_for_reading(self) -> None:
+        """Before reading: complete an interrupted publication, or repair a missing or
+        dangling `current`, if no run holds the lock (a live run is left alone, and what
+        it shows is read as is)."""
+        if self.journal.is_file() or self.current_is_broken():
+            self._unless_locked(self._tidy)
+
+    def _tidy(self) -> None:
+        try:
+            self.recover()
+        except (OSError, SqlgenError, duckdb.Error) as exc:
+            log.warning("could not complete the interrupted publication in %s: %s", self.root, exc)
+        self.repair_current()
+
+    def _unless_locked(self, action: Callable[[], None]) -> None:
+        """Do `action` holding the writer lock, unless a run holds it (then nothing)."""
         try:
             fd = os.open(self.state / "lock", os.O_RDWR)
         except OSError:
@@ -457,9 +559,7 @@ class OutputDir:
             os.close(fd)
             return
         try:
-            self.recover()
-        except (OSError, SqlgenError, duckdb.Error) as exc:
-            log.warning("could not complete the interrupted publication in %s: %s", self.root, exc)
+            action()
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
@@ -512,12 +612,36 @@ def published_files(root: Path, manifest: dict[str, Any]) -> list[str]:
     return [os.path.join(base, f["path"]) for f in manifest["files"]]
 
 
+def database_marker(run_id: str) -> str:
+    """How DuckDB's default `temp_directory` ends when this run's database is the one it
+    opened: the database's resolved path (`<folder>/.sqlgen/runs/<run_id>/sqlgen.duckdb`)
+    plus `.tmp`. The payments view finds its folder by it (see sql/payments_view.sql)."""
+    return f"/{STATE_DIR}/runs/{run_id}/{DATABASE}.tmp"
+
+
 def add_payments_view(database: Path, root: Path, manifest: dict[str, Any]) -> None:
     """Create the `payments` view over exactly the run's published files (no glob of a
-    user path). DuckDB reads the files to bind the view, so this runs once they are
-    in place under `out_dir/payments`, before the database is published."""
+    user path), found beside the database file wherever its folder is moved or copied.
+    DuckDB reads the files to bind the view, so this runs once they are in place under
+    `out_dir/payments`, before the database is published."""
+    run_id = database.parent.name
+    where = os.path.realpath(root)
+    moved = (
+        f"this sqlgen.duckdb (run {run_id}) was published in {where} and is read from "
+        "elsewhere (moved or copied, and ATTACHed or opened with another temp_directory): "
+        "open <folder>/sqlgen.duckdb itself, or use `sqlgen sql --out-dir <folder>`"
+    )
+    sql = render(
+        "payments_view.sql",
+        temp=False,
+        relpaths=[f["path"] for f in manifest["files"]],
+        files=published_files(root, manifest),
+        marker=database_marker(run_id),
+        database=os.path.realpath(database),
+        moved=moved,
+    )
     db = duckdb.connect(str(database))
     try:
-        db.execute(render("payments_view.sql", files=published_files(root, manifest)))
+        db.execute(sql)
     finally:
         db.close()

@@ -22,7 +22,7 @@ from sqlgen.config import load_config, with_overrides
 from sqlgen.errors import SqlgenError
 from sqlgen.faults import FAULT_ENV
 from sqlgen.inspect import open_database, run_sql
-from sqlgen.render import render
+from sqlgen.render import render, sql_string
 from sqlgen.runner import build_catalogs_only, run
 from sqlgen.validate import validate
 from sqlgen.writer import COMMITTED_STEPS, FALLBACK_STEPS, PUBLISH_STEPS, OutputDir
@@ -130,7 +130,8 @@ def test_database_view_reads_exactly_the_published_files_from_any_cwd(good, tmp_
         view = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'payments'").fetchone()
     finally:
         con.close()
-    assert "**" not in view[0] and ".sqlgen" not in view[0]
+    # Exact files: beside the database (its run's marker), or where it was published.
+    assert "**" not in view[0] and ".sqlgen/current" not in view[0]
     assert f"{os.path.realpath(good.out_dir)}/payments/year=" in view[0]
 
 
@@ -583,6 +584,10 @@ def make_legacy(src: Path, legacy: Path) -> str:
     shutil.copyfile(src / "sqlgen.duckdb", legacy / "sqlgen.duckdb")
     # That layout kept the manifest in payments/.
     shutil.copyfile(OutputDir(src).manifest_file(), legacy / "payments" / "_manifest.json")
+    con = duckdb.connect(str(legacy / "sqlgen.duckdb"))  # the first layout's view: a glob
+    glob = sql_string(legacy / "payments" / "**" / "*.parquet")
+    con.execute(f"CREATE OR REPLACE VIEW payments AS SELECT * FROM read_parquet({glob})")
+    con.close()
     (legacy / ".sqlgen").mkdir()
     (legacy / ".sqlgen" / "lock").touch()
     return OutputDir(legacy).read_manifest()["run_id"]
