@@ -132,6 +132,9 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
         return [str(exc)], ""
     if problem := manifest_problem(manifest):
         return [f"{where} is malformed: {problem}"], ""
+    current, held = out.current_run_name(), out.published_run()
+    if current not in (None, LEGACY_RUN) and held not in (None, current):
+        return [f"sqlgen.duckdb is run {current} but payments/ holds run {held}"], ""
     if not (out.payments / SUCCESS).is_file():
         problems.append(f"payments/{SUCCESS} is missing")
     listed = {f["path"]: f for f in manifest["files"]}
