@@ -47,7 +47,7 @@ def open_database(
         raise SqlgenError(f"{out.database} not found; run `sqlgen run` for this out_dir first")
     files: list[str] = []
     if (out.payments / MANIFEST).is_file():
-        published = published_files(out.root, out.read_manifest())
+        published = published_files(out.root, read_manifest(out))
         # An out_dir of the previous, symlinked layout: the view names the resolved paths.
         files = sorted({*published, *map(os.path.realpath, published)})
     con = duckdb.connect(str(database), read_only=True)
@@ -74,6 +74,24 @@ def open_database(
         con.close()
         raise
     return con
+
+
+def read_manifest(out: OutputDir) -> dict:
+    """The published run's manifest; a damaged one is one line naming it and the fix."""
+    path = out.payments / MANIFEST
+    try:
+        manifest = out.read_manifest()
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise SqlgenError(
+            f"{path} is damaged (not valid JSON: {exc}); restore it, or run `sqlgen run` "
+            "for this out_dir again"
+        ) from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+        raise SqlgenError(
+            f"{path} is damaged (not a manifest: no list of files); restore it, or run "
+            "`sqlgen run` for this out_dir again"
+        )
+    return manifest
 
 
 def has_payments_view(con: duckdb.DuckDBPyConnection) -> bool:

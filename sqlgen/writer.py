@@ -474,13 +474,7 @@ class OutputDir:
         path = self.payments / MANIFEST
         if not path.is_file():
             raise SqlgenError(f"{self.root}: no published run (missing payments/{MANIFEST})")
-        try:
-            return json.loads(path.read_bytes())
-        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-            raise SqlgenError(
-                f"{path} is damaged (not valid JSON: {exc}); restore it, or run "
-                "`sqlgen run` for this out_dir again"
-            ) from exc
+        return json.loads(path.read_text())
 
     def build_database(self, con: duckdb.DuckDBPyConnection, tables: list[str], tmp: Path) -> Path:
         """Write the tables of `con` into a new database file at `tmp` (not yet visible)."""
