@@ -13,6 +13,7 @@ from typing import Any
 
 import jinja2
 
+from sqlgen.inspect import read_manifest
 from sqlgen.render import render
 from sqlgen.report import single_feature_auc
 from sqlgen.report_db import report_database, require_plotly
@@ -117,7 +118,7 @@ def write_html_report(out_dir: Path, path: Path) -> Path:
 
     out = OutputDir(out_dir)
     out.recover_for_reading()
-    manifest = out.read_manifest()
+    manifest = read_manifest(out)
     with report_database(out_dir) as con:
         figs = _figures(con)
         auc = sorted(single_feature_auc(con), key=lambda r: -(r[2] or 0))

@@ -47,7 +47,7 @@ def open_database(
         raise SqlgenError(f"{out.database} not found; run `sqlgen run` for this out_dir first")
     files: list[str] = []
     if out.manifest_file().is_file():
-        published = published_files(out.root, out.read_manifest())
+        published = published_files(out.root, read_manifest(out))
         # An out_dir of the previous, symlinked layout: the view names the resolved paths.
         files = sorted({*published, *map(os.path.realpath, published)})
     con = duckdb.connect(str(database), read_only=True)
@@ -78,6 +78,17 @@ def open_database(
         con.close()
         raise
     return con
+
+
+def read_manifest(out: OutputDir) -> dict:
+    """The published run's manifest; a damaged one is one line naming it and the fix."""
+    manifest = out.read_manifest()  # missing or not JSON: one line from the writer
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+        raise SqlgenError(
+            f"{out.manifest_file()} is damaged (not a manifest: no list of files); restore "
+            "it, or run `sqlgen run` for this out_dir again"
+        )
+    return manifest
 
 
 def has_payments_view(con: duckdb.DuckDBPyConnection) -> bool:
