@@ -25,13 +25,19 @@ from sqlgen.tasks import ChunkJob, context_for
 @dataclass(frozen=True)
 class RemoteJob:
     target: Target  # where the run's data objects go
-    catalogs: tuple[tuple[str, bytes], ...] | None  # v2/v3: (file name, Parquet bytes)
+    # v2/v3: (path relative to the catalog directory, Parquet bytes); v3's ground truth
+    # is under `ground_truth/`
+    catalogs: tuple[tuple[str, bytes], ...] | None
 
 
 def catalog_files(catalog_dir: Path | None) -> tuple[tuple[str, bytes], ...] | None:
+    """Every catalog file the workers load, subdirectories included."""
     if catalog_dir is None:
         return None
-    return tuple((p.name, p.read_bytes()) for p in sorted(catalog_dir.glob("*.parquet")))
+    return tuple(
+        (p.relative_to(catalog_dir).as_posix(), p.read_bytes())
+        for p in sorted(catalog_dir.rglob("*.parquet"))
+    )
 
 
 _CATALOG_DIRS: dict[str, Path] = {}  # run id -> this process's copy of its catalogs
@@ -49,6 +55,7 @@ def _catalog_dir(remote: RemoteJob) -> Path | None:
         path = _CATALOG_DIRS[run_id] = Path(tempfile.mkdtemp(prefix="sqlgen-catalog-"))
         atexit.register(shutil.rmtree, path, True)
         for name, data in remote.catalogs:
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
             (path / name).write_bytes(data)
     return path
 

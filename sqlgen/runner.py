@@ -299,9 +299,10 @@ def _generate_and_publish(
                     out.write_manifest(staged, manifest)
                     _publish(out, run_id, manifest)
         except BaseException:
-            if remote:
-                stack.close()  # no worker uploads any more
-                delivery.abandon()
+            if delivery is not None:
+                if remote:
+                    stack.close()  # no worker uploads any more
+                delivery.abandon()  # removes what workers uploaded, and the run's marker
             raise
         finally:
             stack.close()  # workers stop before their staging directory goes
