@@ -12,6 +12,7 @@ stops refreshing its marker, so its objects go with the first commit after its l
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import email.utils
 import json
 import logging
@@ -44,14 +45,27 @@ def markers(s3: Any, bucket: str, prefix: str) -> tuple[set[str], set[str]]:
     lease = lease_seconds()
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix + INFLIGHT):
-        now = email.utils.parsedate_to_datetime(page["ResponseMetadata"]["HTTPHeaders"]["date"])
-        for obj in page.get("Contents", []):
+        found = page.get("Contents", [])
+        now = _server_time(page) or max((o["LastModified"] for o in found), default=None)
+        for obj in found:
             age = (now - obj["LastModified"]).total_seconds()
             if age < lease:
                 live.add(obj["Key"][len(prefix + INFLIGHT) :])
             else:
                 expired.add(obj["Key"])
     return live, expired
+
+
+def _server_time(page: dict) -> dt.datetime | None:
+    """The answer's Date (S3's clock); a proxy may have added a second one after it.
+    None when there is none: then the newest marker stands for now, which errs on the
+    side of keeping (it is at most `lease / 5` old if it is this run's)."""
+    value = page.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date", "")
+    try:
+        when = email.utils.parsedate_to_datetime(", ".join(value.split(", ")[:2]))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 class Marker:

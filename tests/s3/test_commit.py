@@ -107,6 +107,10 @@ def test_writes_in_order_withdraw_data_manifest_success_sweep(aws, proxy, tmp_pa
     assert success_deletes[0] < min(data)
     assert max(data) < manifest < success
     assert old_removed and min(old_removed) > success
+    # The run's in-flight marker is put before its first object, deleted after the sweep.
+    marker = [i for i, (_, k) in enumerate(ops) if k.startswith("payments/_inflight/")]
+    assert ops[marker[0]][0] == "PUT" and marker[0] < min(data)
+    assert ops[marker[-1]][0] == "DELETE" and marker[-1] > max(old_removed)
     assert not {f["key"] for f in first["files"]} & listing(aws)
 
 
