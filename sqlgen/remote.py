@@ -1,8 +1,9 @@
 """Chunks on workers that share no disk with the driver (Dask with S3 delivery).
 
-The driver ships what a worker needs with the job (Dask scatters it to every worker once):
-the run's S3 `Target` and, for v2/v3, the catalog Parquet files as bytes (they are small).
-A worker writes them once per run into its own temporary directory, writes each chunk
+The driver ships what a worker needs with the job (one task every chunk depends on, see
+`dask_executor`): the run's S3 `Target` and, for v2/v3, every catalog Parquet file as
+bytes (v3's `ground_truth/` too; they are small). A worker writes them once per run into
+its own temporary directory, keeping their layout, writes each chunk
 into a fresh scratch directory under its `TMPDIR`, uploads the file, deletes it, and
 returns the file's facts; the driver commits the manifest (`s3_commit.Delivery`).
 """
