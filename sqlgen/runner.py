@@ -309,7 +309,12 @@ def _generate_and_publish(
             con.close()
             out.discard(run_id)
         if not remote:
-            out.cleanup_after_publish()
+            try:
+                out.cleanup_after_publish()
+            except BaseException:
+                if delivery is not None:
+                    delivery.abandon()  # the upload will not start: drop the run's marker
+                raise
     return stats, manifest, delivery, remote
 
 
