@@ -20,9 +20,9 @@ Under the raw bucket's `s3.prefix` one run at a time is committed:
    other run is in flight, and a run in flight never loses an object. Keys are listed
    before markers, and a marker is put before its run's first object and deleted only
    after the run's commit or rollback, so a run live at the listing is seen live; a
-   run whose marker is gone by then has committed (if the manifest is still this run's,
-   it was superseded) or rolled back. If another run has committed meanwhile, the
-   sweep is left to it.
+   run whose marker is gone by then has rolled back, or committed before this run (the
+   manifest, read last, is still this run's). If another run has committed meanwhile,
+   the sweep is left to it.
 """
 
 from __future__ import annotations

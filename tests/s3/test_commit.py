@@ -355,42 +355,27 @@ def test_killed_run_is_swept_once_its_lease_has_expired(aws, tmp_path):
 def test_concurrent_commits_only_one_wins(aws, tmp_path):
     """Two runs begin on one prefix; the first to commit wins, the other fails with
     exit code 2 and removes its objects (If-Match on the manifest's ETag)."""
-    from sqlgen.chunks import FileStat
-    from sqlgen.config import load_config, with_overrides
     from sqlgen.errors import UploadError
-    from sqlgen.runner import run as run_local
+    from sqlgen.s3 import clients
     from sqlgen.s3_commit import Delivery
 
+    clients.cache_clear()
     setup_buckets(aws)
     assert run(tmp_path / "seed").returncode == 0  # a committed run exists
-    cfg = with_overrides(load_config(TINY), realism="v1")
-    runs = []
-    for name, seed in (("a", 1), ("b", 2)):
-        result = run_local(
-            with_overrides(cfg, out_dir=tmp_path / name, seed=seed), show_progress=False
-        )
-        stats = [
-            FileStat(
-                i,
-                f["path"].removeprefix("payments/"),
-                f["rows"],
-                f["fraud_rows"],
-                f["bytes"],
-                f["sha256"],
-            )
-            for i, f in enumerate(result.manifest["files"])
-        ]
-        runs.append((result, stats))
-    (ra, sa), (rb, sb) = runs
-    a = Delivery(cfg.s3, ra.manifest["run_id"], with_catalogs=False).begin()
-    b = Delivery(cfg.s3, rb.manifest["run_id"], with_catalogs=False).begin()
+    (cfg, ra, sa), (_, rb, sb) = (
+        local_run(tmp_path, name, seed) for name, seed in (("a", 1), ("b", 2))
+    )
+    a = Delivery(cfg.s3, ra.manifest["run_id"], with_catalogs=True).begin()
+    b = Delivery(cfg.s3, rb.manifest["run_id"], with_catalogs=True).begin()
     assert a.error is None and b.error is None
-    a.finish(ra.manifest, sa, ra.out_dir / "payments", None)
+    a.finish(ra.manifest, sa, ra.out_dir / "payments", ra.out_dir / "catalog")
     with pytest.raises(UploadError, match="another run committed"):
-        b.finish(rb.manifest, sb, rb.out_dir / "payments", None)
+        b.finish(rb.manifest, sb, rb.out_dir / "payments", rb.out_dir / "catalog")
     remote = assert_one_committed_run(aws)
     assert remote["run_id"] == ra.manifest["run_id"]
     assert json.loads(json.dumps(remote["files"]))[0]["sha256"] == sa[0].sha256
+    assert set(keys(aws, ARTIFACTS)) == catalog_keys(remote["run_id"], DEFAULT)
+    assert not listing(aws, prefix="payments/_inflight/")
 
 
 @pytest.mark.parametrize("part", [1 << 20, 16 * 1024], ids=["single", "multipart"])
