@@ -12,8 +12,8 @@ task whose result every chunk task depends on, not scattered data: when the work
 holding it die, the scheduler recomputes it from the task it keeps, so a run survives
 losing any worker at any time while one is alive (or comes back). A chunk task whose
 workers kept dying (Dask's `KilledWorker`) is resubmitted by the driver; a task that
-raises `RETRIES + 1` times, a cluster without workers for `NO_WORKER_SECONDS`, or a lost
-scheduler end the run with one line (exit 1).
+raises `RETRIES + 1` times or a cluster without workers for `NO_WORKER_SECONDS` ends the
+run with one line (exit 1).
 """
 
 from __future__ import annotations
