@@ -1,8 +1,9 @@
 """Chunks on workers that share no disk with the driver (Dask with S3 delivery).
 
-The driver ships what a worker needs with the job (Dask scatters it to every worker once):
-the run's S3 `Target` and, for v2/v3, the catalog Parquet files as bytes (they are small).
-A worker writes them once per run into its own temporary directory, writes each chunk
+The driver ships what a worker needs with the job (one task every chunk depends on, see
+`dask_executor`): the run's S3 `Target` and, for v2/v3, every catalog Parquet file as
+bytes (v3's `ground_truth/` too; they are small). A worker writes them once per run into
+its own temporary directory, keeping their layout, writes each chunk
 into a fresh scratch directory under its `TMPDIR`, uploads the file, deletes it, and
 returns the file's facts; the driver commits the manifest (`s3_commit.Delivery`).
 """
@@ -25,13 +26,19 @@ from sqlgen.tasks import ChunkJob, context_for
 @dataclass(frozen=True)
 class RemoteJob:
     target: Target  # where the run's data objects go
-    catalogs: tuple[tuple[str, bytes], ...] | None  # v2/v3: (file name, Parquet bytes)
+    # v2/v3: (path relative to the catalog directory, Parquet bytes); v3's ground truth
+    # is under `ground_truth/`
+    catalogs: tuple[tuple[str, bytes], ...] | None
 
 
 def catalog_files(catalog_dir: Path | None) -> tuple[tuple[str, bytes], ...] | None:
+    """Every catalog file the workers load, subdirectories included."""
     if catalog_dir is None:
         return None
-    return tuple((p.name, p.read_bytes()) for p in sorted(catalog_dir.glob("*.parquet")))
+    return tuple(
+        (p.relative_to(catalog_dir).as_posix(), p.read_bytes())
+        for p in sorted(catalog_dir.rglob("*.parquet"))
+    )
 
 
 _CATALOG_DIRS: dict[str, Path] = {}  # run id -> this process's copy of its catalogs
@@ -49,6 +56,7 @@ def _catalog_dir(remote: RemoteJob) -> Path | None:
         path = _CATALOG_DIRS[run_id] = Path(tempfile.mkdtemp(prefix="sqlgen-catalog-"))
         atexit.register(shutil.rmtree, path, True)
         for name, data in remote.catalogs:
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
             (path / name).write_bytes(data)
     return path
 

@@ -302,16 +302,22 @@ def _generate_and_publish(
                     out.write_manifest(run_id, manifest)
                     _publish(out, run_id, manifest)
         except BaseException:
-            if remote:
-                stack.close()  # no worker uploads any more
-                delivery.abandon()
+            if delivery is not None:
+                if remote:
+                    stack.close()  # no worker uploads any more
+                delivery.abandon()  # removes what workers uploaded, and the run's marker
             raise
         finally:
             stack.close()  # workers stop before their staging directory goes
             con.close()
             out.discard(run_id)
         if not remote:
-            out.cleanup_after_publish()
+            try:
+                out.cleanup_after_publish()
+            except BaseException:
+                if delivery is not None:
+                    delivery.abandon()  # the upload will not start: drop the run's marker
+                raise
     return stats, manifest, delivery, remote
 
 

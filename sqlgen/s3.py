@@ -17,7 +17,7 @@ import contextlib
 import functools
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -192,11 +192,16 @@ def abort(s3: Any, bucket: str, key: str, upload_id: str) -> None:
         s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
 
 
-def abort_stale(s3: Any, bucket: str, prefix: str) -> int:
-    """Abort every unfinished multipart upload under `prefix` (left by a killed run)."""
+def abort_stale(
+    s3: Any, bucket: str, prefix: str, spare: Callable[[str], bool] = lambda key: False
+) -> int:
+    """Abort every unfinished multipart upload under `prefix` (left by a killed run)
+    but those whose key `spare` says belong to a run still writing."""
     aborted = 0
     for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=prefix):
         for up in page.get("Uploads", []):
+            if spare(up["Key"]):
+                continue
             s3.abort_multipart_upload(Bucket=bucket, Key=up["Key"], UploadId=up["UploadId"])
             aborted += 1
     return aborted

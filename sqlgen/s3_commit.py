@@ -7,8 +7,9 @@ The layout is the local one: under the prefix only the Hive tree and an empty
 beside it, at `.sqlgen/<prefix>manifest.json` (as locally in `.sqlgen/current/`).
 
 1. `begin`, before the run writes any object: the prefix's `_SUCCESS` is deleted (it no
-   longer vouches for what a listing shows), the manifest's ETag is noted, and multipart
-   uploads a killed run left under the prefixes are aborted.
+   longer vouches for what a listing shows), the run's in-flight marker is put (and kept
+   fresh until the run ends, `s3_inflight`), the manifest's ETag is noted, and multipart
+   uploads that runs no longer live left under the prefixes are aborted.
 2. Data objects get run-unique names, `<prefix>year=YYYY/month=M/part-NNNNN-<run_id>.parquet`
    (v2/v3 catalogs: `<catalog_prefix><table>-<run_id>.parquet` in the artifacts bucket), written
    with `If-None-Match: *`, so no object of one run is ever overwritten by another. They
@@ -19,9 +20,15 @@ beside it, at `.sqlgen/<prefix>manifest.json` (as locally in `.sqlgen/current/`)
    with exit 2 and removes its objects. `_SUCCESS` follows: empty, as Hadoop writes it
    (Polars refuses a non-empty non-Parquet file in a directory it scans), with the run
    id as its metadata `x-amz-meta-run-id`.
-4. Earlier runs' objects under the prefixes (sqlgen's names only, run ids older than this
-   one's) are removed, and so is `<prefix>_manifest.json` of earlier versions, so a plain
-   listing shows exactly this run.
+4. The sweep: objects under the prefixes with sqlgen's names that are not the manifest's
+   are removed (and `<prefix>_manifest.json` of earlier versions), except those of live
+   runs (their marker is fresh): whatever the run ids' order (a driver's clock may be
+   slow), a plain listing shows exactly this run once no other run is in flight, and a
+   run in flight never loses an object. Keys are listed before markers, and a marker is
+   put before its run's first object and deleted only after the run's commit or
+   rollback, so a run live at the listing is seen live; a run whose marker is gone by
+   then has rolled back, or committed before this run (the manifest, read last, is
+   still this run's). If another run has committed meanwhile, the sweep is left to it.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from sqlgen.s3 import (
     put_file,
     reason,
 )
+from sqlgen.s3_inflight import Marker, marker_key, markers
 from sqlgen.writer import LEGACY_MANIFEST, MANIFEST, SUCCESS
 
 log = logging.getLogger("sqlgen")
@@ -61,7 +69,10 @@ _RUN = r"\d{8}T\d{12}Z-[0-9a-f]{8}"  # runner.new_run_id: UTC time, then config 
 DATA_KEY = re.compile(
     rf"year=\d{{4}}/month=\d{{1,2}}/part-\d{{5}}(?:-(?P<run>{_RUN}))?\.parquet"
 )
-CATALOG_KEY = re.compile(rf"(?:customers|merchants|cards)(?:-(?P<run>{_RUN}))?\.parquet")
+# v3's ground truth sits in `ground_truth/` beside the public catalogs.
+CATALOG_KEY = re.compile(
+    rf"(?:ground_truth/)?(?:customers|merchants|cards)(?:-(?P<run>{_RUN}))?\.parquet"
+)
 UPLOAD_THREADS = 4
 
 
@@ -105,11 +116,16 @@ class Target:
         return key
 
 
-def _stale(keys: list[str], prefix: str, pattern: re.Pattern, keep: set[str], run_id: str):
-    """Keys of earlier runs: sqlgen's names under `prefix`, not this run's, not newer."""
+def _run_of(key: str, prefix: str, pattern: re.Pattern) -> re.Match | None:
+    return pattern.fullmatch(key[len(prefix) :]) if key.startswith(prefix) else None
+
+
+def _stale(keys: list[str], prefix: str, pattern: re.Pattern, keep: set[str], live: set[str]):
+    """Keys to sweep: sqlgen's names under `prefix`, not kept, not of a live run (run ids
+    are compared for equality only, never for order)."""
     for key in keys:
-        m = pattern.fullmatch(key[len(prefix) :]) if key.startswith(prefix) else None
-        if m and key not in keep and (m["run"] is None or m["run"] < run_id):
+        m = _run_of(key, prefix, pattern)
+        if m and key not in keep and (m["run"] is None or m["run"] not in live):
             yield key
 
 
@@ -128,6 +144,7 @@ class Delivery:
         self.manifest_etag: str | None = None
         self.written: list[tuple[str, str]] = []  # (bucket, key) this run created
         self.committed = False  # the manifest is written: this run's objects stay
+        self.marker: Marker | None = None  # this run's in-flight marker, once put
 
     def begin(self) -> Delivery:
         ssm, s3 = clients(self.cfg)
@@ -150,13 +167,33 @@ class Delivery:
         prefix = self.cfg.prefix
         # Withdraw first: from here until the commit a listing may mix runs.
         s3.delete_object(Bucket=raw, Key=prefix + SUCCESS)
+        self.marker = Marker(s3, raw, prefix, self.run_id).claim()
         self.manifest_etag = head_etag(s3, raw, manifest_key(prefix))
-        aborted = abort_stale(s3, raw, prefix)
+        live, _ = markers(s3, raw, prefix)
+        aborted = abort_stale(s3, raw, prefix, spare=self._spare(prefix, DATA_KEY, live))
         if self.artifacts is not None:
-            aborted += abort_stale(s3, self.artifacts, self.cfg.catalog_prefix)
+            cat = self.cfg.catalog_prefix
+            aborted += abort_stale(
+                s3, self.artifacts, cat, spare=self._spare(cat, CATALOG_KEY, live)
+            )
         if aborted:
             log.info("aborted %d unfinished multipart uploads left by an earlier run", aborted)
         self.target = Target(self.cfg, raw, self.run_id)
+
+    @staticmethod
+    def _spare(prefix: str, pattern: re.Pattern, live: set[str]):
+        """A predicate: is this key's upload a live run's (to be left alone)?"""
+
+        def spare(key: str) -> bool:
+            m = _run_of(key, prefix, pattern)
+            return m is not None and m["run"] in live
+
+        return spare
+
+    def _release(self) -> None:
+        if self.marker is not None:
+            self.marker.release()
+            self.marker = None
 
     def finish(
         self,
@@ -167,6 +204,12 @@ class Delivery:
     ) -> int:
         """Upload what workers did not, commit the manifest, `_SUCCESS`, then remove
         earlier runs' objects. Returns the number of objects the run consists of."""
+        try:
+            return self._finish(manifest, stats, payments_root, catalog_dir)
+        finally:
+            self._release()
+
+    def _finish(self, manifest, stats, payments_root, catalog_dir) -> int:
         stats = sorted(stats, key=lambda s: s.index)
         target = self.target
         if target is not None:
@@ -186,6 +229,9 @@ class Delivery:
         except AWS_ERRORS as exc:
             self._rollback()
             raise UploadError(f"S3 delivery to {self.where} failed: {reason(exc)}") from exc
+        except BaseException:  # interrupted before the commit: nothing of it stays
+            self._rollback()
+            raise
         # Committed: from here on this run's objects stay, whatever fails.
         _, s3 = clients(self.cfg)
         try:
@@ -277,7 +323,13 @@ class Delivery:
 
     def abandon(self) -> None:
         """The run failed before its commit: remove what its workers uploaded, best
-        effort (the next run's commit removes anything left)."""
+        effort (the next run's commit removes anything left), then its marker."""
+        try:
+            self._abandon()
+        finally:
+            self._release()
+
+    def _abandon(self) -> None:
         if self.target is None or self.committed:
             return
         _, s3 = clients(self.cfg)
@@ -304,19 +356,28 @@ class Delivery:
                 log.warning("could not remove this run's objects from s3://%s", bucket)
 
     def _sweep(self, keep: set[str]) -> None:
+        """Remove every sqlgen object under the prefixes but `keep` (this run's) and those
+        of live runs; the order of the reads is what makes it safe (module docstring)."""
         _, s3 = clients(self.cfg)
-        places = [(self.target.bucket, self.cfg.prefix, DATA_KEY)]
+        raw, prefix = self.target.bucket, self.cfg.prefix
+        places = [(raw, prefix, DATA_KEY)]
         if self.artifacts is not None:
             places.append((self.artifacts, self.cfg.catalog_prefix, CATALOG_KEY))
         try:
-            for bucket, prefix, pattern in places:
-                keys = list_keys(s3, bucket, prefix)
-                stale = list(_stale(keys, prefix, pattern, keep, self.run_id))
-                if bucket == self.target.bucket and prefix + LEGACY_MANIFEST in keys:
-                    stale.append(prefix + LEGACY_MANIFEST)  # an earlier version's manifest
+            listed = [(b, p, pat, list_keys(s3, b, p)) for b, p, pat in places]
+            live, expired = markers(s3, raw, prefix)
+            live.discard(self.run_id)
+            if self._manifest_run(s3) != self.run_id:
+                log.info("a later run has committed to %s; its commit sweeps", self.where)
+                return
+            for bucket, under, pattern, keys in listed:
+                stale = list(_stale(keys, under, pattern, keep, live))
+                if bucket == raw and under + LEGACY_MANIFEST in keys:
+                    stale.append(under + LEGACY_MANIFEST)  # an earlier version's manifest
                 delete_keys(s3, bucket, stale)
+            delete_keys(s3, raw, expired - {marker_key(prefix, self.run_id)})
         except AWS_ERRORS as exc:
             raise UploadError(
                 f"run {self.run_id} is committed, but earlier runs' objects under "
-                f"s3://{bucket}/{prefix} could not be removed: {reason(exc)}"
+                f"{self.where} could not be removed: {reason(exc)}"
             ) from exc

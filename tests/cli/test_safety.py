@@ -180,6 +180,9 @@ def test_interrupt_during_upload_says_published_exit_2(tmp_path, monkeypatch, ca
         def finish(self, *args, **kwargs):
             raise KeyboardInterrupt
 
+        def abandon(self):
+            pass
+
     monkeypatch.setattr(sqlgen.runner, "check_s3_reachable", lambda cfg: None)
     monkeypatch.setattr(sqlgen.runner, "_begin_delivery", lambda cfg, run_id: InterruptedDelivery())
     out = tmp_path / "out"
@@ -310,6 +313,10 @@ def test_ctrl_c_message_tells_what_was_published(
 
     class Delivery:  # never reached: the interrupt comes first
         error = None
+        abandoned = False
+
+        def abandon(self):
+            Delivery.abandoned = True
 
     monkeypatch.setattr(OutputDir, where, interrupted)
     monkeypatch.setattr(sqlgen.runner, "check_s3_reachable", lambda cfg: None)
@@ -318,5 +325,6 @@ def test_ctrl_c_message_tells_what_was_published(
     with caplog.at_level(logging.WARNING, logger="sqlgen"):
         assert cli.main(args + (["--s3"] if s3 else [])) == code
     assert message in caplog.text
+    assert Delivery.abandoned  # the run failed: its in-flight marker goes
     assert_valid(good)
     assert (manifest(good) == previous) is (where == "publish")

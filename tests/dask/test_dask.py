@@ -13,6 +13,7 @@ import pytest
 from sqlgen.config import with_overrides
 from sqlgen.runner import run
 from tests.cli.test_cli import TINY, sqlgen
+from tests.s3.test_upload import DEFAULT, LEVELS
 
 distributed = pytest.importorskip("distributed")
 
@@ -22,19 +23,27 @@ def file_hashes(out) -> list[tuple[str, str]]:
     return [(f["path"], f["sha256"]) for f in manifest["files"]]
 
 
+def catalog_hashes(out) -> list[tuple[str, str]]:
+    manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+    return [(f["path"], f["sha256"]) for f in manifest["catalog_files"]]
+
+
 @pytest.mark.slow
-def test_dask_localcluster_output_equals_local(tiny, tmp_path):
+@LEVELS
+def test_dask_localcluster_output_equals_local(tiny, tmp_path, realism):
+    tiny = with_overrides(tiny, realism=realism)
     local = with_overrides(tiny, out_dir=tmp_path / "local", executor="local")
     run(local, show_progress=False)
     dask = with_overrides(tiny, out_dir=tmp_path / "dask", executor="dask", num_workers=2)
     result = run(dask, show_progress=False)
     assert result.manifest["fraud_rows"] == tiny.fraud_target
     assert file_hashes(dask.out_dir) == file_hashes(local.out_dir)
+    assert catalog_hashes(dask.out_dir) == catalog_hashes(local.out_dir)
 
 
 @pytest.mark.slow
 def test_worker_killed_mid_run_is_survived(tiny, tmp_path):
-    cfg = with_overrides(tiny, rows=40_000, batch_size=800, realism="v1")
+    cfg = with_overrides(tiny, rows=40_000, batch_size=800, realism=DEFAULT)
     local = with_overrides(cfg, out_dir=tmp_path / "local", executor="local")
     run(local, show_progress=False)
     cluster = distributed.LocalCluster(
@@ -73,6 +82,8 @@ def test_chunk_that_always_fails_exits_1_and_publishes_nothing(tmp_path, executo
         "run",
         "--config",
         TINY,
+        "--realism",
+        DEFAULT,
         "--out-dir",
         out,
         "--executor",

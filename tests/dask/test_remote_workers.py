@@ -24,7 +24,7 @@ import pytest
 from sqlgen.config import load_config, with_overrides
 from sqlgen.runner import run
 from tests.s3.conftest import aws, moto_url  # noqa: F401 - fixtures used here
-from tests.s3.test_upload import TINY, keys, s3_manifest, setup_buckets
+from tests.s3.test_upload import LEVELS, TINY, catalog_keys, keys, s3_manifest, setup_buckets
 
 distributed = pytest.importorskip("distributed")
 DASK = str(Path(sys.executable).parent / "dask")
@@ -122,13 +122,15 @@ def files_under(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if not p.is_dir()}
 
 
-def test_workers_without_shared_disk_survive_a_kill(aws, cluster, tmp_path):  # noqa: F811
+@LEVELS
+def test_workers_without_shared_disk_survive_a_kill(aws, cluster, tmp_path, realism):  # noqa: F811
+    """v3 ships the catalogs' ground truth to the workers too (issue 23, 1)."""
     from sqlgen.s3 import clients
 
     clients.cache_clear()  # the driver's clients talk to this test's server
     address, workers, hidden = cluster
     setup_buckets(aws)
-    cfg = with_overrides(load_config(TINY), rows=60_000, batch_size=1_500)
+    cfg = with_overrides(load_config(TINY), rows=40_000, batch_size=1_000, realism=realism)
     local = with_overrides(cfg, out_dir=tmp_path / "local", executor="local")
     expected = run(local, show_progress=False).manifest
 
@@ -168,6 +170,7 @@ def test_workers_without_shared_disk_survive_a_kill(aws, cluster, tmp_path):  # 
         "payments/_SUCCESS",
     }
     catalogues = keys(aws, "artifacts-bucket")
+    assert set(catalogues) == catalog_keys(remote["run_id"], realism)
     assert [hashlib.sha256(catalogues[e["key"]]).hexdigest() for e in remote["catalog_files"]] == [
         e["sha256"] for e in expected["catalog_files"]
     ]

@@ -12,6 +12,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "configs" / "tiny.yaml"
+DEFAULT = "v3"  # the default realism, named: configs/tiny.yaml may set another
+# Realism levels whose delivery differs: v3 adds the catalogs' ground truth.
+LEVELS = pytest.mark.parametrize("realism", [DEFAULT, "v2"])
+TABLES = ("customers", "merchants", "cards")
+
+
+def catalog_keys(run_id: str, realism: str, prefix: str = "catalogues/") -> set[str]:
+    """The catalog objects a run of `realism` commits."""
+    keys = {f"{prefix}{t}-{run_id}.parquet" for t in TABLES}
+    if realism == "v3":
+        keys |= {f"{prefix}ground_truth/{t}-{run_id}.parquet" for t in TABLES}
+    return keys
 
 
 def sqlgen(*args, env=None) -> subprocess.CompletedProcess:
@@ -52,10 +64,11 @@ def success_run_id(aws, bucket="raw-bucket", prefix="payments/") -> str:
     return head["Metadata"]["run-id"]
 
 
-def test_upload_keys_and_bytes_match_local_files(aws, tmp_path):
+@LEVELS
+def test_upload_keys_and_bytes_match_local_files(aws, tmp_path, realism):
     setup_buckets(aws)
     out = tmp_path / "out"
-    proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3")
+    proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3", "--realism", realism)
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())
     run_id = manifest["run_id"]
@@ -80,13 +93,11 @@ def test_upload_keys_and_bytes_match_local_files(aws, tmp_path):
         for k in data_keys
     )
     catalogues = keys(aws, "artifacts-bucket")
-    assert set(catalogues) == {
-        f"catalogues/{t}-{run_id}.parquet" for t in ("customers", "merchants", "cards")
-    }
+    assert set(catalogues) == catalog_keys(run_id, realism)
     assert {e["key"] for e in remote["catalog_files"]} == set(catalogues)
     for key, body in catalogues.items():
-        local = key.split("/")[1].replace(f"-{run_id}", "")
-        assert body == (out / "catalog" / local).read_bytes()
+        local = key.removeprefix("catalogues/").replace(f"-{run_id}", "")
+        assert body == (out / "catalog" / local).read_bytes(), key
     head = aws["s3"].head_object(
         Bucket="raw-bucket", Key=remote["files"][0]["key"], ChecksumMode="ENABLED"
     )
@@ -121,7 +132,7 @@ def test_aws_failures_exit_2_and_keep_local_output(aws, tmp_path, case):
         env["AWS_MAX_ATTEMPTS"] = "1"
         expected = "/fraud/raw_bucket_name"
     out = tmp_path / "out"
-    proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3", env=env)
+    proc = sqlgen("run", "--config", TINY, "--out-dir", out, "--s3", "--realism", DEFAULT, env=env)
     assert proc.returncode == 2, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and expected in errors[0], proc.stderr
@@ -130,13 +141,18 @@ def test_aws_failures_exit_2_and_keep_local_output(aws, tmp_path, case):
 
 
 @pytest.mark.slow
-def test_dask_workers_upload_their_own_files(aws, tmp_path):
+@LEVELS
+def test_dask_workers_upload_their_own_files(aws, tmp_path, realism):
     setup_buckets(aws)
     out = tmp_path / "out"
+    local = tmp_path / "local"
+    assert sqlgen("run", "--config", TINY, "--out-dir", local, "--realism", realism).returncode == 0
     proc = sqlgen(
         "run",
         "--config",
         TINY,
+        "--realism",
+        realism,
         "--out-dir",
         out,
         "--s3",
@@ -155,27 +171,37 @@ def test_dask_workers_upload_their_own_files(aws, tmp_path):
         ".sqlgen/payments/manifest.json",
         "payments/_SUCCESS",
     }
+    # Byte for byte what a local run writes, catalogs (v3: their ground truth) included.
     for entry in remote["files"]:
-        assert hashlib.sha256(raw[entry["key"]]).hexdigest() == entry["sha256"]
-    assert len(keys(aws, "artifacts-bucket")) == 3
+        assert raw[entry["key"]] == (local / entry["path"]).read_bytes(), entry["key"]
+    catalogues = keys(aws, "artifacts-bucket")
+    assert set(catalogues) == catalog_keys(remote["run_id"], realism)
+    for entry in remote["catalog_files"]:
+        assert catalogues[entry["key"]] == (local / entry["path"]).read_bytes(), entry["key"]
 
 
 @pytest.mark.slow
-def test_dask_run_that_fails_removes_its_objects_and_keeps_the_commit(aws, tmp_path):
+@LEVELS
+def test_dask_run_that_fails_removes_its_objects_and_keeps_the_commit(aws, tmp_path, realism):
     import os
 
     setup_buckets(aws)
-    assert sqlgen("run", "--config", TINY, "--out-dir", tmp_path / "a", "--s3").returncode == 0
+    first = sqlgen(
+        "run", "--config", TINY, "--out-dir", tmp_path / "a", "--s3", "--realism", realism
+    )
+    assert first.returncode == 0, first.stderr
     before = keys(aws, "raw-bucket")
     env = dict(os.environ, SQLGEN_FAIL_CHUNKS="4")
     proc = sqlgen(
         "run", "--config", TINY, "--out-dir", tmp_path / "b", "--s3", "--seed", "3",
-        "--executor", "dask", "--num-workers", "2", "--no-progress", env=env,
+        "--realism", realism, "--executor", "dask", "--num-workers", "2", "--no-progress",
+        env=env,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     assert "chunk 4 failed" in proc.stderr
     after = keys(aws, "raw-bucket")
-    # Only the old _SUCCESS is gone: the committed run stays whole, nothing of the new one.
+    # Only the old _SUCCESS is gone: the committed run stays whole, nothing of the new one
+    # (its in-flight marker went with it).
     assert after == {k: v for k, v in before.items() if k != "payments/_SUCCESS"}
 
 
