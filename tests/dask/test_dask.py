@@ -24,7 +24,7 @@ def file_hashes(out) -> list[tuple[str, str]]:
 
 
 def catalog_hashes(out) -> list[tuple[str, str]]:
-    manifest = json.loads((out / "payments" / "_manifest.json").read_text())
+    manifest = json.loads((out / ".sqlgen" / "current" / "manifest.json").read_text())
     return [(f["path"], f["sha256"]) for f in manifest["catalog_files"]]
 
 

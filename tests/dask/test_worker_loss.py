@@ -62,7 +62,7 @@ def test_repeated_worker_loss_is_survived(aws, tmp_path):  # noqa: F811
     size = ("--rows", 300_000, "--batch-size", 3_000, "--realism", DEFAULT, "--no-progress")
     local = tmp_path / "local"
     assert sqlgen("run", "--config", TINY, "--out-dir", local, *size).returncode == 0
-    expected = json.loads((local / "payments" / "_manifest.json").read_text())
+    expected = json.loads((local / ".sqlgen" / "current" / "manifest.json").read_text())
 
     proc = start(
         "run", "--config", TINY, "--out-dir", tmp_path / "dask", *size, "--s3",
