@@ -423,7 +423,10 @@ class OutputDir:
             entry = self.read_journal()
             if entry is None or entry["run_id"] != run_id or self.current_run_name() == run_id:
                 return False
-            if any(_lstat_ino(self.root / n) == int(entry["inodes"][n]) for n in DIRS):
+            # Moved: exchanged in, or (two-rename fallback) the published one moved aside.
+            run = self.runs / run_id
+            if any(_lstat_ino(self.root / n) == int(entry["inodes"][n])
+                   or os.path.lexists(run / f"{n}.prev") for n in DIRS):
                 return False
             self.journal.unlink()
             fsync_dir(self.state)

@@ -1,0 +1,136 @@
+"""Rule-level tests of v3 generation: each rule on a small hand-checked input, pinning
+units, signs, boundaries and the columns it reads (issue 25)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from sqlgen import labeler, world
+from sqlgen.chunks import ChunkContext, draw_chunk
+from sqlgen.config import GeneratorConfig, load_config, with_overrides
+from sqlgen.episodes import Rings
+from sqlgen.plan import plan_chunks, to_us
+from sqlgen.pools import make_pools
+from sqlgen.scenarios import card_testing
+from sqlgen.scenarios.base import DAY_US, HOUR_US
+from tests.conftest import TINY
+
+DAY0 = to_us(dt.datetime(2025, 3, 3))  # a Monday, midnight UTC
+
+
+class _NoNoise:
+    """An rng whose normal draws are their mean: the rule without its jitter."""
+
+    def normal(self, loc, scale, size):
+        return np.full(size, float(loc))
+
+
+def test_ring_hours_are_local_time_converted_to_utc():
+    rings = Rings.__new__(Rings)
+    rings.hour = np.array([10.0, 2.0, 23.0])
+    rings.offset_min = np.array([120, -300, 330])  # UTC+2, UTC-5, UTC+5:30
+    t = rings.start(np.array([0, 1, 2]), DAY0, DAY0 + DAY_US, _NoNoise())
+    # 10:00 at +2 h is 08:00 UTC; 02:00 at -5 h is 07:00 UTC; 23:00 at +5:30 is 17:30 UTC.
+    assert ((t - DAY0) / HOUR_US).tolist() == [8.0, 7.0, 17.5]
+    # start_near: the same hours on the day of each given time.
+    near = rings.start_near(np.array([0]), np.array([DAY0 + 3 * DAY_US + 5]), _NoNoise())
+    assert near.tolist() == [DAY0 + 3 * DAY_US + 8 * HOUR_US]
+
+
+def test_standard_offset_is_the_winter_one():
+    zones = world.cities().zones
+    std = world.standard_offsets()
+    for name, minutes in (("Europe/Paris", 60), ("America/New_York", -300),
+                          ("Australia/Sydney", 600), ("Asia/Kolkata", 330)):
+        if name in zones:
+            assert std[zones.index(name)] == minutes, name
+    assert "Europe/Paris" in zones and "America/New_York" in zones
+
+
+def test_fraud_target_is_rounded_not_truncated():
+    assert GeneratorConfig(rows=1000, fraud_rate=0.0157).fraud_target == 16
+    assert GeneratorConfig(rows=1000, fraud_rate=0.0152).fraud_target == 15
+
+
+def test_false_reports_fall_on_genuine_payments_only():
+    for seed in range(20):
+        scenario = np.array([1] * 10 + [0] * 10, dtype=np.int8)
+        labeler.add_noise(scenario, 0.5, np.random.default_rng(seed))
+        # Five frauds missed (now genuine), five genuine payments falsely reported.
+        assert (scenario[:10] == 0).sum() == 5
+        assert (scenario[:10] == labeler.FALSE_REPORT).sum() == 0, seed
+        assert (scenario[10:] == labeler.FALSE_REPORT).sum() == 5
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    cfg = with_overrides(load_config(TINY), realism="v3", rows=6_000, batch_size=3_000,
+                         fraud_rate=0.03, temporal={"start_date": "2025-03-01",
+                                                    "end_date": "2025-03-20"})
+    c = ChunkContext(cfg, None)
+    c.use_pools(make_pools(cfg.seed))
+    return c
+
+
+def test_card_testing_attempts_are_about_a_minute_apart(ctx):
+    planner = ctx.pop.planner
+    a = card_testing.plan(planner, 400, DAY0, DAY0 + DAY_US, np.random.default_rng(5))
+    gaps = np.diff(a["t"])[np.diff(a["episode"]) == 0]  # within an episode
+    assert len(gaps) > 200
+    # Lognormal gaps of median 60 s (microseconds), sigma 0.8.
+    assert 40e6 < np.median(gaps) < 90e6
+    assert gaps.min() > 1e6 and gaps.max() < 3600e6
+    assert (a["code"] == card_testing.SCENARIO.code).all()
+
+
+def _skeleton(ctx, card: int, times: np.ndarray) -> dict:
+    n = len(times)
+    return {
+        "event_us": times.astype(np.int64), "card_id": np.full(n, card, dtype=np.int64),
+        "merchant_id": np.zeros(n, dtype=np.int64), "remote": np.zeros(n, dtype=bool),
+        "away": np.zeros(n, dtype=bool), "latitude": np.zeros(n), "longitude": np.zeros(n),
+        "zone": np.zeros(n, dtype=np.int16),
+    }
+
+
+def test_blocked_card_is_tried_only_in_the_grace_days(ctx):
+    planner = ctx.pop.planner
+    assert ctx.cfg.auth.blocked_grace_days == 2.0
+    block = DAY0 + 5 * HOUR_US
+    saved = planner.card_block.copy()
+    planner.card_block[:] = np.iinfo(np.int64).max
+    planner.card_block[7] = block
+    try:
+        # 600 payments each: before the block, 3 h after, 36 h after, 47 h after, 49 h
+        # and 4 days after.
+        offsets = np.array([-1, 3, 36, 47, 49, 96]) * HOUR_US
+        times = np.repeat(block + offsets, 600)
+        d = _skeleton(ctx, 7, times)
+        codes = np.zeros(len(times), dtype=np.int8)
+        planner.settle(None, d, codes, np.random.default_rng(3))
+    finally:
+        planner.card_block[:] = saved
+    stay = (d["card_id"] == 7).reshape(6, 600).mean(axis=1)
+    assert stay[0] == 1.0  # before the block: nothing moves
+    assert (0.18 < stay[1:4]).all() and (stay[1:4] < 0.32).all()  # a quarter still tried
+    assert stay[4] == 0.0 and stay[5] == 0.0  # after the two grace days: all moved
+
+
+def test_a_holder_pays_only_from_own_devices_within_their_count(ctx):
+    spec = plan_chunks(ctx.cfg)[1]
+    draws, codes, _ = draw_chunk(ctx, spec)
+    pop = ctx.pop
+    rows = np.flatnonzero(draws["remote"] & ~draws["device_fresh"] & (codes == 0))
+    assert len(rows) > 500
+    owner = pop.card_owner[draws["card_id"][rows]]
+    uuid = np.asarray(draws["device_uuid"])[rows].reshape(len(rows), -1)
+    slot = np.full(len(rows), -1)
+    for k in range(pop.devices.max_devices):
+        theirs = pop.devices.rows(owner, np.full(len(rows), k))["uuid"].reshape(len(rows), -1)
+        slot[(uuid == theirs).all(axis=1)] = k
+    assert (slot >= 0).all()  # one of the holder's own devices
+    assert (slot < pop.devices.count[owner]).all()  # and one they have
+    assert (slot == pop.devices.count[owner] - 1).any()  # the last one is used too
