@@ -4,6 +4,7 @@ replacement of blocked cards (`draws_v3.unblocked`), on small hand-checked input
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import duckdb
 import numpy as np
@@ -34,7 +35,7 @@ def test_chunk_shares_add_up_to_the_cap_for_any_cut():
     # A day cut at 6 h, 7 h and 21 h: four chunks; each card's shares sum to 3.
     cuts = [0, 6 * HOUR, 7 * HOUR, 21 * HOUR, DAY_US]
     cards = np.arange(400)
-    parts = np.stack([_slots(3, cards, a, b) for a, b in zip(cuts, cuts[1:], strict=False)])
+    parts = np.stack([_slots(3, cards, a, b) for a, b in itertools.pairwise(cuts)])
     assert (parts.sum(axis=0) == 3).all()
     # Each share is the exact share rounded down or up: 0.75, 0.125, 1.75, 0.375.
     exact = 3 * np.diff(cuts) / DAY_US
