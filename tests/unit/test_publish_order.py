@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import sqlgen.writer
+from sqlgen import ownership
 from sqlgen.config import with_overrides
 from sqlgen.errors import SqlgenError
 from sqlgen.faults import FAULT_ENV
@@ -142,3 +143,18 @@ def test_every_partial_state_rolls_back_or_forward_whole(good, monkeypatch, step
     assert seed == (before[1] if untouched else 8)
     catalog_inode = os.lstat(out / "catalog").st_ino
     assert catalog_inode in OutputDir(out).recorded_inodes("catalog")
+
+
+def test_an_out_dir_reached_through_a_symlink_into_an_output_is_refused(good, tmp_path):
+    """The enclosing-output check resolves the path: `link/inner` where `link` points
+    into an sqlgen output is inside it, though no unresolved parent is."""
+    link = tmp_path / "elsewhere" / "link"
+    link.parent.mkdir()
+    link.symlink_to(good.out_dir / "catalog")
+    inner = link / "inner"
+    assert not any(ownership.is_sqlgen_output(p) for p in inner.parents)
+    with pytest.raises(SqlgenError, match="is inside the sqlgen output"):
+        ownership.status(OutputDir(inner))
+    with pytest.raises(SqlgenError, match="is inside the sqlgen output"):
+        run(with_overrides(good, out_dir=inner), show_progress=False)
+    assert not os.path.lexists(good.out_dir / "catalog" / "inner")
