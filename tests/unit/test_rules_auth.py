@@ -1,0 +1,68 @@
+"""Rule-level tests of authorisation (`sqlgen.auth.authorise`) on hand-made rows:
+which rows each rule reads, its rates, the amount slope's sign and size, and the order
+of the overrides (card-present CVV, blocked cards)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sqlgen.auth import APPROVED, authorise, reason_code, reasons
+from sqlgen.config import AuthConfig
+
+
+def _expit(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def test_fraud_declines_follow_the_amount_slope_around_the_median():
+    n = 40_000
+    # Half the fraud attempts at e^2 EUR, half at e^4: the median's log is 3 (between).
+    amount = np.r_[np.full(n, math.e**2), np.full(n, math.e**4)]
+    fraud = np.ones(2 * n, dtype=bool)
+    none = np.zeros(2 * n, dtype=bool)
+    cfg = AuthConfig(genuine_decline_rate=0.0, fraud_decline_rate=0.3)
+    out = authorise(fraud, none, ~none, amount, none, cfg, np.random.default_rng(2))
+    low, high = (out[:n] != APPROVED).mean(), (out[n:] != APPROVED).mean()
+    logit = math.log(0.3 / 0.7)
+    # slope 0.5 per unit of log amount, 1 unit either side of the centre
+    assert abs(low - _expit(logit - 0.5)) < 0.01
+    assert abs(high - _expit(logit + 0.5)) < 0.01
+
+
+def test_each_kind_of_row_gets_its_own_rate_and_reasons():
+    n = 30_000
+    kind = np.repeat([0, 1, 2], n)  # genuine, fraud, card testing
+    fraud, testing = kind >= 1, kind == 2
+    remote = np.ones(3 * n, dtype=bool)
+    amount = np.full(3 * n, 20.0)  # one amount: fraud at its centre, p = the rate
+    cfg = AuthConfig(genuine_decline_rate=0.1, fraud_decline_rate=0.4, testing_decline_rate=0.8)
+    out = authorise(fraud, testing, remote, amount, np.zeros(3 * n, bool), cfg,
+                    np.random.default_rng(4))
+    declined = (out != APPROVED).reshape(3, n).mean(axis=1)
+    assert np.allclose(declined, [0.1, 0.4, 0.8], atol=0.012)
+    names = np.asarray(("approved", *reasons()))
+    fraud_reasons = set(names[out[n:2 * n]]) - {"approved"}
+    assert fraud_reasons == {"suspected_fraud", "do_not_honour", "invalid_cvv"}
+    testing_reasons = set(names[out[2 * n:]]) - {"approved"}
+    assert testing_reasons == {"invalid_cvv", "do_not_honour", "suspected_fraud",
+                               "insufficient_funds", "expired_card"}
+    assert "card_blocked" not in set(names[out])
+
+
+def test_card_present_rows_never_fail_on_cvv_and_blocked_overrides_all():
+    n = 20_000
+    testing = np.ones(n, dtype=bool)
+    remote = np.arange(n) % 2 == 0
+    blocked = np.arange(n) % 4 == 1  # some card-present, no remote one
+    cfg = AuthConfig(testing_decline_rate=1.0)
+    out = authorise(testing, testing, remote, np.full(n, 5.0), blocked, cfg,
+                    np.random.default_rng(6))
+    cvv, dnh = reason_code("invalid_cvv"), reason_code("do_not_honour")
+    assert (out[remote] == cvv).mean() > 0.35  # remote tests mostly fail on the CVV
+    present = ~remote & ~blocked
+    assert not (out[present] == cvv).any()
+    assert (out[present] == dnh).mean() > 0.55  # 45% CVV moved to do_not_honour + 20%
+    assert (out[blocked] == reason_code("card_blocked")).all()
+    assert not (out[~blocked] == reason_code("card_blocked")).any()
