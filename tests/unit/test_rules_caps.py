@@ -94,3 +94,31 @@ def test_a_cap_that_cannot_hold_fails_loudly(tmp_path):
     # 800 payments a day on 20 cards of 3 a day: no way to keep the cap.
     with pytest.raises(SqlgenError, match="above a card's daily or monthly cap"):
         run(_cap_cfg(tmp_path, 20), show_progress=False)
+
+
+def test_payments_moved_off_a_full_card_never_land_on_a_blocked_one(tmp_path):
+    from sqlgen.chunks import ChunkContext
+    from sqlgen.draws_v3 import settle_v3
+    from sqlgen.plan import plan_chunks
+    from sqlgen.pools import make_pools
+
+    cfg = with_overrides(_cap_cfg(tmp_path, 600), batch_size=8_000)
+    ctx = ChunkContext(cfg, None)
+    ctx.use_pools(make_pools(cfg.seed))
+    spec = plan_chunks(cfg)[0]
+    assert spec.t1_us - spec.t0_us >= 2 * DAY_US  # whole days in this chunk
+    n = 60  # on card 0 in one day: 57 over its cap of 3
+    t = np.full(n, spec.t0_us + DAY_US + 12 * HOUR, dtype=np.int64) + np.arange(n)
+    d = {"event_us": t, "card_id": np.zeros(n, dtype=np.int64),
+         "merchant_id": np.zeros(n, dtype=np.int64), "remote": np.zeros(n, dtype=bool),
+         "away": np.zeros(n, dtype=bool), "latitude": np.zeros(n), "longitude": np.zeros(n),
+         "zone": np.zeros(n, dtype=np.int16)}
+    block = np.full(600, spec.t0_us, dtype=np.int64)  # blocked since the chunk's start...
+    free = np.arange(0, 600, 3)
+    block[free] = np.iinfo(np.int64).max  # ... but a third of the cards
+    settle_v3(ctx.pop, spec, d, np.zeros(n, dtype=np.int8), np.random.default_rng(0),
+              block=block)
+    moved = d["card_id"] != 0
+    assert moved.sum() == n - 3
+    assert np.isin(d["card_id"][moved], free).all()
+    assert np.bincount(d["card_id"]).max() <= 3
