@@ -17,7 +17,7 @@ touched). Operators, each applied to one node:
              into an item or attribute) -> pass
 
 Docstrings, strings, `raise`/`log` lines, type annotations and `if TYPE_CHECKING`
-blocks are not mutated. Mutants recorded in `mutation/equivalent.yaml` (id and reason,
+blocks are not mutated. Mutants recorded in `mutation/generated/equivalent.yaml` (id and reason,
 triaged by hand: no test can tell them apart from the original) are left out of the
 score. The score is killed / (run - equivalent) per module group and overall.
 
@@ -75,14 +75,16 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "publication": (
         ("sqlgen/writer.py", "sqlgen/ownership.py"),
-        ("tests/unit/test_publish_order.py", "tests/integration/test_publish.py"),
+        ("tests/unit/test_publish_order.py", "tests/integration/test_publish.py",
+         "-k", "not fault_raised and not failing_once and not brackets and not glob"),
     ),
     "s3": (
         ("sqlgen/s3.py", "sqlgen/s3_commit.py"),
-        ("tests/s3/test_rules_s3.py", "tests/s3/test_commit.py", "tests/s3/test_upload.py"),
+        ("tests/s3/test_rules_s3.py", "tests/s3/test_commit.py", "tests/s3/test_upload.py",
+         "-k", "not dask"),
     ),
 }
-EQUIVALENT = ROOT / "mutation" / "equivalent.yaml"
+EQUIVALENT = ROOT / "mutation" / "generated" / "equivalent.yaml"
 
 _ARITH = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
           ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv}
@@ -261,7 +263,8 @@ def load_equivalent(path: Path = EQUIVALENT) -> dict[str, str]:
 
 def run_mutant(repo: Path, m: Mutant, timeout: float) -> tuple[str, float, str]:
     start = time.monotonic()
-    tests = tuple(t for t in GROUPS[m.group][1] if (repo / t.split("::")[0]).exists())
+    tests = tuple(t for t in GROUPS[m.group][1]
+                  if not t.startswith("tests/") or (repo / t.split("::")[0]).exists())
     text = (repo / m.file).read_text()
     with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
         copy = mutation_check._copy(repo, Path(tmp))
@@ -293,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         for m in mutants:
             print(f"{m.id}\t{m.before!r} -> {m.after!r}")
         return 0
-    equivalent = load_equivalent(repo / "mutation" / "equivalent.yaml")
+    equivalent = load_equivalent(repo / "mutation" / "generated" / "equivalent.yaml")
     if args.only:
         chosen = [m for m in mutants if m.id in args.only]
         seed = None
