@@ -39,7 +39,7 @@ import random
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -304,15 +304,22 @@ def main(argv: list[str] | None = None) -> int:
         seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
         chosen = sample(mutants, args.n, seed)
     print(f"mutation_sample: {len(chosen)} of {len(mutants)} mutants, seed {seed}", flush=True)
+    results = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda m: (m, *run_mutant(repo, m, args.timeout)), chosen))
+        futures = [pool.submit(lambda m: (m, *run_mutant(repo, m, args.timeout)), m)
+                   for m in chosen]
+        for fut in as_completed(futures):  # each as it ends: a long run shows progress
+            m, status, seconds, detail = result = fut.result()
+            results.append(result)
+            eq = m.id in equivalent
+            shown = "equivalent" if eq and status != mutation_check.KILLED else status
+            print(f"{shown:10s} {seconds:6.1f}s  {m.id}  {m.before!r} -> {m.after!r}",
+                  flush=True)
+            if status == mutation_check.ERROR:
+                print("    " + detail.replace("\n", "\n    "), flush=True)
     per: dict[str, list[int]] = {}  # group -> [killed, scored, equivalent]
-    for m, status, seconds, detail in results:
+    for m, status, _, _ in results:
         eq = m.id in equivalent
-        shown = "equivalent" if eq and status != mutation_check.KILLED else status
-        print(f"{shown:10s} {seconds:6.1f}s  {m.id}  {m.before!r} -> {m.after!r}")
-        if status == mutation_check.ERROR:
-            print("    " + detail.replace("\n", "\n    "))
         k = per.setdefault(m.group, [0, 0, 0])
         if eq and status != mutation_check.KILLED:
             k[2] += 1

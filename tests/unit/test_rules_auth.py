@@ -66,3 +66,50 @@ def test_card_present_rows_never_fail_on_cvv_and_blocked_overrides_all():
     assert (out[present] == dnh).mean() > 0.55  # 45% CVV moved to do_not_honour + 20%
     assert (out[blocked] == reason_code("card_blocked")).all()
     assert not (out[~blocked] == reason_code("card_blocked")).any()
+
+
+def _shares(codes: np.ndarray) -> dict[str, float]:
+    names = np.asarray(("approved", *reasons()))[codes]
+    kinds, counts = np.unique(names, return_counts=True)
+    return dict(zip(kinds.tolist(), (counts / counts.sum()).tolist(), strict=True))
+
+
+def test_reasons_follow_their_weights():
+    n = 60_000
+    one = np.ones(n, dtype=bool)
+    rng = np.random.default_rng(8)
+    # Genuine declines: reference.yaml's weights (45, 28, 8, 7, 12 of 100; none blocked).
+    out = authorise(~one, ~one, one, np.full(n, 20.0), ~one,
+                    AuthConfig(genuine_decline_rate=0.999), rng)
+    got = _shares(out[out != APPROVED])
+    want = {"insufficient_funds": 0.45, "do_not_honour": 0.28, "invalid_cvv": 0.08,
+            "expired_card": 0.07, "suspected_fraud": 0.12}
+    assert set(got) == set(want)
+    assert all(abs(got[k] - want[k]) < 0.008 for k in want), got
+    # Card testing: 45, 20, 20, 10, 5 of 100.
+    out = authorise(one, one, one, np.full(n, 2.0), ~one, AuthConfig(testing_decline_rate=1.0),
+                    rng)
+    got = _shares(out)
+    want = {"invalid_cvv": 0.45, "do_not_honour": 0.20, "suspected_fraud": 0.20,
+            "insufficient_funds": 0.10, "expired_card": 0.05}
+    assert set(got) == set(want)
+    assert all(abs(got[k] - want[k]) < 0.008 for k in want), got
+    # Other fraud: 70, 20, 10 of 100.
+    out = authorise(one, ~one, one, np.full(n, 50.0), ~one, AuthConfig(fraud_decline_rate=1.0),
+                    rng)
+    got = _shares(out)
+    want = {"suspected_fraud": 0.70, "do_not_honour": 0.20, "invalid_cvv": 0.10}
+    assert set(got) == set(want)
+    assert all(abs(got[k] - want[k]) < 0.008 for k in want), got
+
+
+def test_rates_at_their_bounds():
+    n = 10_000
+    one = np.ones(n, dtype=bool)
+    amount = np.random.default_rng(0).lognormal(3, 1, n)  # the slope cannot lift p past 1
+    for rate, declined in ((0.0, 0.0), (1.0, 1.0)):
+        cfg = AuthConfig(genuine_decline_rate=0.0, fraud_decline_rate=rate,
+                         testing_decline_rate=rate)
+        for testing in (~one, one):
+            out = authorise(one, testing, one, amount, ~one, cfg, np.random.default_rng(1))
+            assert (out != APPROVED).mean() == declined, (rate, testing[0])
