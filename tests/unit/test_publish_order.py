@@ -158,3 +158,73 @@ def test_an_out_dir_reached_through_a_symlink_into_an_output_is_refused(good, tm
     with pytest.raises(SqlgenError, match="is inside the sqlgen output"):
         run(with_overrides(good, out_dir=inner), show_progress=False)
     assert not os.path.lexists(good.out_dir / "catalog" / "inner")
+
+
+def _open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_a_run_leaves_no_descriptor_open_and_syncs_its_owner_marker(tiny, monkeypatch):
+    cfg = with_overrides(tiny, rows=600, batch_size=300, realism="v3", num_workers=1)
+    before = _open_fds()
+    events = _record(monkeypatch)
+    run(cfg, show_progress=False)  # a first run: claims the out_dir
+    monkeypatch.undo()
+    state = cfg.out_dir / ".sqlgen"
+    assert ("fsync", str(state / "owner")) in events
+    run(with_overrides(cfg, seed=8), show_progress=False)
+    assert _open_fds() - before == set()
+
+
+def _half_published(good, monkeypatch) -> Path:
+    """Publication stopped after payments/ was exchanged (journal kept)."""
+    monkeypatch.setenv(FAULT_ENV, "publish:exchange_catalog:raise")
+    real_recover = OutputDir.recover
+
+    def failing_recover(self):
+        if self.journal.exists():
+            raise OSError("roll-forward fails too")
+        real_recover(self)
+
+    monkeypatch.setattr(OutputDir, "recover", failing_recover)
+    with pytest.raises(SqlgenError, match="is committed"):
+        run(with_overrides(good, seed=8), show_progress=False)
+    monkeypatch.undo()
+    journal = good.out_dir / ".sqlgen" / "publish.json"
+    assert journal.exists()
+    return journal
+
+
+def test_a_reader_leaves_a_publication_alone_while_a_run_holds_the_lock(good, monkeypatch):
+    import fcntl
+
+    journal = _half_published(good, monkeypatch)
+    with open(good.out_dir / ".sqlgen" / "lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a live run's lock
+        OutputDir(good.out_dir).recover_for_reading()
+        assert journal.exists()  # what a live run is doing is not a reader's to finish
+        fcntl.flock(held, fcntl.LOCK_UN)
+    OutputDir(good.out_dir).recover_for_reading()
+    assert not journal.exists()
+    assert validate(good.out_dir)[0] == []
+    run_id, seed, current = _visible(good.out_dir)
+    assert run_id == current and seed == 8
+
+
+def test_a_roll_back_makes_the_journals_removal_durable(good, monkeypatch):
+    monkeypatch.setenv(FAULT_ENV, "publish:exchange_payments:raise")
+    real_recover = OutputDir.recover
+
+    def failing_recover(self):
+        if self.journal.exists():
+            raise OSError("roll-forward fails too")
+        real_recover(self)
+
+    monkeypatch.setattr(OutputDir, "recover", failing_recover)
+    events = _record(monkeypatch)
+    with pytest.raises(OSError, match="injected fault"):
+        run(with_overrides(good, seed=8), show_progress=False)
+    monkeypatch.undo()
+    state = good.out_dir / ".sqlgen"
+    gone = events.index(("unlink", str(state / "publish.json")))
+    assert ("fsync", str(state)) in events[gone:]
