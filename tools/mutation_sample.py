@@ -65,13 +65,12 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "labelling": (
         ("sqlgen/labeler.py",),
-        ("tests/unit/test_labeler.py", "tests/unit/test_rules_generation.py",
-         "tests/unit/test_rules_labeler.py", "tests/integration/test_fraud_v3.py"),
+        ("tests/unit/test_rules_labeler.py", "tests/unit/test_labeler.py",
+         "tests/unit/test_rules_generation.py::test_false_reports_fall_on_genuine_payments_only"),
     ),
     "auth": (
         ("sqlgen/auth.py",),
-        ("tests/unit/test_auth.py", "tests/unit/test_rules_auth.py",
-         "tests/integration/test_fraud_v3.py"),
+        ("tests/unit/test_rules_auth.py", "tests/unit/test_auth.py"),
     ),
     "publication": (
         ("sqlgen/writer.py", "sqlgen/ownership.py"),
