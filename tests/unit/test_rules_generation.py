@@ -134,3 +134,23 @@ def test_a_holder_pays_only_from_own_devices_within_their_count(ctx):
     assert (slot >= 0).all()  # one of the holder's own devices
     assert (slot < pop.devices.count[owner]).all()  # and one they have
     assert (slot == pop.devices.count[owner] - 1).any()  # the last one is used too
+
+
+def test_trips_half_domestic_the_rest_spread_over_countries_by_weight(ctx):
+    w = ctx.pop.world
+    customers = len(w.customer_home)
+    weeks = 400
+    owner = np.repeat(np.arange(customers), weeks)
+    week = np.tile(np.arange(2900, 2900 + weeks), customers)
+    dest = w._destinations(owner, week, 1.0)  # everyone travels every week
+    ok = dest >= 0
+    assert ok.mean() > 0.9
+    home = w.city_country[w.customer_home[owner[ok]]]
+    there = w.city_country[dest[ok]]
+    assert 0.5 <= (there == home).mean() < 0.6  # half domestic, plus abroad draws of home
+    abroad = there[there != home]
+    _, counts = np.unique(abroad, return_counts=True)
+    assert len(counts) >= 12  # of the 19 weighted countries
+    assert counts.max() / counts.sum() < 0.25  # the largest weight is 18 of 100
+    # No trip at a rate of 0; a trip every week at a rate of 1.
+    assert (w._destinations(owner[:1000], week[:1000], 0.0) == -1).all()
