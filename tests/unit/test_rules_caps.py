@@ -122,3 +122,32 @@ def test_payments_moved_off_a_full_card_never_land_on_a_blocked_one(tmp_path):
     assert moved.sum() == n - 3
     assert np.isin(d["card_id"][moved], free).all()
     assert np.bincount(d["card_id"]).max() <= 3
+
+
+def test_leftovers_go_only_to_cards_free_at_the_latest_moved_payment(tmp_path):
+    """The last resort (`_onto_free_cards`): cards with room that day and not blocked
+    by the latest of the payments it moves; too few such cards is an error."""
+    from sqlgen.chunks import ChunkContext
+    from sqlgen.draws_v3 import _onto_free_cards
+    from sqlgen.plan import plan_chunks
+    from sqlgen.pools import make_pools
+
+    cfg = with_overrides(_cap_cfg(tmp_path, 600), batch_size=8_000)
+    ctx = ChunkContext(cfg, None)
+    ctx.use_pools(make_pools(cfg.seed))
+    spec = plan_chunks(cfg)[0]
+    noon = spec.t0_us + DAY_US + 12 * HOUR
+    t = np.array([noon, noon + HOUR, noon + 5 * HOUR, noon + 6 * HOUR], dtype=np.int64)
+    n = len(t)
+    d = {"event_us": t, "card_id": np.zeros(n, dtype=np.int64),
+         "merchant_id": np.zeros(n, dtype=np.int64), "remote": np.zeros(n, dtype=bool),
+         "away": np.zeros(n, dtype=bool), "latitude": np.zeros(n), "longitude": np.zeros(n),
+         "zone": np.zeros(n, dtype=np.int16)}
+    block = np.full(600, spec.t0_us, dtype=np.int64)
+    block[[10, 11]] = np.iinfo(np.int64).max  # free all day
+    block[[20, 21]] = noon + 3 * HOUR  # blocked between the moved payments
+    with pytest.raises(SqlgenError, match="no card has room left"):
+        _onto_free_cards(ctx.pop, spec, d, np.arange(n), block, np.random.default_rng(0))
+    block[[30, 31]] = np.iinfo(np.int64).max
+    _onto_free_cards(ctx.pop, spec, d, np.arange(n), block, np.random.default_rng(0))
+    assert sorted(d["card_id"].tolist()) == [10, 11, 30, 31]

@@ -154,3 +154,102 @@ def test_trips_half_domestic_the_rest_spread_over_countries_by_weight(ctx):
     assert counts.max() / counts.sum() < 0.25  # the largest weight is 18 of 100
     # No trip at a rate of 0; a trip every week at a rate of 1.
     assert (w._destinations(owner[:1000], week[:1000], 0.0) == -1).all()
+
+
+def test_spree_sizes_stay_within_their_bounds_and_reach_both():
+    from sqlgen.scenarios.base import spree_offsets, spree_sizes
+
+    sizes = spree_sizes(4_000, 3, 8, np.random.default_rng(1))
+    assert sizes.sum() == 4_000
+    assert sizes[:-1].min() == 3 and sizes.max() == 8  # the last one may be cut short
+    ep, offset = spree_offsets(np.array([2, 3]), 60e6, 0.0, np.random.default_rng(0))
+    # sigma 0: every gap is the median; each episode's first attempt at 0
+    assert ep.tolist() == [0, 0, 1, 1, 1]
+    assert offset.tolist() == [0, 60_000_000, 0, 60_000_000, 120_000_000]
+
+
+def test_a_ring_spends_at_its_favourites_or_where_the_holder_would(ctx):
+    class Fixed:
+        def __init__(self, value):
+            self.value = value
+
+        def draw(self, n_or_groups, rng):
+            n = n_or_groups if isinstance(n_or_groups, int) else len(n_or_groups)
+            return np.full(n, self.value, dtype=np.int64)
+
+    rings = Rings.__new__(Rings)
+    from sqlgen.episodes import _RING_FAVOURITES
+
+    favourites = 100 + np.arange(_RING_FAVOURITES)
+    rings.favourites = np.array([favourites] * 2)
+    rings.customer_country, rings.card_owner = np.array([0, 1]), np.array([0, 1])
+    rings.remote = Fixed(999)
+    ring, card = np.zeros(4000, dtype=np.int64), np.zeros(4000, dtype=np.int64)
+    for local, want in ((0, 0), (-1, 999)):  # merchant 0 is a merchant; -1: none there
+        rings.home_merchants = Fixed(local)
+        got = rings.merchants(ring, card, np.random.default_rng(2))
+        fav = np.isin(got, favourites)
+        assert 0.2 < fav.mean() < 0.8
+        assert (got[~fav] == want).all()
+
+
+def test_carrier_gateways_are_several_per_country():
+    from sqlgen import networks
+
+    u = (np.arange(1000) + 0.5) / 1000
+    ips = networks.carrier_ips(np.full(1000, 3), u, 7)
+    assert len(np.unique(ips)) == networks.CARRIER_IPS_PER_COUNTRY
+    other = networks.carrier_ips(np.full(1000, 4), u, 7)
+    assert not set(ips.tolist()) & set(other.tolist())
+
+
+def test_points_near_a_city_lie_within_its_radius_around_it():
+    c = world.cities()
+    city = np.full(20_000, int(np.argmax(c.radius_km)))
+    lat, lon = world.near(city, np.random.default_rng(3))
+    km = world.km_between(c.lat[city], c.lon[city], lat, lon)
+    r = c.radius_km[city[0]]
+    assert km.max() <= r * 1.001
+    # radius r u^2: the median point is r / 4 from the centre, in every direction
+    assert abs(np.median(km) - r / 4) < 0.03 * r
+    north, east = lat > c.lat[city], lon > c.lon[city]
+    assert 0.45 < north.mean() < 0.55 and 0.45 < east.mean() < 0.55
+
+
+def test_behaviour_signals_of_hand_made_rows(ctx):
+    from sqlgen.episodes import behaviour
+
+    pop, w = ctx.pop, ctx.pop.world
+    card = 5
+    owner = pop.card_owner[card]
+    home_lat, home_lon = w.customer_lat[owner], w.customer_lon[owner]
+    minute = 60_000_000
+    t = DAY0 + np.array([0, 10, 50, 75, 200]) * minute
+    lat = np.array([home_lat, home_lat, home_lat + 1.0, home_lat, home_lat])
+    lon = np.full(5, home_lon)
+    merchant = np.zeros(5, dtype=np.int64)
+    d = {"card_id": np.full(5, card), "event_us": t, "latitude": lat, "longitude": lon,
+         "remote": np.array([True, False, True, False, False]), "merchant_id": merchant}
+    s = behaviour(pop, d)
+    assert s["cnp"].tolist() == [1.0, 0.0, 1.0, 0.0, 0.0]
+    # earlier payments of the card within the hour: 0, 1, 2, 1 (only 50; 10 is 65 min
+    # before), 0
+    assert np.allclose(s["velocity"], np.log1p([0, 1, 2, 1, 0]))
+    km = world.km_between(home_lat, home_lon, home_lat + 1.0, home_lon)  # about 111 km
+    assert np.allclose(s["far"], [0, 0, np.log1p(km) / np.log(20_000.0), 0, 0])
+    abroad = pop.merchant_country[0] != pop.customer_country[owner]
+    assert s["abroad"].tolist() == [float(abroad)] * 5
+
+
+def test_planned_rows_carry_ring_devices_and_shops_their_own_place(ctx):
+    spec = plan_chunks(ctx.cfg)[1]
+    draws, codes, _ = draw_chunk(ctx, spec)
+    w = ctx.pop.world
+    # Only fraud rows use a ring's device (planted visits are the holder's own).
+    assert ((draws["fraud_device"] >= 0) <= (codes > 0)).all()
+    shop = np.flatnonzero(draws["present"])
+    if len(shop):  # counterfeit cards at a shop: in person, at the shop's place and zone
+        m = draws["merchant_id"][shop]
+        assert not draws["remote"][shop].any()
+        assert (draws["zone"][shop] == w.merchant_zone[m]).all()
+        assert (draws["latitude"][shop] == w.merchant_lat[m]).all()
