@@ -61,6 +61,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "sqlgen/scenarios/card_testing.py", "sqlgen/scenarios/account_takeover.py",
          "sqlgen/scenarios/compromised_merchant.py", "sqlgen/scenarios/burst.py"),
         ("tests/unit/test_rules_generation.py", "tests/unit/test_rules_caps.py",
+         "tests/unit/test_rules_v2_injection.py",
          "tests/unit/test_rules_world.py", "tests/unit/test_world.py", "tests/unit/test_plan.py",
          "tests/unit/test_plan_partition.py", "tests/integration/test_fraud_v3.py",
          "-k", "not difficulty_profile and not shuffled"),
