@@ -100,7 +100,7 @@ _CALLS = {"min": "max", "max": "min", "any": "all", "all": "any",
 
 @dataclass(frozen=True)
 class Mutant:
-    id: str  # group:file:line:col:operator:digest (stable while the line is unchanged)
+    id: str  # group:file:function:operator:digest (of the text changed and its rank)
     group: str
     file: str
     line: int
@@ -215,6 +215,17 @@ def mutants_of(group: str, rel: str, root: Path = ROOT) -> list[Mutant]:
     starts = _offsets(text)
     strings = {id(n) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)}
     inside_fstring = {id(c) for n in ast.walk(tree) if id(n) in strings for c in ast.walk(n)}
+    parent = {id(c): n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
+
+    def qualname(node: ast.AST) -> str:
+        names = []
+        while id(node) in parent:
+            node = parent[id(node)]
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.append(node.name)
+        return ".".join(reversed(names)) or "<module>"
+
+    seen: dict[str, int] = {}
     out: list[Mutant] = []
     for node in ast.walk(tree):
         if not hasattr(node, "lineno") or node.lineno in skip or id(node) in inside_fstring:
@@ -230,8 +241,12 @@ def mutants_of(group: str, rel: str, root: Path = ROOT) -> list[Mutant]:
             after = ast.unparse(mutated)
             if isinstance(node, ast.expr) and not isinstance(node, (ast.Constant, ast.Name)):
                 after = f"({after})"
-            digest = hashlib.sha1(f"{before}\0{after}".encode()).hexdigest()[:8]
-            mid = f"{group}:{rel}:{node.lineno}:{node.col_offset}:{op}:{digest}"
+            # Named by place in the code, not line: the id survives edits elsewhere.
+            where = f"{group}:{rel}:{qualname(node)}:{op}"
+            key = f"{where}\0{before}\0{after}"
+            seen[key] = seen.get(key, 0) + 1
+            digest = hashlib.sha1(f"{key}\0{seen[key]}".encode()).hexdigest()[:8]
+            mid = f"{where}:{digest}"
             out.append(Mutant(mid, group, rel, node.lineno, op, start, end, before, after))
     return out
 

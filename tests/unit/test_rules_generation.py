@@ -253,3 +253,22 @@ def test_planned_rows_carry_ring_devices_and_shops_their_own_place(ctx):
         assert not draws["remote"][shop].any()
         assert (draws["zone"][shop] == w.merchant_zone[m]).all()
         assert (draws["latitude"][shop] == w.merchant_lat[m]).all()
+
+
+def test_public_addresses_cover_public_space_and_avoid_reserved_blocks():
+    from sqlgen import networks
+
+    # Full 64-bit hashes, as mix64 makes them (a hash below 2**63 reaches half the octets).
+    h = np.random.default_rng(1).integers(0, 2**64 - 1, 200_000, dtype=np.uint64,
+                                          endpoint=True)
+    first = set((networks.public_ip(h) >> 24).tolist())
+    reserved = {0, 10, 100, 127, 169, 172, 192, 198, 203}
+    assert first == set(range(1, 224)) - reserved
+
+
+def test_rows_are_shared_by_month_length():
+    cfg = with_overrides(load_config(TINY), rows=5_900, batch_size=10_000,
+                         temporal={"start_date": "2025-01-01", "end_date": "2025-02-28"})
+    specs = plan_chunks(cfg)
+    assert [(s.month, s.rows) for s in specs] == [(1, 3_100), (2, 2_800)]  # 31 : 28 days
+    assert specs[0].t1_us - specs[0].t0_us == 31 * DAY_US
