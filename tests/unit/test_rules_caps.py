@@ -151,3 +151,5 @@ def test_leftovers_go_only_to_cards_free_at_the_latest_moved_payment(tmp_path):
     block[[30, 31]] = np.iinfo(np.int64).max
     _onto_free_cards(ctx.pop, spec, d, np.arange(n), block, np.random.default_rng(0))
     assert sorted(d["card_id"].tolist()) == [10, 11, 30, 31]
+    # Placed for their new holders: a merchant's or the holder's own place, not (0, 0).
+    assert (d["latitude"] != 0).all() and (d["longitude"] != 0).all()

@@ -272,3 +272,59 @@ def test_rows_are_shared_by_month_length():
     specs = plan_chunks(cfg)
     assert [(s.month, s.rows) for s in specs] == [(1, 3_100), (2, 2_800)]  # 31 : 28 days
     assert specs[0].t1_us - specs[0].t0_us == 31 * DAY_US
+
+
+def test_bounded_weights_hand_checked():
+    from sqlgen.draws_v3 import bounded_weights
+
+    # 0.8 capped at 0.5, its excess spread over the others in proportion.
+    assert np.allclose(bounded_weights(np.array([8.0, 1.0, 1.0]), 0.5), [0.5, 0.25, 0.25])
+    assert np.allclose(bounded_weights(np.array([6.0, 3.0, 1.0]), 0.5), [0.5, 0.375, 0.125])
+    # A cap that cannot hold (3 x 0.3 < 1): uniform.
+    assert np.allclose(bounded_weights(np.array([8.0, 1.0, 1.0]), 0.3), [1 / 3] * 3)
+
+
+def test_card_popularity_is_bounded_below_the_daily_cap(ctx):
+    cfg, w = ctx.cfg, ctx.pop.world
+    days = (cfg.temporal.end_date - cfg.temporal.start_date).days + 1
+    assert days == 20
+    # A card's expected payments a day stay at most a quarter of its cap.
+    share = cfg.behaviour.max_card_payments_per_day / 4 / (cfg.rows / days)
+    top = np.diff(w.cards.cdf, prepend=0.0).max()
+    assert top <= share * (1 + 1e-9)
+    assert top >= share * 0.99  # binding here: the bound itself is pinned
+
+
+def test_a_holder_on_a_trip_pays_in_person_at_the_destination(ctx):
+    from sqlgen.draws_v3 import place
+
+    pop, w = ctx.pop, ctx.pop.world
+    wednesday = DAY0 + 2 * DAY_US + 12 * HOUR_US  # not a travel day (Monday, Sunday)
+    card = np.arange(len(pop.card_owner))
+    t = np.full(len(card), wednesday)
+    dest, travel_day = w.trips(pop.card_owner[card], t, 1.0)
+    assert (dest >= 0).mean() > 0.9 and not travel_day.any()
+    on_trip = card[dest >= 0]
+    # The rule, with every holder on a trip that week (trip_rate 1).
+    cfg = ctx.pop.cfg
+    saved = cfg.behaviour.trip_rate
+    object.__setattr__(cfg.behaviour, "trip_rate", 1.0)
+    try:
+        placed = place(pop, on_trip, t[: len(on_trip)], np.random.default_rng(4))
+    finally:
+        object.__setattr__(cfg.behaviour, "trip_rate", saved)
+    here = ~placed["remote"]
+    assert here.sum() > 50
+    assert (w.merchant_city[placed["merchant_id"][here]] == dest[dest >= 0][here]).all()
+    assert placed["away"].all()
+
+
+def test_small_sums_at_digital_goods_merchants(ctx):
+    spec = plan_chunks(ctx.cfg)[1]
+    draws, codes, _ = draw_chunk(ctx, spec)
+    pop = ctx.pop
+    rows = np.flatnonzero(pop.is_testing_merchant[draws["merchant_id"]] & (codes == 0))
+    assert len(rows) > 100
+    amount = draws["amount_base"][rows]
+    small = np.isin(np.round(amount, 2), [0.99, 1.49, 1.99, 2.99, 4.99])
+    assert 0.2 < small.mean() < 0.4  # _MICRO_SHARE 0.3 of them (few others land there)
