@@ -328,3 +328,32 @@ def test_small_sums_at_digital_goods_merchants(ctx):
     amount = draws["amount_base"][rows]
     small = np.isin(np.round(amount, 2), [0.99, 1.49, 1.99, 2.99, 4.99])
     assert 0.2 < small.mean() < 0.4  # _MICRO_SHARE 0.3 of them (few others land there)
+
+
+def test_payments_moved_by_the_last_resort_are_placed_for_their_new_holder(ctx):
+    planner = ctx.pop.planner
+    block = DAY0
+    saved = planner.card_block.copy()
+    planner.card_block[:] = block  # every card blocked ...
+    planner.card_block[[3, 4]] = np.iinfo(np.int64).max  # ... but two
+    try:
+        d = _skeleton(ctx, 7, np.full(200, block + 5 * DAY_US))
+        planner.settle(None, d, np.zeros(200, dtype=np.int8), np.random.default_rng(3))
+    finally:
+        planner.card_block[:] = saved
+    assert np.isin(d["card_id"], [3, 4]).all()
+    assert (d["latitude"] != 0).all() and (d["longitude"] != 0).all()
+
+
+def test_genuine_rows_keep_their_channel_injected_ones_are_online(ctx):
+    spec = plan_chunks(ctx.cfg)[1]
+    draws, codes, _ = draw_chunk(ctx, spec)
+    genuine = codes == 0
+    assert 0.3 < (~draws["remote"][genuine]).mean() < 0.8  # many pay in person
+    assert draws["remote"][(codes > 0) & ~draws["present"]].all()
+
+
+def test_rings_have_two_to_eight_devices(ctx):
+    n_dev = ctx.pop.planner.rings.n_dev
+    assert len(n_dev) >= 20
+    assert n_dev.min() == 2 and n_dev.max() == 8
