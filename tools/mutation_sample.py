@@ -19,7 +19,8 @@ touched). Operators, each applied to one node:
 Docstrings, strings, `raise`/`log` lines, type annotations and `if TYPE_CHECKING`
 blocks are not mutated. Mutants recorded in `mutation/generated/equivalent.yaml` (id and reason,
 triaged by hand: no test can tell them apart from the original) are left out of the
-score. The score is killed / (run - equivalent) per module group and overall.
+score. The score is killed / (run - equivalent) per module group and overall; a mutant
+that stops pytest itself (an import or collection error) counts as killed.
 
     python tools/mutation_sample.py                    # 100 mutants, fresh seed, 2 jobs
     python tools/mutation_sample.py --seed 7 -n 100    # the same sample again
@@ -353,11 +354,13 @@ def _score(results: list[tuple[str, str, str]], equivalent: dict[str, str], seed
     for mid, group, status in results:
         eq = mid in equivalent
         k = per.setdefault(group, [0, 0, 0])
-        if eq and status != mutation_check.KILLED:
+        if eq and status == mutation_check.SURVIVED:
             k[2] += 1
             continue
         k[1] += 1
-        k[0] += status == mutation_check.KILLED
+        # An error is pytest stopped by the mutant itself (it breaks importing sqlgen or
+        # the tests' collection; the group's test paths are checked to exist): killed.
+        k[0] += status in (mutation_check.KILLED, mutation_check.ERROR)
     print("\ngroup        killed / scored  (equivalent)  score")
     for group, (killed, scored, eq) in sorted(per.items()):
         print(f"{group:12s} {killed:6d} / {scored:<6d}  ({eq})  {killed / max(scored, 1):6.0%}")

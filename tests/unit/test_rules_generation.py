@@ -84,6 +84,22 @@ def test_card_testing_attempts_are_about_a_minute_apart(ctx):
     assert 40e6 < np.median(gaps) < 90e6
     assert gaps.min() > 1e6 and gaps.max() < 3600e6
     assert (a["code"] == card_testing.SCENARIO.code).all()
+    sizes = np.bincount(a["episode"] - a["episode"].min())
+    sizes = sizes[sizes > 0][:-1]  # the last episode may be cut short
+    assert sizes.min() == 3 and sizes.max() == 8
+
+
+def test_card_tests_at_digital_merchants_are_fixed_small_sums(ctx):
+    planner = ctx.pop.planner
+    a = card_testing.plan(planner, 4000, DAY0, DAY0 + DAY_US, np.random.default_rng(6))
+    digital = ctx.pop.is_testing_merchant[a["merchant"]]
+    eur = np.round(a["amount_raw"][digital] * ctx.pop.merchant_scale[a["merchant"][digital]], 6)
+    fixed = eur[np.isin(eur, [0.5, 1.0, 2.0, 3.0, 5.0])]  # (rings' own picks may be
+    assert len(fixed) > 0.3 * len(eur)  # testing merchants too, with other small sums)
+    # 0.5, 1, 1, 1, 2, 2, 3, 5: one in eight at 0.5, three at 1, two at 2
+    share = {v: (fixed == v).mean() for v in (0.5, 1.0, 2.0)}
+    assert abs(share[1.0] - 3 / 8) < 0.04 and abs(share[2.0] - 2 / 8) < 0.04
+    assert abs(share[0.5] - 1 / 8) < 0.03
 
 
 def _skeleton(ctx, card: int, times: np.ndarray) -> dict:
@@ -351,6 +367,9 @@ def test_genuine_rows_keep_their_channel_injected_ones_are_online(ctx):
     genuine = codes == 0
     assert 0.3 < (~draws["remote"][genuine]).mean() < 0.8  # many pay in person
     assert draws["remote"][(codes > 0) & ~draws["present"]].all()
+    # A new device is an online payment's: never one in person.
+    assert draws["device_fresh"][genuine & draws["remote"]].any()
+    assert not draws["device_fresh"][~draws["remote"]].any()
 
 
 def test_rings_have_two_to_eight_devices(ctx):
