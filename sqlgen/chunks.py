@@ -309,7 +309,8 @@ def _draw_v3(
         scenario_rng = stream(cfg.seed, "scenarios", spec.index)
         codes = planner.materialize(spec, skeleton, scenario_rng)
         planner.settle(spec, skeleton, codes, scenario_rng)
-        settle_v3(pop, spec, skeleton, codes, stream(cfg.seed, "settle", spec.index))
+        settle_v3(pop, spec, skeleton, codes, stream(cfg.seed, "settle", spec.index),
+                  block=planner.card_block)
         planner.place(skeleton, codes, scenario_rng)
     with timer("time sort"):
         skeleton, codes = sort_by_time(skeleton, codes, spec)

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from sqlgen import arrow_np, money, networks, sampling, world
 from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, to_arrow, vocab_code
+from sqlgen.errors import SqlgenError
 from sqlgen.schema import reference
 
 if TYPE_CHECKING:
@@ -272,11 +273,56 @@ def _over_cap(key: np.ndarray, cap: np.ndarray, genuine: np.ndarray) -> np.ndarr
     return order[(rank >= cap[order]) & genuine[order]]
 
 
+def card_slots(
+    cap: int, card: np.ndarray, period: np.ndarray, a_us: np.ndarray, b_us: np.ndarray,
+    length_us: int,
+) -> np.ndarray:
+    """Each card's share of its `cap` per period (a day or a month of `length_us`) in
+    the part [a_us, b_us) of the period a chunk covers: the card's `cap` slots sit at
+    evenly spaced points of the period shifted by a phase hashed from (card, period),
+    and the chunk gets those in its part. Over the chunks covering a period the shares
+    add up to exactly `cap` (any chunking), and each is `cap * (b - a) / length`
+    rounded down or up, so a sliver of a day still has room on some cards."""
+    mixed = (card.astype(np.uint64) * np.uint64(0x9E3779B1)
+             + period.astype(np.uint64) * np.uint64(0x85EBCA77)) & np.uint64(0xFFFFFFFF)
+    phase = (mixed.astype(np.float64) / 2.0**32 * length_us).astype(np.int64)
+    return (cap * b_us + phase) // length_us - (cap * a_us + phase) // length_us
+
+
+def _chunk_caps(
+    behaviour, spec: ChunkSpec, card: np.ndarray, day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The daily and monthly cap of each row's card in this chunk (`card_slots`)."""
+    day_start = day * DAY_US
+    a = np.maximum(day_start, spec.t0_us) - day_start
+    b = np.minimum(day_start + DAY_US, spec.t1_us) - day_start
+    daily = card_slots(behaviour.max_card_payments_per_day, card, day, a, b, DAY_US)
+    # Chunks never cross a month: the chunk's part of its month, likewise.
+    days = calendar.monthrange(spec.year, spec.month)[1]
+    month_start = _month_start_us(spec.year, spec.month)
+    n = len(card)
+    monthly = card_slots(
+        behaviour.max_card_payments_per_month, card,
+        np.full(n, spec.year * 12 + spec.month - 1, dtype=np.int64),
+        np.full(n, spec.t0_us - month_start, dtype=np.int64),
+        np.full(n, spec.t1_us - month_start, dtype=np.int64),
+        days * DAY_US,
+    )
+    return daily, monthly
+
+
+def _month_start_us(year: int, month: int) -> int:
+    return calendar.timegm((year, month, 1, 0, 0, 0)) * 1_000_000
+
+
 def settle_v3(
-    ctx: Population, spec: ChunkSpec, d: Draws, codes: np.ndarray, rng: np.random.Generator
+    ctx: Population, spec: ChunkSpec, d: Draws, codes: np.ndarray, rng: np.random.Generator,
+    block: np.ndarray | None = None,
 ) -> None:
     """After fraud injection: injected rows are remote at the merchant's place; genuine
-    payments beyond a card's daily cap move to other cards (a few rounds)."""
+    payments beyond a card's daily or monthly cap move to other cards (a few rounds),
+    never onto a card already blocked at their time (`block`: each card's block time).
+    Raises when the caps cannot hold."""
     w = ctx.world
     inj = np.flatnonzero(codes != 0)
     m = d["merchant_id"][inj]
@@ -286,39 +332,88 @@ def settle_v3(
     genuine = codes == 0
     day = d["event_us"] // DAY_US
     d0 = spec.t0_us // DAY_US
-    # A chunk covering part of a UTC day gets that part of the cap (floored), so the
-    # chunks sharing a day stay within it together. Tabulated per day, then gathered.
     behaviour = ctx.cfg.behaviour
-    first, last = (int(day.min()), int(day.max())) if len(day) else (d0, d0)
-    days_of = np.arange(first, last + 1)
-    lo = np.maximum(days_of * DAY_US, spec.t0_us)
-    hi = np.minimum((days_of + 1) * DAY_US, spec.t1_us)
-    cap = np.floor(behaviour.max_card_payments_per_day * (hi - lo) / DAY_US)[day - first]
-    # Chunks never cross a month: the chunk's share of its month's cap, likewise.
-    days = calendar.monthrange(spec.year, spec.month)[1]
-    month_share = (spec.t1_us - spec.t0_us) / (days * DAY_US)
-    month_cap = np.full(len(day), np.floor(behaviour.max_card_payments_per_month * month_share))
     card = d["card_id"]
-    rows = None  # the first round checks every row
+    rows = np.arange(len(card))  # the first round checks every row
     for _ in range(_SETTLE_ROUNDS):
-        c, dy, g, cp, mc = (
-            (card, day, genuine, cap, month_cap)
-            if rows is None
-            else (card[rows], day[rows], genuine[rows], cap[rows], month_cap[rows])
-        )
+        c, dy, g = card[rows], day[rows], genuine[rows]
+        cap, month_cap = _chunk_caps(behaviour, spec, c, dy)
         key = c * (spec.t1_us // DAY_US - d0 + 1) + (dy - d0)
-        over = np.union1d(_over_cap(key, cp, g), _over_cap(c, mc, g))
-        if rows is not None:
-            over = rows[over]
+        over = rows[np.union1d(_over_cap(key, cap, g), _over_cap(c, month_cap, g))]
         if len(over) == 0:
             return
-        card[over] = rng.integers(0, w.n_cards, len(over))
+        card[over] = _unblocked_cards(w.n_cards, d["event_us"][over], block, rng)
         place_rows(ctx, d, over, rng)
         # Only the cards that gained rows can be over a cap now: the others kept their
         # first `cap` genuine payments (fraud counts first) or fewer.
         gained = np.zeros(w.n_cards, dtype=bool)
         gained[card[over]] = True
         rows = np.flatnonzero(gained[card])
+    # The few left (a sliver of a day has room on few cards): onto cards with room.
+    c, dy, g = card[rows], day[rows], genuine[rows]
+    cap, month_cap = _chunk_caps(behaviour, spec, c, dy)
+    key = c * (spec.t1_us // DAY_US - d0 + 1) + (dy - d0)
+    over = rows[np.union1d(_over_cap(key, cap, g), _over_cap(c, month_cap, g))]
+    if len(over):
+        _onto_free_cards(ctx, spec, d, over, block, rng)
+
+
+def _onto_free_cards(ctx: Population, spec: ChunkSpec, d: Draws, over: np.ndarray,
+                     block: np.ndarray | None, rng: np.random.Generator) -> None:
+    """Move the rows `over` to distinct cards with room left that day and month (and
+    not blocked by then); raises when there are not enough."""
+    card, n_cards = d["card_id"], ctx.world.n_cards
+    day = d["event_us"] // DAY_US
+    every = np.arange(n_cards, dtype=np.int64)
+    behaviour = ctx.cfg.behaviour
+    _, month_cap = _chunk_caps(behaviour, spec, every, np.full(n_cards, day[over[0]]))
+    month_room = month_cap - np.bincount(card, minlength=n_cards)
+    for dy in np.unique(day[over]).tolist():
+        rows = over[day[over] == dy]
+        day_cap, _ = _chunk_caps(behaviour, spec, every, np.full(n_cards, dy))
+        room = (day_cap > np.bincount(card[day == dy], minlength=n_cards)) & (month_room > 0)
+        if block is not None:
+            room &= block > d["event_us"][rows].max()
+        free = np.flatnonzero(room)
+        if len(free) < len(rows):
+            raise SqlgenError(
+                f"chunk {spec.index}: {len(rows) - len(free)} payments stay above a card's "
+                "daily or monthly cap (no card has room left); raise "
+                "behaviour.max_card_payments_per_day or _per_month, or catalog.num_cards")
+        pick = rng.choice(free, len(rows), replace=False)
+        card[rows] = pick
+        month_room[pick] -= 1
+    place_rows(ctx, d, over, rng)
+
+
+def _unblocked_cards(
+    n_cards: int, t: np.ndarray, block: np.ndarray | None, rng: np.random.Generator
+) -> np.ndarray:
+    """Random cards for payments at times `t`, none blocked by then (a moved payment is
+    the holder's own: it never lands on a card the issuer already blocked)."""
+    new = rng.integers(0, n_cards, len(t))
+    return new if block is None else unblocked(new, t, block, rng)
+
+
+def unblocked(card: np.ndarray, t: np.ndarray, block: np.ndarray,
+              rng: np.random.Generator) -> np.ndarray:
+    """`card` with each entry blocked at its time `t` (t >= block[card]) replaced by a
+    card drawn uniformly among those not blocked by then. Raises when none is left."""
+    bad = np.flatnonzero(t >= block[card])
+    if len(bad) == 0:
+        return card
+    # Blocks later than every time here are all alike (and may be known or not yet,
+    # depending on the days computed so far): clipped, free cards stay in id order.
+    known = np.minimum(block, t[bad].max() + 1)
+    order = np.argsort(known, kind="stable")
+    first_free = np.searchsorted(known[order], t[bad], side="right")
+    free = len(block) - first_free
+    if (free == 0).any():
+        raise SqlgenError("every card is blocked: no card left for a holder's payment; "
+                          "raise catalog.num_cards or lower fraud_rate")
+    out = card.copy()
+    out[bad] = order[first_free + (rng.random(len(bad)) * free).astype(np.int64)]
+    return out
 
 
 _AIRLINER_KMH = 900.0

@@ -386,13 +386,15 @@ class Planner:
         """Blocks: a holder's payments after the card's block move to their new card
         (here: another card), but for `auth.blocked_grace_days` some are still tried on
         the old one (declined `card_blocked`, see `place`)."""
-        from sqlgen.draws_v3 import place_rows  # v3 only
+        from sqlgen.draws_v3 import place_rows, unblocked  # v3 only
 
         grace = int(self.cfg.auth.blocked_grace_days * DAY_US)
         t = d["event_us"]
         block = self.card_block[d["card_id"]]
         after = np.flatnonzero(t >= block)  # few rows: those of blocked cards
-        after = after[codes[after] == 0]
+        # The holder's payments: genuine rows and planted visits (a breached merchant's
+        # customer: on a card blocked by then, the visit is made with the new card).
+        after = after[(codes[after] == 0) | (codes[after] == VISIT)]
         # In the grace days the holder still tries the old card now and then.
         tries = (t[after] < block[after] + grace) & (rng.random(len(codes))[after] < _TRY_BLOCKED)
         move = after[~tries]
@@ -400,9 +402,13 @@ class Planner:
             if len(move) == 0:
                 break
             d["card_id"][move] = self.pop.world.cards.draw(len(move), rng)
-            place_rows(self.pop, d, move, rng)
+            place_rows(self.pop, d, move[codes[move] == 0], rng)  # a visit stays put
             # Only moved rows changed card: only they can be after a block again.
             move = move[d["event_us"][move] >= self.card_block[d["card_id"][move]]]
+        if len(move):  # blocked cards pile up over a run: the rest among the unblocked
+            d["card_id"][move] = unblocked(d["card_id"][move], d["event_us"][move],
+                                           self.card_block, rng)
+            place_rows(self.pop, d, move[codes[move] == 0], rng)
 
     def place(self, d: Draws, codes: np.ndarray, rng: np.random.Generator) -> None:
         """After the daily cap (which may move rows): which rows hit a blocked card;

@@ -10,7 +10,7 @@ import duckdb
 
 from sqlgen.errors import SqlgenError
 from sqlgen.ownership import LEGACY_RUN
-from sqlgen.render import exact_path
+from sqlgen.render import exact_path, render
 from sqlgen.schema import payments_schema
 from sqlgen.writer import DATABASE, SUCCESS, OutputDir, database_marker, file_sha256
 
@@ -60,6 +60,15 @@ def _file_facts(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list, int, 
         f"SELECT count(*), count(*) FILTER (label_fraud) FROM {src}"
     ).fetchone()
     return columns, rows, frauds
+
+
+def null_problems(con: duckdb.DuckDBPyConnection, path: Path, rel: str) -> list[str]:
+    """One problem per column that schema/payments.yaml declares non-nullable but that
+    holds nulls in this file (the file's schema already checked)."""
+    required = [c.name for c in payments_schema().columns if not c.nullable]
+    counts = con.execute(render("validate_nulls.sql", columns=required, path=path)).fetchone()
+    return [f"{rel}: {n} nulls in non-nullable column {name}"
+            for name, n in zip(required, counts, strict=True) if n]
 
 
 def _id_type(manifest: dict) -> str:
@@ -159,6 +168,8 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
             continue
         if columns != expected_cols:
             problems.append(f"{rel}: schema differs from schema/payments.yaml")
+        else:
+            problems += null_problems(con, path, rel)
         if n != entry["rows"] or f != entry["fraud_rows"]:
             problems.append(
                 f"{rel}: {n} rows / {f} frauds, manifest says "

@@ -81,6 +81,24 @@ def test_no_approved_payment_after_a_block(v3_run):
     assert approved == 0
 
 
+def test_holders_try_a_blocked_card_only_in_the_grace_days(v3_run):
+    """Issue 25: genuine `card_blocked` declines came long after the block (planted
+    visits of a breach on cards already blocked, and replacement cards drawn among
+    cards blocked by then): 80 of 216 at least 48 h after. A card's first
+    `card_blocked` decline is at or after its block, so every genuine one is within
+    the grace days of it."""
+    cfg, con = v3_run
+    assert cfg.auth.blocked_grace_days == 2.0
+    genuine, late = one(con, """
+        WITH b AS (SELECT card_id, min(event_time) AS t FROM payments
+                   WHERE decline_reason = 'card_blocked' GROUP BY ALL)
+        SELECT count(*), count(*) FILTER (p.event_time >= b.t + INTERVAL 48 HOUR)
+        FROM payments p JOIN b USING (card_id)
+        WHERE p.decline_reason = 'card_blocked' AND NOT p.label_fraud""")
+    assert genuine > 20  # holders do try the old card
+    assert late == 0
+
+
 def test_declines_are_coherent(v3_run):
     _, con = v3_run
     bad, declined_genuine, testing_declined = one(con, """

@@ -1,0 +1,98 @@
+"""Rule-level tests of the labeller's exact-count correction (`labeler.correct_labels`)
+on hand-made chunks: which rows it may relabel and how many."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from sqlgen.labeler import BURST, FILL, LOGISTIC, correct_labels, report_times, report_times_v3
+
+
+def _inputs(n=40):
+    merchant = np.arange(n) % 4
+    event = np.arange(n, dtype=np.int64) * 1_000_000
+    risk = np.array([0.1, 0.9, 0.2, 0.3])[merchant]  # each row's merchant's risk
+    return merchant, event, risk
+
+
+def test_overshoot_unlabels_only_logistic_draws_never_planned_frauds():
+    merchant, event, risk = _inputs()
+    fixed = np.zeros(40, dtype=np.int8)
+    fixed[:5] = 4  # planned card testing
+    logistic = np.zeros(40, dtype=bool)
+    logistic[3:20] = True  # 17 draws, 2 of them on planned rows (ignored there)
+    out = correct_labels(logistic, 6, merchant, event, risk, 3, 10_000_000,
+                         np.random.default_rng(1), fixed=fixed)
+    assert (out[:5] == 4).all()  # planned frauds keep their code
+    assert (out == LOGISTIC).sum() == 6
+    assert set(np.flatnonzero(out == LOGISTIC)) <= set(range(5, 20))
+    assert not np.isin(out, [BURST, FILL]).any()
+
+
+def test_undershoot_adds_whole_bursts_then_fill():
+    merchant, event, risk = _inputs()
+    logistic = np.zeros(40, dtype=bool)
+    logistic[[7, 9]] = True
+    out = correct_labels(logistic, 2, merchant, event, risk, 3, 10_000_000,
+                         np.random.default_rng(2), burst_target=3)
+    assert (out == LOGISTIC).sum() == 2 and out[7] == out[9] == LOGISTIC
+    burst = np.flatnonzero(out == BURST)
+    assert len(burst) == 3 and len(set(merchant[burst])) == 1  # one wave at one merchant
+    assert np.ptp(event[burst]) <= 2 * 10_000_000
+    # Exactly the target, whatever the draw: fill makes up what bursts cannot.
+    out = correct_labels(np.zeros(40, bool), 39, merchant, event, risk, 3, 10_000_000,
+                         np.random.default_rng(3))
+    assert (out != 0).sum() == 39
+
+
+def test_target_zero_and_all_free_rows_are_allowed():
+    merchant, event, risk = _inputs()
+    out = correct_labels(np.ones(40, bool), 0, merchant, event, risk, 3, 10,
+                         np.random.default_rng(1))
+    assert (out == 0).all()
+    out = correct_labels(np.zeros(40, bool), 40, merchant, event, risk, 3, 10,
+                         np.random.default_rng(1))
+    assert (out != 0).all()
+
+
+class _Median:
+    """An rng whose lognormal draws are their median (times `factor`)."""
+
+    def __init__(self, factor=1.0):
+        self.factor = factor
+
+    def lognormal(self, mean, sigma, size=None):
+        value = np.exp(mean) * self.factor
+        return value if size is None else np.broadcast_to(value, (size,)).copy()
+
+
+DAY = 86_400_000_000
+
+
+def test_report_times_are_the_payment_plus_the_delay_in_days():
+    scenario = np.array([0, 1, 0, 2], dtype=np.int8)
+    event = np.array([10, 20, 30, 40], dtype=np.int64) * DAY
+    out = report_times(scenario, event, 2.5, 0.8, _Median()).to_pylist()
+    assert out[0] is None and out[2] is None
+    assert [v.timestamp() * 1e6 for v in (out[1], out[3])] == [22.5 * DAY, 42.5 * DAY]
+
+
+def test_v3_report_times_per_scenario_channel_and_cap():
+    # logistic (10 d, x1.3 remote), card testing (3 d), a planned row, one lone row of
+    # account takeover (5 d), and genuine.
+    scenario = np.array([1, 1, 4, 6, 5, 0], dtype=np.int8)
+    remote = np.array([False, True, True, False, True, False])
+    planned = np.array([0, 0, 0, 0, 5, 0], dtype=np.int8)
+    planned_reported = np.array([0, 0, 0, 0, 77, 0], dtype=np.int64) * DAY
+    event = np.full(6, 100 * DAY, dtype=np.int64)
+    out = report_times_v3(scenario, event, remote, planned, planned_reported, _Median())
+    assert out.is_null().to_pylist() == [False] * 5 + [True]
+    delay = out.cast(pa.int64()).to_numpy(zero_copy_only=False)[:5] - event[:5]
+    assert delay[4] == (77 - 100) * DAY  # the planned report, as planned
+    # exp(log(d)) is d to within a float's rounding: 1 microsecond at most.
+    assert np.abs(delay[:4] - np.array([10.0, 13.0, 3.0, 5.0]) * DAY).max() <= 1
+    # Capped at the 120-day chargeback window.
+    out = report_times_v3(scenario, event, remote, planned, planned_reported, _Median(50.0))
+    delay = out.cast(pa.int64()).to_numpy(zero_copy_only=False)[:4] - event[:4]
+    assert delay.tolist() == [120 * DAY] * 4

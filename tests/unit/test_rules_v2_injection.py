@@ -1,0 +1,60 @@
+"""Rule-level tests of v2 scenario injection (`scenarios.*.inject`, `base.Injector`) on
+one drawn chunk: quotas met exactly, each scenario's shape (cards, merchants, amounts,
+gaps) as its module says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sqlgen.chunks import ChunkContext, draw_chunk
+from sqlgen.config import load_config, with_overrides
+from sqlgen.plan import plan_chunks
+from sqlgen.pools import make_pools
+from sqlgen.scenarios import code
+from tests.conftest import TINY
+
+
+@pytest.fixture(scope="module")
+def chunk():
+    cfg = with_overrides(load_config(TINY), realism="v2", rows=8_000, batch_size=8_000,
+                         fraud_rate=0.05, temporal={"start_date": "2025-03-01",
+                                                    "end_date": "2025-03-31"})
+    ctx = ChunkContext(cfg, None)
+    ctx.use_pools(make_pools(cfg.seed))
+    spec = plan_chunks(cfg)[0]
+    draws, codes, share = draw_chunk(ctx, spec)
+    return ctx, spec, draws, codes, share
+
+
+def test_each_injected_scenario_fills_its_quota_on_distinct_rows(chunk):
+    _, spec, draws, codes, share = chunk
+    for name in ("card_testing", "compromised_merchant", "account_takeover"):
+        assert share[name] > 5
+        assert (codes == code(name)).sum() == share[name], name
+    t = draws["event_us"]
+    assert ((t >= spec.t0_us) & (t < spec.t1_us)).all()
+
+
+def test_card_testing_rows_are_small_sums_seconds_to_minutes_apart(chunk):
+    ctx, _, draws, codes, _ = chunk
+    rows = np.flatnonzero(codes == code("card_testing"))
+    amount = draws["amount_raw"][rows] * ctx.pop.merchant_scale[draws["merchant_id"][rows]]
+    assert amount.min() >= 0.5 - 1e-9 and amount.max() <= 5.0 + 1e-9
+    assert np.allclose(amount, np.round(amount, 2))
+    # Consecutive attempts on one card at one merchant: 20 s to 3 min apart.
+    order = rows[np.lexsort((draws["event_us"][rows], draws["card_id"][rows]))]
+    same = (np.diff(draws["card_id"][order]) == 0) & (np.diff(draws["merchant_id"][order]) == 0)
+    gaps = np.diff(draws["event_us"][order])[same]
+    assert len(gaps) > 5
+    assert gaps.min() >= 20_000_000 and gaps.max() < 180_000_000 * 8
+
+
+def test_compromised_merchant_cards_were_seen_at_one_merchant_before(chunk):
+    _, _, draws, codes, _ = chunk
+    fraud = np.flatnonzero(codes == code("compromised_merchant"))
+    genuine = codes == 0
+    card, t = draws["card_id"], draws["event_us"]
+    for r in fraud:
+        visits = np.flatnonzero(genuine & (card == card[r]) & (t < t[r]))
+        assert len(visits), r  # the card paid genuinely before it was used elsewhere
