@@ -14,7 +14,7 @@ from sqlgen.config import load_config, with_overrides
 from sqlgen.runner import run
 from sqlgen.schema import payments_schema
 from sqlgen.validate import validate
-from sqlgen.writer import file_sha256
+from sqlgen.writer import OutputDir, file_sha256
 from tests.conftest import TINY
 
 
@@ -31,7 +31,7 @@ def out(tmp_path):
 def _rewrite(out, change) -> str:
     """Rewrite the first payments file through `change(table)`, keeping the manifest's
     bytes and checksum right: only the file's content differs. Returns its path."""
-    manifest_path = out / "payments" / "_manifest.json"
+    manifest_path = OutputDir(out).manifest_file()
     manifest = json.loads(manifest_path.read_text())
     entry = manifest["files"][0]
     path = out / entry["path"]

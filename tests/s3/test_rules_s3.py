@@ -66,4 +66,4 @@ def test_a_lost_answer_to_the_landed_manifest_put_keeps_the_run(aws, monkeypatch
     delivery._rollback()
     delivery.abandon()
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=RAW)["Contents"]}
-    assert keys == {data_key, "payments/_manifest.json"}
+    assert keys == {data_key, ".sqlgen/payments/manifest.json"}

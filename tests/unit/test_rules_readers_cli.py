@@ -22,7 +22,7 @@ def _declared(ddl: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(("fmt", "bigint"), [("athena", "bigint"), ("spark", "BIGINT")])
 def test_ddl_declares_64_bit_ids_as_bigint(fmt, bigint):
-    declared = _declared(table_ddl("payments", fmt))
+    declared = _declared(table_ddl("payments", fmt, location="/data/out/payments"))
     ids = [c.name for c in payments_schema().columns if c.type == "BIGINT"]
     assert {"customer_id", "merchant_id", "card_id"} <= set(ids)
     assert {name: declared[name] for name in ids} == dict.fromkeys(ids, bigint)
