@@ -77,6 +77,7 @@ _CARD_LEVEL_SIGMA = 0.5  # spread of cards' spending levels (log scale)
 _NEW_DEVICE = 0.06  # genuine remote payments from a new device (phone, browser, guest)
 _BIG_PURCHASE = 0.01  # genuine payments several times the card's usual
 _MICRO_SHARE = 0.3  # genuine payments at digital-goods merchants that are small sums
+_AFTER_BLOCK_REPORT_US = (60_000_000, HOUR_US)  # an attempt after the block: reported this soon
 _TRY_BLOCKED = 0.25  # of a holder's payments in the grace days still tried on the old card
 _SALT_RING_DEVICE = 0x51A6
 _SALT_IP = 0x1B7E
@@ -326,9 +327,13 @@ class Planner:
         block = np.full(len(a["t"]), np.iinfo(np.int64).max, dtype=np.int64)
         block[rows] = report[ep]
         a["block"] = block
-        # Attempts after the block are known at once; the others when reported.
-        a["reported"] = np.where(fraud, np.maximum(block, a["t"]), 0)
-        a["reported"][fraud & (a["t"] >= block)] = a["t"][fraud & (a["t"] >= block)]
+        # Attempts before the block are reported with it; those after it are seen by
+        # the issuer and reported soon after (a minute to an hour): never at the
+        # payment's own instant, so a point-in-time feature never counts its own report.
+        a["reported"] = np.where(fraud, block, 0)
+        after = np.flatnonzero(fraud & (a["t"] >= block))
+        a["reported"][after] = a["t"][after] + rng.integers(
+            _AFTER_BLOCK_REPORT_US[0], _AFTER_BLOCK_REPORT_US[1], len(after))
         return a
 
     # -- one chunk ---------------------------------------------------------------------
