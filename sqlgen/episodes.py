@@ -20,7 +20,9 @@ attempt) can matter to a chunk only if its day starts before the chunk's end plu
 window. Blocks accumulate as a running minimum over the days in order; the attempts of
 days already computed that end later are kept for the next chunks (so a process costs
 about the prefix of days up to its last chunk); a chunk taken out of order recomputes
-the days that reach it. Each chunk takes the attempts of its time slice
+the days that reach it. Fraud attempts planned past the window's end wrap around to its
+start (`_WRAP_US`), so both ends see the middle's rate; every process computes the days
+that can wrap first. Each chunk takes the attempts of its time slice
 (`Planner.materialize`), applies blocks (`Planner.settle`: declined `card_blocked`, the
 holder's later payments move to a replacement card) and gives the fraud rows the ring's
 device, address and browser (`Planner.devices`).
@@ -59,6 +61,13 @@ CAP_US = 120 * DAY_US  # chargeback window: no report later than this
 # first attempt: 171 days; the rest is margin for long gaps within a spree (lognormal:
 # 29 days is over 7 sigma of a takeover's 45-minute gaps).
 _LATE_US = 200 * DAY_US
+# Fraud attempts planned past the window's end wrap around to its start (time modulo the
+# window), so every day gets the same expected fraud whatever the scenario's lags (no
+# pile-up in the last hours, no ramp-up at the start). Only these can pass the end (a
+# retry after the block is kept only when it falls inside the window): a breached card's
+# cash-out (at most 1 + 14 + 30 days after its day, +1 for the ring's hours) and spree
+# gaps; the days that close to the end are computed first by every process (`_wrap_in`).
+_WRAP_US = 60 * DAY_US
 _KEEP_US = DAY_US  # attempts kept before the latest slice (slices a little out of order)
 # A slice before the floor: the attempts of this long before it are kept too (at least
 # 4 slices of its length).
@@ -176,6 +185,7 @@ class Planner:
         self._pending = _empty()
         self._behind = (0, 0, _empty())  # (t0, t1, attempts ending in [t0, t1))
         self._cache: dict[int, Attempts] = {}
+        self._wrapped: Attempts | None = None  # the wrapped attempts (`_wrap_in`)
         # Each day's first and last attempt time once computed (else the bounds).
         day0 = self.t0 + DAY_US * np.arange(self._n_days, dtype=np.int64)
         self._ends = np.stack([day0 - self.early, day0 + _LATE_US - 1], axis=1)
@@ -212,6 +222,7 @@ class Planner:
         (and maybe others: take the slice with a search on `t`); brings `card_block` up
         to date for times before t1. Works for slices asked in any order."""
         with self._lock:
+            self._wrap_in()
             lo, hi = self._days_for(t0_us, t1_us)
             if t0_us < self._floor:  # out of order: from the store behind the floor
                 b0, b1, behind = self._behind
@@ -224,7 +235,9 @@ class Planner:
                 lo = self._days_for(b0, t1_us)[0]
                 days = lo + np.flatnonzero((self._ends[lo:hi + 1, 0] < t1_us)
                                            & (self._ends[lo:hi + 1, 1] >= b0))
-                behind = _by_time([_between(self._day(d), b0, t1_us) for d in days.tolist()])
+                behind = _by_time([_between(self._wrapped, b0, t1_us)]
+                                  + [_between(_unwrapped(self._day(d)), b0, t1_us)
+                                     for d in days.tolist()])
                 self._behind = (b0, t1_us, behind)
                 return behind
             self._floor = max(self._floor, t0_us - _KEEP_US)
@@ -257,9 +270,31 @@ class Planner:
         for d in range(self._upto, last + 1):
             a = self._day(d)
             self._block(a)
-            parts.append(_between(a, self._floor, self.t1))
+            parts.append(_between(_unwrapped(a), self._floor, self.t1))
         self._upto = last + 1
         self._pending = _by_time(parts)
+
+    def wrap_days(self) -> list[int]:
+        """The days whose attempts can wrap around the window: the first (a burst
+        reaching back before the start) and those within `_WRAP_US` of the end."""
+        first = -(-self.early // DAY_US)
+        last = max(0, self._n_days - 1 - _WRAP_US // DAY_US)
+        return sorted({*range(min(first, self._n_days)), *range(last, self._n_days)})
+
+    def _wrap_in(self) -> None:
+        """Once per process, before any slice: the wrapped attempts of the wrap days
+        (kept: they land near the window's start or end) and their blocks, which can
+        come anywhere in the window."""
+        if self._wrapped is not None:
+            return
+        parts = []
+        for d in self.wrap_days():
+            a = self._day(d)
+            w = {k: v[a["wrapped"]] for k, v in a.items()}
+            self._block(w)
+            parts.append(w)
+        self._wrapped = _by_time(parts)
+        self._pending = _by_time([self._pending, self._wrapped])
 
     def _block(self, a: Attempts) -> None:
         fraud = a["code"] > 0
@@ -282,16 +317,11 @@ class Planner:
             a = s.plan(self, k, t0, t0 + DAY_US, rng)
             # Globally unique episode ids: (day, scenario, local episode).
             a["episode"] = (np.int64(day) * 256 + s.code) << 32 | a["episode"]
-            parts.append(self._report(a, s, rng))
+            parts.append(self._report(a, s, rng, day))
         a = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else _empty()
-        fraud = a["code"] > 0
-        if len(a["t"]) and (a["t"].min() < t0 - self.early or a["t"].max() >= t0 + _LATE_US
-                            or a["block"][fraud].min(initial=t0) < t0 - self.early):
-            raise SqlgenError(
-                f"internal error: day {day} of the fraud plan has attempts or blocks outside "
-                f"[day - {self.early} us, day + {_LATE_US} us): the plan would not partition")
-        if len(a["t"]):
-            self._ends[day] = a["t"].min(), a["t"].max()
+        own = a["t"][~a["wrapped"]]
+        if len(own):
+            self._ends[day] = own.min(), own.max()
         else:
             self._ends[day] = 1, 0  # nothing ends in any slice
         self._cache[day] = a
@@ -299,13 +329,26 @@ class Planner:
             del self._cache[next(iter(self._cache))]
         return a
 
-    def _report(self, a: Attempts, scenario, rng: np.random.Generator) -> Attempts:
-        """Times inside the run; each episode's report (first attempt + delay, capped)
-        and block; some rings try again after the block."""
-        late = a["t"] >= self.t1
-        a["t"][late] = self.t1 - 1 - rng.integers(0, 6 * HOUR_US, int(late.sum()))
-        early = a["t"] < self.t0
-        a["t"][early] = self.t0 + rng.integers(0, HOUR_US, int(early.sum()))
+    def _report(self, a: Attempts, scenario, rng: np.random.Generator, day: int) -> Attempts:
+        """Times inside the run (fraud wraps around the window, planted visits outside
+        it are dropped); each episode's report (first attempt + delay, capped) and
+        block; some rings try again after the block."""
+        t0 = self.t0 + day * DAY_US
+        t = a["t"]
+        if len(t) and (t.min() < t0 - self.early or t.max() >= t0 + _LATE_US
+                       or t.max(initial=0) >= max(self.t1, t0 + _WRAP_US)):
+            raise SqlgenError(
+                f"internal error: day {day} of the fraud plan has attempts outside "
+                f"[day - {self.early} us, day + {_LATE_US} us) or past the window's end "
+                f"more than {_WRAP_US} us after the day: the plan would not partition")
+        outside = (t < self.t0) | (t >= self.t1)
+        if (outside & (a["code"] == VISIT)).any():
+            a = {k: v[~(outside & (a["code"] == VISIT))] for k, v in a.items()}
+            outside = (a["t"] < self.t0) | (a["t"] >= self.t1)
+        # The wrapped part of an episode is an episode of its own (its own report).
+        a["t"][outside] = self.t0 + (a["t"][outside] - self.t0) % (self.t1 - self.t0)
+        a["episode"][outside] |= np.int64(1) << 31
+        a["wrapped"] = outside
         fraud = a["code"] > 0
         ep = np.unique(a["episode"][fraud], return_inverse=True)[1]
         first = np.full(ep.max(initial=-1) + 1, np.iinfo(np.int64).max)
@@ -322,7 +365,7 @@ class Planner:
         retry = last[several & (rng.random(len(first)) < _RETRY_SHARE)]
         again = report[ep[np.searchsorted(rows, retry)]] + rng.integers(
             HOUR_US, 5 * DAY_US, len(retry))
-        ok = again < self.t1
+        ok = (again < self.t1) & (again < t0 + _LATE_US)
         a["t"][retry[ok]] = again[ok]
         block = np.full(len(a["t"]), np.iinfo(np.int64).max, dtype=np.int64)
         block[rows] = report[ep]
@@ -477,13 +520,13 @@ def _between(a: Attempts, t0_us: int, t1_us: int) -> Attempts:
 
 
 def _by_time(parts: list[Attempts]) -> Attempts:
-    """Parts in plan order (days ascending) as one table in time order; ties keep the
-    plan order, as a sort of the whole plan would."""
+    """Parts as one table in time order; ties by episode id (unique to its day and
+    scenario) and code, so the order never depends on how the parts were gathered."""
     parts = [p for p in parts if len(p["t"])]
     if not parts:
         return _empty()
     a = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    order = np.argsort(a["t"], kind="stable")
+    order = np.lexsort((a["code"], a["episode"], a["t"]))
     return {k: v[order] for k, v in a.items()}
 
 
@@ -491,7 +534,7 @@ def _empty() -> Attempts:
     z = np.zeros(0, dtype=np.int64)
     return {"t": z, "card": z, "merchant": z, "code": z.astype(np.int8), "ring": z,
             "device": z, "amount_raw": z.astype(np.float64), "episode": z, "block": z,
-            "reported": z, "present": z.astype(bool)}
+            "reported": z, "present": z.astype(bool), "wrapped": z.astype(bool)}
 
 
 def behaviour(pop: Population, d: Draws) -> dict[str, np.ndarray]:
@@ -529,3 +572,9 @@ def behaviour(pop: Population, d: Draws) -> dict[str, np.ndarray]:
         "velocity": velocity,
         "far": far,
     }
+
+
+def _unwrapped(a: Attempts) -> Attempts:
+    """A day's attempts in their own time (the wrapped ones are served from
+    `Planner._wrapped`)."""
+    return a if not a["wrapped"].any() else {k: v[~a["wrapped"]] for k, v in a.items()}

@@ -10,6 +10,7 @@ import pytest
 from sqlgen.catalogs import build_catalogs
 from sqlgen.config import load_config, with_overrides
 from sqlgen.population import Population
+from sqlgen.scenarios.base import DAY_US
 from tests.conftest import TINY
 
 
@@ -39,3 +40,35 @@ def test_no_fraud_is_reported_at_its_own_instant(year_plan):
     # before the block: reported with it; after: within the hour
     assert np.all(plan["reported"][fraud & ~after] == plan["block"][fraud & ~after])
     assert np.all(plan["reported"][after] - plan["t"][after] <= 3_600_000_000)
+
+
+def test_window_edges_get_the_same_fraud_as_the_middle(year_plan):
+    """Attempts planned past the window's end were clamped into its last 6 hours, and
+    breach cash-outs (days after their breach) had none in the first week. Wrapped
+    around the window instead, every week gets its share, per scenario, and the exact
+    count stays."""
+    planner, plan = year_plan
+    fraud = plan["code"] > 0
+    assert fraud.sum() == sum(planner.totals.values())
+    assert plan["t"].min() >= planner.t0 and plan["t"].max() < planner.t1
+    day = (plan["t"][fraud] - planner.t0) // DAY_US
+    n = planner._n_days
+    for code in np.unique(plan["code"][fraud]):
+        per_day = np.bincount(day[plan["code"][fraud] == code], minlength=n)
+        week = per_day[30:n - 30].mean() * 7
+        assert 0.5 * week < per_day[:7].sum() < 1.6 * week, code
+        assert 0.5 * week < per_day[-7:].sum() < 1.6 * week, code
+    quarter = fraud.sum() / n / 4  # attempts in 6 hours on average
+    hour6 = 6 * 3_600_000_000
+    assert (plan["t"][fraud] >= planner.t1 - hour6).sum() < 3 * quarter
+    assert (plan["t"][fraud] < planner.t0 + hour6).sum() < 3 * quarter
+
+
+def test_a_wrapped_episode_part_has_its_own_report(year_plan):
+    """The part of an episode wrapped to the window's start is reported after its own
+    first attempt, not after the original one (which lies past the end)."""
+    _, plan = year_plan
+    fraud = (plan["code"] > 0) & plan["wrapped"]
+    assert fraud.sum() > 0
+    assert np.all(plan["reported"][fraud] > plan["t"][fraud])
+    assert np.all(plan["block"][fraud] < plan["t"][fraud] + 121 * DAY_US)
