@@ -31,7 +31,7 @@ from sqlgen.draws import (
     sort_by_time,
     to_arrow,
 )
-from sqlgen.draws_v3 import attributes_v3, settle_v3, skeleton_v3, to_arrow_v3
+from sqlgen.draws_v3 import attributes_v3, locate_remote, settle_v3, skeleton_v3, to_arrow_v3
 from sqlgen.episodes import behaviour
 from sqlgen.errors import SqlgenError
 from sqlgen.labeler import (
@@ -316,6 +316,7 @@ def _draw_v3(
     with timer("attributes"):
         draws = attributes_v3(pop, spec, skeleton, rng)
         planner.devices(draws, scenario_rng)
+        locate_remote(pop, spec, draws)
     return draws, codes
 
 

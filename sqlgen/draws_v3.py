@@ -39,6 +39,12 @@ SUBSCRIPTION_MCCS = ("4814", "4900", "5815", "5967")  # telecom, utilities, digi
 _RECURRING_P = 0.7  # of stored-credential payments at those merchants
 _CARRIER_P = 0.5  # mobile payments over the carrier's network rather than home Wi-Fi
 _ROAMING = 0.05
+# Genuine devices and home addresses are replaced now and then, each on its own clock
+# (`networks.lease_epochs`): a device lives 45 days to 2 years (a new phone, a cleared
+# browser), a broadband lease 7 days to a year.
+_DEVICE_LIFE_DAYS = (45.0, 730.0)
+_LEASE_DAYS = (7.0, 365.0)
+_SALT_DEVICE_EPOCH = 0xDE71CE  # the device table's UUID salt (`draws.Devices`)
 
 
 def bounded_weights(weights: np.ndarray, cap: float) -> np.ndarray:
@@ -101,6 +107,21 @@ class World:
         self.cards = sampling.CdfSampler(bounded_weights(np.asarray(card_pop), cap_share))
         self.n_cards = len(card_pop)
         self._offsets: dict[tuple[int, int], world.ZoneOffsets] = {}
+        self.t0_us = int(np.datetime64(cfg.temporal.start_date, "us").astype(np.int64))
+        self._carrier_cities: np.ndarray | None = None
+
+    def carrier_city(self, key: np.ndarray) -> np.ndarray:
+        """The city of each mobile carrier gateway (`networks.carrier_keys`): a city of
+        its country by population, fixed by the seed."""
+        if self._carrier_cities is None:
+            n = len(reference()["countries"]) * networks.CARRIER_IPS_PER_COUNTRY
+            k = np.arange(n, dtype=np.uint64)
+            h = sampling.mix64(k ^ np.uint64(self.seed ^ 0xCA7C17))
+            u = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+            pick = self.destinations.lookup(
+                (k // np.uint64(networks.CARRIER_IPS_PER_COUNTRY)).astype(np.int64), u)
+            self._carrier_cities = np.where(pick >= 0, self.destination_city[pick], -1)
+        return self._carrier_cities[key]  # -1: a country without shops (the caller's city)
 
     def offsets(self, spec: ChunkSpec) -> world.ZoneOffsets:
         key = (spec.t0_us, spec.t1_us)
@@ -207,7 +228,9 @@ def place_rows(ctx: Population, d: Draws, rows: np.ndarray, rng: np.random.Gener
 def place(ctx: Population, card: np.ndarray, utc: np.ndarray, rng: np.random.Generator) -> Draws:
     """Where payments of these cards at these times happen and at which merchant: in
     person at a shop of the holder's current place, remotely at home (or from the
-    trip's destination). Columns merchant_id, remote, away, latitude, longitude, zone."""
+    trip's destination). Columns merchant_id, remote, away, latitude, longitude, zone,
+    ip_city (the city of a remote payment's network before the device is known: home,
+    or the trip's destination; -1 in person)."""
     w, cfg = ctx.world, ctx.cfg
     owner = ctx.card_owner[card]
     dest, travel_day = w.trips(owner, utc, cfg.behaviour.trip_rate)
@@ -231,6 +254,7 @@ def place(ctx: Population, card: np.ndarray, utc: np.ndarray, rng: np.random.Gen
     away = np.flatnonzero(remote & on_trip)
     lat[away], lon[away] = world.near(dest[away], rng)
     zone[away] = w.city_zone[dest[away]]
+    ip_city = np.where(remote, np.where(on_trip, dest, w.customer_home[owner]), -1)
     return {
         "merchant_id": merchant,
         "remote": remote,
@@ -238,6 +262,7 @@ def place(ctx: Population, card: np.ndarray, utc: np.ndarray, rng: np.random.Gen
         "latitude": lat,
         "longitude": lon,
         "zone": zone,
+        "ip_city": ip_city,
     }
 
 
@@ -377,20 +402,38 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
     for k in range(1, cfg.behaviour.max_devices):
         slot += u < 0.4**k
     slot = np.minimum(slot, ctx.devices.count[owner] - 1)
-    # v3 devices carry household IP and browser (the pool index is v2's)
-    device = ctx.devices.rows(owner, slot, skip=("ip_idx",))
+    # v3 devices carry browser and kind (the pool index is v2's; the address below)
+    device = ctx.devices.rows(owner, slot, skip=("ip_idx", "ip"))
     kind = device["kind"]
+    # Devices are replaced now and then: a later lifetime of a slot is a new device.
+    day = (s["event_us"] - w.t0_us) / DAY_US
+    dev_key = (owner.astype(np.uint64) << np.uint64(6)) | slot.astype(np.uint64)
+    epoch = networks.lease_epochs(dev_key, day, *_DEVICE_LIFE_DAYS, w.seed)
+    new = np.flatnonzero(remote & (epoch > 0))
+    device["uuid"][new] = sampling.keyed_uuid4(
+        dev_key[new] ^ (epoch[new].astype(np.uint64) << np.uint64(48)),
+        w.seed ^ _SALT_DEVICE_EPOCH)
     ecom = np.flatnonzero(combos["channel"][combo] == vocab_code("channel", "ecom"))
     combo[ecom] = _with_device(combo[ecom], kind[ecom])
 
-    ip = device["ip"]
+    # Home broadband: the household's line, in a provider block of its country, the
+    # current lease's address; its place is the home town.
+    home_country = ctx.customer_country[owner]
+    line = networks.household_lines(owner, slot, w.seed)
+    lease = networks.lease_epochs(line, day, *_LEASE_DAYS, w.seed)
+    ip = networks.household_ips(owner, slot, w.seed, home_country, lease)
+    ip_city = s["ip_city"].copy()
     mobile = np.flatnonzero(
         (kind == vocab_code("device_type", "mobile")) & (rng.random(n) < _CARRIER_P)
     )
-    country = ctx.customer_country[owner[mobile]]
-    ip[mobile] = networks.carrier_ips(country, rng.random(len(mobile)), w.seed)
+    u = rng.random(len(mobile))
+    ip[mobile] = networks.carrier_ips(home_country[mobile], u, w.seed)
+    gateway = w.carrier_city(networks.carrier_keys(home_country[mobile], u))
+    ip_city[mobile] = np.where(gateway >= 0, gateway, ip_city[mobile])
     elsewhere = np.flatnonzero(s["away"] | (rng.random(n) < _ROAMING))
-    ip[elsewhere] = networks.random_ips(len(elsewhere), rng)
+    ip_city[elsewhere] = s["ip_city"][elsewhere]
+    ip[elsewhere] = networks.random_ips(
+        len(elsewhere), rng, w.city_country[np.maximum(ip_city[elsewhere], 0)], w.seed)
 
     stored = combos["pos_entry_mode"][combo] == vocab_code("pos_entry_mode", "credential_on_file")
     recurring = remote & stored & w.subscription[s["merchant_id"]] & (rng.random(n) < _RECURRING_P)
@@ -403,6 +446,7 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
         "device_fresh": np.zeros(n, dtype=bool),
         "device_null": ~remote,
         "ip": ip,
+        "ip_city": ip_city,
         "ip_idx": np.zeros(n, dtype=np.int32),  # unused in v3 (scenarios write it)
         "ua_idx": device["ua_idx"],
         "is_recurring": recurring,
@@ -415,11 +459,16 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
     }
 
 
-def fraud_networks(d: Draws, codes: np.ndarray, rng: np.random.Generator) -> None:
-    """Injected rows come from the fraudster's own address, met once."""
-    rows = np.flatnonzero(codes != 0)
-    d["ip"][rows] = networks.random_ips(len(rows), rng)
-    d["device_null"][rows] = False
+def locate_remote(ctx: Population, spec: ChunkSpec, d: Draws) -> None:
+    """Card-not-present payments have no shop: they carry the location an IP
+    geolocation gives, the centre of the city of their address (`ip_city`), shared by
+    every payment from that address, genuine or not; their offset is that city's."""
+    r = np.flatnonzero(d["remote"])
+    city = d["ip_city"][r]
+    c = world.cities()
+    d["latitude"][r], d["longitude"][r] = c.lat[city], c.lon[city]
+    d["zone"][r] = c.zone[city]
+    d["time_offset"][r] = ctx.world.offsets(spec).at(d["zone"][r], d["event_us"][r])
 
 
 def to_arrow_v3(ctx: Population, d: Draws, rng: np.random.Generator) -> pa.Table:

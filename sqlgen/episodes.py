@@ -46,6 +46,7 @@ from sqlgen.draws import Draws, _own_kind, combo_table, vocab_code
 from sqlgen.errors import SqlgenError
 from sqlgen.plan import ChunkSpec, largest_remainder, to_us
 from sqlgen.scenarios import REGISTRY, VISIT, split_quota
+from sqlgen.scenarios import code as scenario_code
 from sqlgen.scenarios.base import DAY_US, HOUR_US, Attempts
 from sqlgen.schema import static_vocabularies
 from sqlgen.seeds import stream
@@ -77,7 +78,13 @@ _ATTEMPTS_PER_RING = 40  # rings in a run: planned attempts / this (at least 20)
 _PROXY_SHARE = 0.8  # of fraud rows seen near the victim's home (residential proxies)
 _RING_DEVICES = (2, 8)  # devices per ring (inclusive)
 _RING_IPS = 4  # addresses per ring (proxies, a few hosting ranges)
-_RING_ROTATION_US = 14 * DAY_US  # rings replace devices and addresses this often
+# Rings replace each device and each address on its own clock (`networks.lease_epochs`):
+# a device lasts 7 to 120 days, an address 3 to 60 days.
+_RING_DEVICE_DAYS = (7.0, 120.0)
+_RING_IP_DAYS = (3.0, 60.0)
+# Of the attempts of these scenarios, this share uses the victim's own device and
+# network (malware, remote access, someone of the household).
+_OWN_DEVICE = {"account_takeover": 0.3, "compromised_merchant": 0.15}
 _RING_FAVOURITES = 12  # merchants a ring cashes out at
 _FAVOURITE_SHARE = 0.25  # of a ring's attempts at its favourites (else anywhere online)
 _NIGHT_RINGS = 0.2  # rings working at night, local time (centred near 02:00)
@@ -414,6 +421,7 @@ class Planner:
         d["ring"][rows] = a["ring"][sl]
         d["reported_us"] = np.zeros(n, dtype=np.int64)
         d["reported_us"][rows] = a["reported"][sl]
+        d["plan_code"] = codes.copy()
         d["present"] = np.zeros(n, dtype=bool)
         d["present"][rows] = a["present"][sl]
         return codes
@@ -448,14 +456,17 @@ class Planner:
         d["blocked"] = d["event_us"] >= self.card_block[d["card_id"]]
         w = self.pop.world
         fraud = np.flatnonzero(codes > 0)
+        # Where the ring's address geolocates (`draws_v3.locate_remote` places the row
+        # there): its own city, or through a residential proxy the victim's home town.
+        d["fraud_city"] = np.full(len(codes), -1, dtype=np.int64)
         city = self.rings.city[d["ring"][fraud]]
-        d["latitude"][fraud], d["longitude"][fraud] = world.near(city, rng)
-        d["zone"][fraud] = world.cities().zone[city]
-        proxy = fraud[rng.random(len(fraud)) < _PROXY_SHARE]
-        owner = self.pop.card_owner[d["card_id"][proxy]]
-        home = w.customer_home[owner]
-        d["latitude"][proxy], d["longitude"][proxy] = world.near(home, rng)
-        d["zone"][proxy] = w.customer_zone[owner]
+        proxy = rng.random(len(fraud)) < _PROXY_SHARE
+        home = w.customer_home[self.pop.card_owner[d["card_id"][fraud]]]
+        d["fraud_city"][fraud] = np.where(proxy, home, city)
+        # On the victim's own device (`devices`), the victim's home network.
+        d["ip_city"][fraud] = home
+        d["away"][fraud] = False
+        d["zone"][fraud] = world.cities().zone[d["fraud_city"][fraud]]
         d["remote"][fraud] = True
         # Counterfeit cards are used in person, at the shop.
         shop = np.flatnonzero(d["present"])
@@ -465,20 +476,26 @@ class Planner:
         d["remote"][shop] = False
         visits = np.flatnonzero(codes == VISIT)
         owner = self.pop.card_owner[d["card_id"][visits]]
-        d["latitude"][visits], d["longitude"][visits] = w.customer_lat[owner], w.customer_lon[
-            owner]
+        d["ip_city"][visits] = w.customer_home[owner]
+        d["away"][visits] = False
         d["zone"][visits] = w.customer_zone[owner]
         d["remote"][visits] = True
         codes[visits] = 0
 
     def devices(self, d: Draws, rng: np.random.Generator) -> None:
-        """Fraud rows (time order): the ring's device, browser and address, online;
-        genuine remote payments sometimes come from a new device."""
+        """Fraud rows (time order): the ring's device, browser and address, online (some
+        on the victim's own device and network, left as the holder's); genuine remote
+        payments sometimes come from a new device."""
         f = np.flatnonzero(d["fraud_device"] >= 0)
+        own = np.zeros(len(f), dtype=bool)
+        u = rng.random(len(f))
+        for name, share in _OWN_DEVICE.items():
+            own |= (d["plan_code"][f] == scenario_code(name)) & (u < share)
+        f = f[~own]
         dev = d["fraud_device"][f]
-        # Rings replace their devices every `_RING_ROTATION_US`: a device is (ring slot,
-        # period).
-        period = d["event_us"][f] // _RING_ROTATION_US
+        # Rings replace each device on its own clock: a device is (ring slot, period).
+        day = (d["event_us"][f] - self.t0) / DAY_US
+        period = networks.lease_epochs(dev, day, *_RING_DEVICE_DAYS, self.seed)
         key = (dev.astype(np.uint64) << np.uint64(16)) | (period.astype(np.uint64)
                                                           & np.uint64(0xFFFF))
         h = sampling.mix64(key ^ np.uint64(self.seed ^ _SALT_RING_DEVICE))
@@ -494,11 +511,16 @@ class Planner:
         d["combo"][f] = (ecom * n_dev + kind) * n_ent + entry
         d["ua_idx"][f] = networks.device_user_agents(
             kind, vocab["device_type"], u2, self.cfg.temporal.end_date.year)
-        # Proxies too: an address per (ring, slot, period).
-        ip_key = (d["ring"][f].astype(np.uint64) * np.uint64(_RING_IPS)
-                  + (dev % _RING_IPS).astype(np.uint64)) << np.uint64(16) | (
-            period.astype(np.uint64) & np.uint64(0xFFFF))
-        d["ip"][f] = networks.public_ip(sampling.mix64(ip_key ^ np.uint64(self.seed ^ _SALT_IP)))
+        # Addresses too: one per (ring, city, slot, period), in a provider block of the
+        # city's country; the row is placed there (`draws_v3.locate_remote`).
+        city = d["fraud_city"][f]
+        slot_key = ((d["ring"][f].astype(np.uint64) << np.uint64(20)) ^ city.astype(np.uint64)
+                    ) * np.uint64(_RING_IPS) + (dev % _RING_IPS).astype(np.uint64)
+        ip_period = networks.lease_epochs(slot_key, day, *_RING_IP_DAYS, self.seed)
+        ip_key = slot_key << np.uint64(16) | (ip_period.astype(np.uint64) & np.uint64(0xFFFF))
+        h = sampling.mix64(ip_key ^ np.uint64(self.seed ^ _SALT_IP))
+        d["ip"][f] = networks.country_ip(h, world.cities().country[city], self.seed)
+        d["ip_city"][f] = city
         d["device_null"][f] = False
         d["device_fresh"][f] = False
         d["is_recurring"][f] = False

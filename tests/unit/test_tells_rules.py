@@ -72,3 +72,40 @@ def test_a_wrapped_episode_part_has_its_own_report(year_plan):
     assert fraud.sum() > 0
     assert np.all(plan["reported"][fraud] > plan["t"][fraud])
     assert np.all(plan["block"][fraud] < plan["t"][fraud] + 121 * DAY_US)
+
+
+def test_lifetimes_run_on_their_own_clocks():
+    """Devices and addresses (genuine and the rings') are replaced after a lifetime of
+    their own from a phase of their own: rings' devices used to change all together
+    every 14 days (t // 14 days)."""
+    from sqlgen import networks
+
+    keys = np.arange(2_000)
+    days = np.arange(0, 400, 0.25)
+    epoch = networks.lease_epochs(np.repeat(keys, len(days)), np.tile(days, len(keys)),
+                                  7.0, 120.0, seed=3).reshape(len(keys), len(days))
+    changes = [days[1:][np.diff(e) > 0] for e in epoch]
+    gaps = np.concatenate([np.diff(c) for c in changes])
+    assert gaps.min() >= 7.0 - 0.25 and gaps.max() <= 120.0 + 0.25  # a lifetime's bounds
+    first = np.asarray([c[0] for c in changes if len(c)])
+    assert len(np.unique(np.round(first))) > 100  # no common clock
+    assert np.all(epoch[:, 0] == 0) and np.all(np.diff(epoch, axis=1) >= 0)
+
+
+def test_addresses_lie_in_their_countrys_provider_blocks():
+    from sqlgen import networks
+    from sqlgen.schema import reference
+
+    countries = len(reference()["countries"])
+    h = np.random.default_rng(1).integers(0, 2**64, 200_000, dtype=np.uint64)
+    country = np.arange(len(h)) % countries
+    ip = networks.country_ip(h, country, seed=5)
+    block = ip >> 22
+    owners = {}
+    for b, c in zip(block.tolist(), country.tolist(), strict=True):
+        owners.setdefault(b, set()).add(c)
+    assert all(len(c) == 1 for c in owners.values())  # a block belongs to one country
+    assert len(owners) == countries * networks.ISPS_PER_COUNTRY
+    first = ip >> 24
+    assert not np.isin(first, [0, 10, 100, 127, 169, 172, 192, 198, 203]).any()
+    assert ((ip & 255) > 0).all() and ((ip & 255) < 255).all() and (first < 224).all()
