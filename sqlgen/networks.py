@@ -109,7 +109,8 @@ def household_ips(customer: np.ndarray, slot: np.ndarray, seed: int,
 def household_lines(customer: np.ndarray, slot: np.ndarray, seed: int) -> np.ndarray:
     """The broadband line (key for its lease) each customer's device slot uses at home."""
     c = customer.astype(np.uint64)
-    lines = np.uint64(1) + sampling.mix64(c ^ np.uint64(seed) ^ np.uint64(_SALT_HOME)) % np.uint64(2)
+    key = c ^ np.uint64(seed) ^ np.uint64(_SALT_HOME)
+    lines = np.uint64(1) + sampling.mix64(key) % np.uint64(2)
     return (c << np.uint64(2) | slot.astype(np.uint64) % lines).astype(np.int64)
 
 
