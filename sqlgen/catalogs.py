@@ -122,7 +122,11 @@ def _merchants(cfg: CatalogConfig, seed: int, places: bool = False) -> pa.Table:
     )
 
 
-def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray) -> pa.Table:
+MAX_CARDS_PER_CUSTOMER = 5  # v3: a handful of cards per customer at most
+
+
+def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray,
+                world: bool = False) -> pa.Table:
     rng = stream(seed, "catalog.cards")
     n, owners = cfg.num_cards, cfg.num_customers
     # Every customer holds at least one card while cards last; the rest are dealt
@@ -130,17 +134,52 @@ def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray) 
     first = rng.permutation(owners)[: min(n, owners)]
     extra = sampling.draw_from_cdf(sampling.cdf(customer_popularity), n - len(first), rng)
     owner = np.concatenate([first, extra]).astype(np.int64)
+    if world:
+        owner = _bounded_owners(owner, owners, rng)
     scheme, vocab = sampling.categorical(reference()["card_schemes"], n, rng)
+    popularity = sampling.zipf_weights(n, cfg.zipf_cards, rng)
+    card_id = np.arange(n, dtype=np.int64)
+    bins, risk = rng.integers(0, 100_000, n), rng.beta(cfg.card_risk_alpha, cfg.card_risk_beta, n)
+    if world:
+        # v3: one replacement card per customer (card_id num_cards + customer_id), used
+        # only once a card of theirs is blocked (`episodes.Planner.settle`): no
+        # popularity of its own, never drawn for other payments.
+        spare = np.arange(owners, dtype=np.int64)
+        owner = np.concatenate([owner, spare])
+        card_id = np.concatenate([card_id, n + spare])
+        bins = np.concatenate([bins, rng.integers(0, 100_000, owners)])
+        extra_scheme, _ = sampling.categorical(reference()["card_schemes"], owners, rng)
+        scheme = np.concatenate([scheme, extra_scheme])
+        risk = np.concatenate([risk, rng.beta(cfg.card_risk_alpha, cfg.card_risk_beta, owners)])
+        popularity = np.concatenate([popularity, np.zeros(owners)])
     return arrow_np.table(
         {
-            "card_id": np.arange(n, dtype=np.int64),
+            "card_id": card_id,
             "customer_id": owner,
-            "bin": rng.integers(0, 100_000, n),
+            "bin": bins,
             "card_scheme": sampling.dictionary(scheme, vocab),
-            "risk": rng.beta(cfg.card_risk_alpha, cfg.card_risk_beta, n),
-            "popularity": sampling.zipf_weights(n, cfg.zipf_cards, rng),
+            "risk": risk,
+            "popularity": popularity,
         }
     )
+
+
+def _bounded_owners(owner: np.ndarray, owners: int, rng: np.random.Generator) -> np.ndarray:
+    """Owners with at most `MAX_CARDS_PER_CUSTOMER` cards each where possible: cards
+    beyond a customer's limit go to random customers (a few rounds)."""
+    owner = owner.copy()
+    if MAX_CARDS_PER_CUSTOMER * owners < len(owner):
+        return owner
+    for _ in range(20):
+        order = np.argsort(owner, kind="stable")
+        o = owner[order]
+        start = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
+        rank = np.arange(len(o)) - np.repeat(start, np.diff(np.r_[start, len(o)]))
+        over = order[rank >= MAX_CARDS_PER_CUSTOMER]
+        if len(over) == 0:
+            break
+        owner[over] = rng.integers(0, owners, len(over))
+    return owner
 
 
 def create_enum_types(con: duckdb.DuckDBPyConnection, vocabularies: dict) -> None:
@@ -197,7 +236,7 @@ def build_catalogs(
     con.register("merchant_draws", _merchants(cfg, seed, world))
     _materialize(con, "merchants", "merchant_draws", realism)
     popularity = arrow_np.numbers(customers.column("popularity"))
-    con.register("card_draws", _card_draws(cfg, seed, popularity))
+    con.register("card_draws", _card_draws(cfg, seed, popularity, world))
     con.register("card_rows", con.sql(render("cards_from_draws.sql")))
     _pan_hash_enum(con, "card_rows")
     _materialize(con, "cards", "card_rows")

@@ -102,10 +102,13 @@ class World:
         # the cap; the cap itself is enforced per chunk (`settle_v3`).
         days = (cfg.temporal.end_date - cfg.temporal.start_date).days + 1
         per_day = cfg.rows / days
-        card_pop = ctx.card_popularity
+        # Replacement cards (ids from num_cards on) are never drawn: see `catalogs`.
+        active = min(cfg.catalog.num_cards, len(ctx.card_popularity))
+        card_pop = np.asarray(ctx.card_popularity)[:active]
         cap_share = cfg.behaviour.max_card_payments_per_day / _LOAD / per_day
-        self.cards = sampling.CdfSampler(bounded_weights(np.asarray(card_pop), cap_share))
-        self.n_cards = len(card_pop)
+        self.cards = sampling.CdfSampler(bounded_weights(card_pop, cap_share))
+        self.n_cards = active  # cards payments are moved to over a cap
+        self.n_all_cards = len(ctx.card_popularity)
         self._offsets: dict[tuple[int, int], world.ZoneOffsets] = {}
         self.t0_us = int(np.datetime64(cfg.temporal.start_date, "us").astype(np.int64))
         self._carrier_cities: np.ndarray | None = None
@@ -341,7 +344,7 @@ def settle_v3(
         place_rows(ctx, d, over, rng)
         # Only the cards that gained rows can be over a cap now: the others kept their
         # first `cap` genuine payments (fraud counts first) or fewer.
-        gained = np.zeros(w.n_cards, dtype=bool)
+        gained = np.zeros(w.n_all_cards, dtype=bool)
         gained[card[over]] = True
         rows = np.flatnonzero(gained[card])
 

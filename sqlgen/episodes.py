@@ -176,6 +176,7 @@ class Planner:
             0, _CARD_LEVEL_SIGMA, n_cards))
         risk = pop.merchant_risk * pop.merchant_popularity
         self._breach = sampling.CdfSampler(risk if risk.sum() > 0 else np.ones(len(risk)))
+        self._risky: sampling.CdfSampler | None = None
         self._n_days = int((self.t1 - self.t0) // DAY_US)
         self._planners = [s for s in REGISTRY if s.plan is not None and self.totals.get(s.name)]
         self._per_day = {s.name: largest_remainder(self.totals[s.name], np.ones(self._n_days))
@@ -202,6 +203,14 @@ class Planner:
     # -- what scenario planners use ------------------------------------------------
     def victims(self, k: int, rng: np.random.Generator) -> np.ndarray:
         return self.pop.world.cards.draw(k, rng)
+
+    def risky_victims(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """Cards by payments x hidden card risk (the logistic draw's card risk)."""
+        if self._risky is None:
+            active = self.pop.world.n_cards
+            w = self.pop.card_popularity[:active] * self.pop.card_risk[:active]
+            self._risky = sampling.CdfSampler(w if w.sum() > 0 else np.ones(active))
+        return self._risky.draw(k, rng)
 
     def breach_merchants(self, k: int, rng: np.random.Generator) -> np.ndarray:
         return self._breach.draw(k, rng)
@@ -428,9 +437,10 @@ class Planner:
 
     def settle(self, spec: ChunkSpec, d: Draws, codes: np.ndarray,
                rng: np.random.Generator) -> None:
-        """Blocks: a holder's payments after the card's block move to their new card
-        (here: another card), but for `auth.blocked_grace_days` some are still tried on
-        the old one (declined `card_blocked`, see `place`)."""
+        """Blocks: a holder's payments after the card's block move to their replacement
+        card (`catalogs`: card num_cards + customer, never blocked: no one else pays
+        with it), but for `auth.blocked_grace_days` some are still tried on the old one
+        (declined `card_blocked`, see `place`)."""
         from sqlgen.draws_v3 import place_rows  # v3 only
 
         grace = int(self.cfg.auth.blocked_grace_days * DAY_US)
@@ -441,13 +451,10 @@ class Planner:
         # In the grace days the holder still tries the old card now and then.
         tries = (t[after] < block[after] + grace) & (rng.random(len(codes))[after] < _TRY_BLOCKED)
         move = after[~tries]
-        for _ in range(4):
-            if len(move) == 0:
-                break
-            d["card_id"][move] = self.pop.world.cards.draw(len(move), rng)
+        if len(move):
+            spare = self.cfg.catalog.num_cards + self.pop.card_owner[d["card_id"][move]]
+            d["card_id"][move] = spare
             place_rows(self.pop, d, move, rng)
-            # Only moved rows changed card: only they can be after a block again.
-            move = move[d["event_us"][move] >= self.card_block[d["card_id"][move]]]
 
     def place(self, d: Draws, codes: np.ndarray, rng: np.random.Generator) -> None:
         """After the daily cap (which may move rows): which rows hit a blocked card;
