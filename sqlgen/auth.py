@@ -24,6 +24,7 @@ _FRAUD_AMOUNT_SLOPE = 0.5  # logit of a fraud decline per unit of log amount
 # card-not-present and larger payments more often (what the issuer's rules look at).
 SCREEN_FALSE_POSITIVES = 8.0
 _SCREEN_REMOTE = 3.0  # weight of a card-not-present payment against one in person
+_REMOTE_DECLINES, _PRESENT_DECLINES = 1.5, 0.7  # genuine decline rate x, by channel
 
 
 def reasons() -> tuple[str, ...]:
@@ -62,7 +63,10 @@ def authorise(
     n = len(fraud)
     out = np.zeros(n, dtype=np.int8)
     u = rng.random(n)
-    genuine = np.flatnonzero(~fraud & (u < cfg.genuine_decline_rate))
+    # Card-not-present payments are declined more often than card-present ones (the
+    # same rate on average over the channel mix).
+    rate = cfg.genuine_decline_rate * np.where(remote, _REMOTE_DECLINES, _PRESENT_DECLINES)
+    genuine = np.flatnonzero(~fraud & (u < rate))
     weights = {k: v for k, v in reference()["decline_reasons"].items() if v > 0}
     out[genuine] = _draw(weights, rng, len(genuine))
     # Fraud: larger amounts are stopped more often (prevented > lost by value).

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from sqlgen import arrow_np, money, networks, sampling, world
+from sqlgen import arrow_np, mcc_profiles, money, networks, sampling, world
 from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, to_arrow, vocab_code
 from sqlgen.schema import reference
 
@@ -87,6 +87,7 @@ class World:
         country = np.asarray(merchants["country"], dtype=np.int64)
         self.domestic = sampling.GroupSampler(country, popularity)
         self.remote = sampling.CdfSampler(popularity)
+        self.remote_popularity = popularity
         # Shops are in some places only: people shop in the nearest place with shops in
         # their own country (their home town if it has any); trips go to such places.
         shops = np.unique(self.merchant_city)
@@ -111,6 +112,7 @@ class World:
         self.n_all_cards = len(ctx.card_popularity)
         self._offsets: dict[tuple[int, int], world.ZoneOffsets] = {}
         self.t0_us = int(np.datetime64(cfg.temporal.start_date, "us").astype(np.int64))
+        self.amount_shape, self.fraud_weight = mcc_profiles.per_merchant(mcc)
         self._carrier_cities: np.ndarray | None = None
 
     def carrier_city(self, key: np.ndarray) -> np.ndarray:
@@ -273,14 +275,34 @@ def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> D
     """Who pays whom, when, where and how much (unsorted)."""
     cfg, n, w = ctx.cfg, spec.rows, ctx.world
     cards = w.cards.draw(n, rng)
+    # Some cards lie in a drawer some months: their draws go to other cards.
+    for _ in range(3):
+        asleep = np.flatnonzero(_dormant(cards, spec.year * 12 + spec.month, w.seed))
+        if len(asleep) == 0:
+            break
+        cards[asleep] = w.cards.draw(len(asleep), rng)
     owner = ctx.card_owner[cards]
     middle = w.offsets(spec).middle()
     utc = _local_times(spec, middle[w.customer_zone[owner]], cfg, rng)
     amount = sampling.amounts(cfg.feature.amount, n, rng)
     placed = place(ctx, cards, utc, rng)
     # `placed`: merchant_id, remote, away (on a trip: its network is not the
-    # household's), latitude, longitude, zone.
+    # household's), latitude, longitude, zone, ip_city.
+    spec_amount = cfg.feature.amount
+    if spec_amount.distribution == "lognormal":  # each category's own spread of amounts
+        centre = np.exp(spec_amount.mu)
+        amount = centre * (amount / centre) ** w.amount_shape[placed["merchant_id"]]
     return {"event_us": utc, "card_id": cards, "amount_raw": amount, **placed}
+
+
+_DORMANT = 0.15  # of card-months in which a card is not used
+
+
+def _dormant(card: np.ndarray, month: int, seed: int) -> np.ndarray:
+    """Whether each card sleeps in the month (a hash of card, month and seed)."""
+    h = sampling.mix64((card.astype(np.uint64) << np.uint64(20)) ^ np.uint64(month)
+                       ^ np.uint64(seed ^ 0xD0E5))
+    return (h >> np.uint64(11)) < np.uint64(int(_DORMANT * (1 << 53)))
 
 
 def _over_cap(key: np.ndarray, cap: np.ndarray, genuine: np.ndarray) -> np.ndarray:

@@ -117,7 +117,10 @@ class Rings:
         day = sampling.CdfSampler(hourly).draw(n, rng) + rng.random(n)
         self.hour = np.where(night, rng.normal(2.0, 2.0, n), day) % 24
         self.n_dev = rng.integers(_RING_DEVICES[0], _RING_DEVICES[1] + 1, n)
-        self.favourites = w.remote.draw(n * _RING_FAVOURITES, rng).reshape(n, _RING_FAVOURITES)
+        # Favourites: online merchants by popularity x what their category is worth to
+        # fraud (electronics, digital goods, travel; `mcc_profiles`).
+        fav = sampling.CdfSampler(w.remote_popularity * w.fraud_weight)
+        self.favourites = fav.draw(n * _RING_FAVOURITES, rng).reshape(n, _RING_FAVOURITES)
         self.remote = w.remote
         self.home_merchants = pop.home_merchants
         self.customer_country, self.card_owner = pop.customer_country, pop.card_owner
@@ -174,12 +177,13 @@ class Planner:
         n_cards = len(pop.card_owner)
         self.card_level = np.exp(stream(cfg.seed, "card_level").normal(
             0, _CARD_LEVEL_SIGMA, n_cards))
-        risk = pop.merchant_risk * pop.merchant_popularity
+        risk = pop.merchant_risk * pop.merchant_popularity * pop.world.fraud_weight
         self._breach = sampling.CdfSampler(risk if risk.sum() > 0 else np.ones(len(risk)))
         self._risky: sampling.CdfSampler | None = None
         self._n_days = int((self.t1 - self.t0) // DAY_US)
         self._planners = [s for s in REGISTRY if s.plan is not None and self.totals.get(s.name)]
-        self._per_day = {s.name: largest_remainder(self.totals[s.name], np.ones(self._n_days))
+        self._per_day = {s.name: largest_remainder(self.totals[s.name],
+                                                   campaigns(cfg.seed, s.code, self._n_days))
                          for s in self._planners}
         # How far before its day an attempt can come: a burst's wave reaches back by its
         # window (`burst.plan`); everything else starts on its day.
@@ -535,6 +539,22 @@ class Planner:
         fresh = remote & (d["fraud_device"] < 0) & (rng.random(len(remote)) < _NEW_DEVICE)
         d["device_fresh"] |= fresh
         d["device_null"] &= ~fresh
+
+
+_CAMPAIGN_DAYS = 20  # about one campaign per this many days, per scenario
+_CAMPAIGN_HEIGHT = 0.8  # a campaign's peak over the base rate (lognormal median)
+
+
+def campaigns(seed: int, code: int, days: int) -> np.ndarray:
+    """Relative daily intensity of a scenario: a base rate plus campaigns (bumps of 2-10
+    days at random times and heights), from the seed: the mix drifts, quotas vary."""
+    rng = stream(seed, "campaigns", code)
+    k = 1 + days // _CAMPAIGN_DAYS
+    centre = rng.uniform(0, days, k)
+    width = rng.uniform(2, 10, k)
+    height = _CAMPAIGN_HEIGHT * rng.lognormal(0, 0.6, k)
+    d = np.arange(days)[:, None]
+    return 1 + (height * np.exp(-0.5 * ((d - centre) / width) ** 2)).sum(axis=1)
 
 
 def planned_quotas(cfg) -> dict[str, int]:

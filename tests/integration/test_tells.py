@@ -169,3 +169,19 @@ def test_suspected_fraud_declines_are_mostly_genuine(con):
         FROM payments""")
     assert fraud_share < 0.2
     assert genuine_declined < 0.08
+
+
+def test_categories_and_channels_differ(con):
+    """Every MCC had the same amount shape (p99/median 13-14) and fraud rate, and every
+    channel the same decline rate."""
+    shapes, rates = zip(*con.execute("""
+        SELECT quantile_cont(amount, 0.99) / median(amount), avg(label_fraud::DOUBLE)
+        FROM payments WHERE currency = 'EUR' GROUP BY mcc_code HAVING count(*) >= 1500
+        """).fetchall(), strict=True)
+    assert max(shapes) > 2 * min(shapes)
+    assert max(rates) > 3 * min(rates)
+    pos, online = one(con, """
+        SELECT avg((auth_result = 'declined')::DOUBLE) FILTER (channel = 'pos'),
+               avg((auth_result = 'declined')::DOUBLE) FILTER (channel <> 'pos')
+        FROM payments WHERE NOT label_fraud""")
+    assert online > 1.5 * pos

@@ -44,12 +44,17 @@ def test_no_fraud_is_reported_at_its_own_instant(year_plan):
     assert np.all(plan["reported"][after] - plan["t"][after] <= 3_600_000_000)
 
 
-def test_window_edges_get_the_same_fraud_as_the_middle(year_plan):
+def test_window_edges_get_the_same_fraud_as_the_middle(monkeypatch):
     """Attempts planned past the window's end were clamped into its last 6 hours, and
     breach cash-outs (days after their breach) had none in the first week. Wrapped
     around the window instead, every week gets its share, per scenario, and the exact
-    count stays."""
-    planner, plan = year_plan
+    count stays (campaigns off: a flat plan)."""
+    from sqlgen import episodes
+
+    monkeypatch.setattr(episodes, "_CAMPAIGN_HEIGHT", 0.0)
+    planner = planner_for(rows=400_000, temporal={"start_date": "2025-01-01",
+                                                   "end_date": "2025-06-30"})
+    plan = planner.whole_plan()
     fraud = plan["code"] > 0
     assert fraud.sum() == sum(planner.totals.values())
     assert plan["t"].min() >= planner.t0 and plan["t"].max() < planner.t1
@@ -144,3 +149,50 @@ def test_outcome_columns_say_they_are_not_features():
         comment = re.search(rf"^\s+{col} \w+[^-]*-- (.*)$", ddl, re.MULTILINE)
         assert comment and "not a feature" in comment.group(1), col
         assert ";" not in comment.group(1)
+
+
+def test_campaigns_vary_daily_quotas_but_keep_totals():
+    """Fixed daily quotas per scenario (burst 29-37 a day, near-Poisson): now campaigns
+    make the mix drift while each scenario's total stays exact."""
+    from sqlgen import episodes
+    from sqlgen.plan import largest_remainder
+
+    w = episodes.campaigns(seed=3, code=2, days=365)
+    assert w.min() >= 1 and w.max() > 1.5  # a base rate and bumps above it
+    per_day = largest_remainder(10_950, w)
+    assert per_day.sum() == 10_950
+    assert per_day.var() > 5 * per_day.mean()  # over-dispersed: campaigns, not noise
+    assert not np.array_equal(w, episodes.campaigns(seed=3, code=4, days=365))
+
+
+def test_cards_per_customer_are_a_handful_and_each_has_a_replacement():
+    """Zipf dealing gave one customer 651 cards: v3 deals at most 5 per customer, plus
+    one replacement card each (no popularity: used only after a block)."""
+    from sqlgen.catalogs import MAX_CARDS_PER_CUSTOMER
+
+    cfg = with_overrides(load_config(None), realism="v3")
+    con = duckdb.connect()
+    build_catalogs(con, cfg.catalog, cfg.seed, world=True)
+    most, customers, spares, spare_pop = con.execute(f"""
+        SELECT (SELECT max(n) FROM (SELECT count(*) AS n FROM cards
+                                    WHERE card_id < {cfg.catalog.num_cards} GROUP BY customer_id)),
+               (SELECT count(DISTINCT customer_id) FROM cards),
+               (SELECT count(*) FROM cards WHERE card_id >= {cfg.catalog.num_cards}
+                AND card_id - {cfg.catalog.num_cards} = customer_id),
+               (SELECT max(popularity) FROM cards WHERE card_id >= {cfg.catalog.num_cards})
+        """).fetchone()
+    assert most <= MAX_CARDS_PER_CUSTOMER
+    assert spares == customers == cfg.catalog.num_customers and spare_pop == 0
+    v2 = duckdb.connect()
+    build_catalogs(v2, cfg.catalog, cfg.seed, world=False)  # v2 keeps its catalog
+    (n,) = v2.execute("SELECT count(*) FROM cards").fetchone()
+    assert n == cfg.catalog.num_cards
+
+
+def test_dormant_card_months():
+    from sqlgen.draws_v3 import _DORMANT, _dormant
+
+    cards = np.arange(100_000)
+    jan, feb = _dormant(cards, 2025 * 12 + 1, 7), _dormant(cards, 2025 * 12 + 2, 7)
+    assert abs(jan.mean() - _DORMANT) < 0.01 and abs(feb.mean() - _DORMANT) < 0.01
+    assert abs((jan & feb).mean() - _DORMANT ** 2) < 0.01  # months independent
