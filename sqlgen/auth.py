@@ -22,7 +22,7 @@ _FRAUD_AMOUNT_SLOPE = 0.5  # logit of a fraud decline per unit of log amount
 # Screening stops many genuine payments per fraud it catches: genuine `suspected_fraud`
 # declines per fraud attempt declined `suspected_fraud` (in expectation), falling on
 # card-not-present and larger payments more often (what the issuer's rules look at).
-SCREEN_FALSE_POSITIVES = 8.0
+SCREEN_FALSE_POSITIVES = 5.0
 _SCREEN_REMOTE = 3.0  # weight of a card-not-present payment against one in person
 _REMOTE_DECLINES, _PRESENT_DECLINES = 1.5, 0.7  # genuine decline rate x, by channel
 

@@ -43,7 +43,7 @@ _ROAMING = 0.05
 # (`networks.lease_epochs`): a device lives 45 days to 2 years (a new phone, a cleared
 # browser), a broadband lease 7 days to a year.
 _DEVICE_LIFE_DAYS = (45.0, 730.0)
-_LEASE_DAYS = (7.0, 365.0)
+LEASE_DAYS = (7.0, 365.0)
 _SALT_DEVICE_EPOCH = 0xDE71CE  # the device table's UUID salt (`draws.Devices`)
 
 
@@ -93,6 +93,11 @@ class World:
         shops = np.unique(self.merchant_city)
         self.shop_city = _nearest_within_country(c, shops)
         self.customer_home = home
+        # Customers by home city, weighted by how much they pay (residential proxies
+        # exit through busy households' connections).
+        activity = np.bincount(ctx.card_owner, weights=ctx.card_popularity,
+                               minlength=len(home))
+        self.residents = sampling.GroupSampler(home, activity + 1e-12)
         self.customer_shop_city = self.shop_city[home]
         self.customer_zone = c.zone[home].astype(np.int16)
         self.destinations = sampling.GroupSampler(c.country[shops], c.population[shops])
@@ -445,7 +450,7 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
     # current lease's address; its place is the home town.
     home_country = ctx.customer_country[owner]
     line = networks.household_lines(owner, slot, w.seed)
-    lease = networks.lease_epochs(line, day, *_LEASE_DAYS, w.seed)
+    lease = networks.lease_epochs(line, day, *LEASE_DAYS, w.seed)
     ip = networks.household_ips(owner, slot, w.seed, home_country, lease)
     ip_city = s["ip_city"].copy()
     mobile = np.flatnonzero(

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sqlgen import networks, sampling, world
+from sqlgen import draws_v3, networks, sampling, world
 from sqlgen.draws import Draws, _own_kind, combo_table, vocab_code
 from sqlgen.errors import SqlgenError
 from sqlgen.plan import ChunkSpec, largest_remainder, to_us
@@ -474,6 +474,8 @@ class Planner:
         proxy = rng.random(len(fraud)) < _PROXY_SHARE
         home = w.customer_home[self.pop.card_owner[d["card_id"][fraud]]]
         d["fraud_city"][fraud] = np.where(proxy, home, city)
+        d["proxy"] = np.zeros(len(codes), dtype=bool)
+        d["proxy"][fraud] = proxy
         # On the victim's own device (`devices`), the victim's home network.
         d["ip_city"][fraud] = home
         d["away"][fraud] = False
@@ -523,7 +525,8 @@ class Planner:
         d["ua_idx"][f] = networks.device_user_agents(
             kind, vocab["device_type"], u2, self.cfg.temporal.end_date.year)
         # Addresses too: one per (ring, city, slot, period), in a provider block of the
-        # city's country; the row is placed there (`draws_v3.locate_remote`).
+        # city's country; the row is placed there (`draws_v3.locate_remote`). Residential
+        # proxies exit through real households of the city: a customer's own address.
         city = d["fraud_city"][f]
         slot_key = ((d["ring"][f].astype(np.uint64) << np.uint64(20)) ^ city.astype(np.uint64)
                     ) * np.uint64(_RING_IPS) + (dev % _RING_IPS).astype(np.uint64)
@@ -532,6 +535,16 @@ class Planner:
         h = sampling.mix64(ip_key ^ np.uint64(self.seed ^ _SALT_IP))
         d["ip"][f] = networks.country_ip(h, world.cities().country[city], self.seed)
         d["ip_city"][f] = city
+        proxy = f[d["proxy"][f]]
+        host = self.pop.world.residents.draw(d["ip_city"][proxy], rng)
+        found = host >= 0
+        proxy, host = proxy[found], host[found]
+        zero = np.zeros(len(host), dtype=np.int64)
+        lease = networks.lease_epochs(networks.household_lines(host, zero, self.seed),
+                                      (d["event_us"][proxy] - self.t0) / DAY_US,
+                                      *draws_v3.LEASE_DAYS, self.seed)
+        d["ip"][proxy] = networks.household_ips(host, zero, self.seed,
+                                                self.pop.customer_country[host], lease)
         d["device_null"][f] = False
         d["device_fresh"][f] = False
         d["is_recurring"][f] = False

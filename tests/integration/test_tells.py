@@ -11,10 +11,15 @@ from sqlgen.runner import run
 
 
 @pytest.fixture(scope="module")
-def con(tmp_path_factory):
+def out(tmp_path_factory):
     out = tmp_path_factory.mktemp("tells") / "out"
     cfg = with_overrides(load_config(None), rows=200_000, num_workers=1, out_dir=out)
     run(cfg, show_progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def con(out):
     c = duckdb.connect(str(out / "sqlgen.duckdb"), read_only=True)
     yield c
     c.close()
@@ -185,3 +190,19 @@ def test_categories_and_channels_differ(con):
                avg((auth_result = 'declined')::DOUBLE) FILTER (channel <> 'pos')
         FROM payments WHERE NOT label_fraud""")
     assert online > 1.5 * pos
+
+
+def test_report_probes_the_tells_issue_24_found(out):
+    import re
+
+    from sqlgen.report import build_report
+
+    text, _ = build_report(out)
+    off_home = re.search(r"away from the holder's home point: ([\d.]+)x of the online rate", text)
+    assert off_home and float(off_home.group(1)) < 1.2
+    once = re.search(r"\(latitude, longitude\) seen once in the run: ([\d.]+)x", text)
+    assert once and float(once.group(1)) < 2
+    ages = re.search(r"first seen < 14 days before: fraud ([\d.]+)%, genuine ([\d.]+)%", text)
+    assert ages and float(ages.group(1)) < 95
+    ends = re.search(r"first 6 hours of the window: ([\d.]+)x, last 6 hours: ([\d.]+)x", text)
+    assert ends and float(ends.group(2)) < 3

@@ -135,7 +135,7 @@ def test_screening_declines_mostly_genuine_payments():
                          np.zeros(n, dtype=bool), AuthConfig(), rng)
     sf = out == auth.reason_code("suspected_fraud")
     ratio = (sf & ~fraud).sum() / (sf & fraud).sum()
-    assert 7 < ratio < 10  # 8 expected, plus the ordinary genuine declines' share
+    assert 5 < ratio < 7  # 5 expected, plus the ordinary genuine declines' share
     assert (sf & ~fraud & remote).sum() > 2 * (sf & ~fraud & ~remote).sum()
     big = amount > np.median(amount)
     assert (sf & ~fraud & big).sum() > 1.5 * (sf & ~fraud & ~big).sum()
