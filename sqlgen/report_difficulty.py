@@ -27,7 +27,8 @@ HISTORY = ("card_n_1h", "card_n_24h", "card_n_7d", "card_sum_1h", "card_sum_24h"
            "card_sum_7d", "amount_vs_card_mean", "secs_since_card_prev",
            "first_merchant_for_card", "first_device_for_card", "first_country_for_card",
            "first_ip_for_card", "first_payment_of_card", "merchant_n_1h", "merchant_n_24h",
-           "merchant_reports_before", "card_reports_before", "km_from_home")
+           "merchant_reports_before", "card_reports_before", "km_from_home",
+           "device_age_days", "ip_age_days", "device_n_before", "ip_n_before")
 _ENCODED = (*CATEGORIES, "local_hour", "local_weekday", "time_offset")
 SAMPLE_ROWS = 300_000  # the profile reads about this many payments
 
