@@ -18,6 +18,7 @@ import pyarrow as pa
 from sqlgen import arrow_np, sampling, world
 from sqlgen.config import DEFAULT_ROW_GROUP_SIZE, CatalogConfig
 from sqlgen.errors import SqlgenError
+from sqlgen.money import currency_tables
 from sqlgen.render import render
 from sqlgen.schema import (
     TableSchema,
@@ -30,6 +31,7 @@ from sqlgen.schema import (
 from sqlgen.seeds import stream
 
 CATALOG_TABLES = ("customers", "merchants", "cards")
+FX_TABLE = "fx_rates"  # v3: catalog/fx_rates.parquet and a table of sqlgen.duckdb
 GROUND_TRUTH = "ground_truth"  # directory under catalog/ and schema in sqlgen.duckdb
 
 
@@ -208,13 +210,22 @@ def _columns(rows: list[dict]) -> pa.Table:
     return arrow_np.table({k: np.asarray([r[k] for r in rows]) for k in rows[0]})
 
 
-def create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+def create_reference_tables(con: duckdb.DuckDBPyConnection, world: bool = False) -> None:
+    """The reference tables (countries, mccs; v3 also the FX table `fx_rates`: units of
+    each currency per EUR and its minor units, what v3's amounts were converted with)."""
     ref = reference()
     con.register("countries_src", _columns(ref["countries"]))
     con.register("mccs_src", _columns(ref["mccs"]))
-    con.execute(render("reference_tables.sql"))
+    if world:
+        per_eur, minor = currency_tables()
+        con.register("fx_src", arrow_np.table({
+            "currency": np.asarray(static_vocabularies()["currency"], dtype=object),
+            "units_per_eur": per_eur, "minor_units": minor}))
+    con.execute(render("reference_tables.sql", fx=world))
     con.unregister("countries_src")
     con.unregister("mccs_src")
+    if world:
+        con.unregister("fx_src")
 
 
 def _materialize(
@@ -242,7 +253,7 @@ def build_catalogs(
     _materialize(con, "cards", "card_rows")
     for view in ("customer_draws", "merchant_draws", "card_draws", "card_rows"):
         con.unregister(view)
-    create_reference_tables(con)
+    create_reference_tables(con, world)
 
 
 def write_catalogs(
@@ -263,6 +274,8 @@ def write_catalogs(
                           truth_schema(table).names))
         else:
             parts.append((table, directory / f"{table}.parquet", None))
+    if realism == "v3":  # the FX table v3's amounts were converted with
+        parts.append((FX_TABLE, directory / f"{FX_TABLE}.parquet", None))
     for table, path, columns in parts:
         con.execute(
             render("copy_table.sql", table=table, path=path, columns=columns,
@@ -286,6 +299,7 @@ def database_tables(realism: str | None) -> list[tuple[str | None, str, TableSch
     ]
     tables += [(None, "countries", None), (None, "mccs", None)]
     if realism == "v3":
+        tables.append((None, FX_TABLE, None))
         tables += [(GROUND_TRUTH, t, truth_schema(t)) for t in CATALOG_TABLES]
     return tables
 
@@ -310,4 +324,4 @@ def load_catalogs(
             _pan_hash_enum(con, "catalog_file")
         _materialize(con, table, "catalog_file", realism)
         con.execute(render("drop_view.sql", view="catalog_file"))
-    create_reference_tables(con)
+    create_reference_tables(con, realism == "v3")

@@ -42,7 +42,7 @@ _ROAMING = 0.05
 # Genuine devices and home addresses are replaced now and then, each on its own clock
 # (`networks.lease_epochs`): a device lives 45 days to 2 years (a new phone, a cleared
 # browser), a broadband lease 7 days to a year.
-_DEVICE_LIFE_DAYS = (45.0, 730.0)
+_DEVICE_LIFE_DAYS = (20.0, 500.0)
 LEASE_DAYS = (7.0, 365.0)
 _SALT_DEVICE_EPOCH = 0xDE71CE  # the device table's UUID salt (`draws.Devices`)
 
@@ -298,6 +298,42 @@ def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> D
         centre = np.exp(spec_amount.mu)
         amount = centre * (amount / centre) ** w.amount_shape[placed["merchant_id"]]
     return {"event_us": utc, "card_id": cards, "amount_raw": amount, **placed}
+
+
+_RUNS = 0.02  # of genuine payments followed by a run of more at the same merchant
+_RUN_GAP_US = 90e6  # median gap within a run (a retry, another item in an app)
+
+
+def genuine_runs(ctx: Population, spec: ChunkSpec, d: Draws, codes: np.ndarray,
+                 rng: np.random.Generator) -> None:
+    """Genuine life makes velocity too: some payments are followed within minutes by
+    1-4 more of the same card at the same merchant (a retry after a decline, more items
+    in an app, a split bill), written over other random genuine rows of the chunk."""
+    genuine = np.flatnonzero(codes == 0)
+    src = genuine[rng.random(len(genuine)) < _RUNS]
+    src = src[d["event_us"][src] < spec.t1_us - 30 * 60_000_000]
+    sizes = rng.integers(1, 5, len(src))
+    k = int(sizes.sum())
+    if k == 0 or len(genuine) < 4 * k:
+        return
+    free = np.ones(len(codes), dtype=bool)
+    free[src] = False
+    dst = rng.choice(genuine, 2 * k, replace=False)
+    dst = dst[free[dst]][:k]
+    if len(dst) < k:
+        return
+    origin = np.repeat(src, sizes)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    gaps = rng.lognormal(np.log(_RUN_GAP_US), 1.0, k)
+    total = np.cumsum(gaps)
+    elapsed = total - np.repeat(total[first] - gaps[first], sizes)
+    t = d["event_us"][origin] + elapsed.astype(np.int64)
+    t = np.minimum(t, spec.t1_us - 1)
+    for key in ("card_id", "merchant_id", "remote", "away", "latitude", "longitude", "zone",
+                "ip_city"):
+        d[key][dst] = d[key][origin]
+    d["event_us"][dst] = t
+    d["amount_raw"][dst] = d["amount_raw"][origin] * rng.uniform(0.3, 1.5, k)
 
 
 _DORMANT = 0.15  # of card-months in which a card is not used

@@ -84,13 +84,14 @@ _RING_DEVICE_DAYS = (7.0, 120.0)
 _RING_IP_DAYS = (3.0, 60.0)
 # Of the attempts of these scenarios, this share uses the victim's own device and
 # network (malware, remote access, someone of the household).
-_OWN_DEVICE = {"account_takeover": 0.3, "compromised_merchant": 0.15}
+_OWN_DEVICE = {"account_takeover": 0.45, "compromised_merchant": 0.25, "logistic": 0.3,
+               "burst": 0.1}
 _RING_FAVOURITES = 12  # merchants a ring cashes out at
 _FAVOURITE_SHARE = 0.25  # of a ring's attempts at its favourites (else anywhere online)
 _NIGHT_RINGS = 0.2  # rings working at night, local time (centred near 02:00)
 _RETRY_SHARE = 0.3  # episodes whose ring tries the card again after its block
 _CARD_LEVEL_SIGMA = 0.5  # spread of cards' spending levels (log scale)
-_NEW_DEVICE = 0.06  # genuine remote payments from a new device (phone, browser, guest)
+_NEW_DEVICE = 0.15  # genuine remote payments from a new device (phone, browser, guest)
 _BIG_PURCHASE = 0.01  # genuine payments several times the card's usual
 _MICRO_SHARE = 0.3  # genuine payments at digital-goods merchants that are small sums
 _AFTER_BLOCK_REPORT_US = (60_000_000, HOUR_US)  # an attempt after the block: reported this soon

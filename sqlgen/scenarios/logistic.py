@@ -16,7 +16,7 @@ from sqlgen.scenarios.base import (
 )
 
 _RISKY_MERCHANT = 0.5  # of attempts at merchants by hidden risk x popularity
-_COUNTERFEIT = 0.15  # of cards used in person with a cloned card, in the ring's city
+_COUNTERFEIT = 0.3  # of cards used in person with a cloned card, in the ring's city
 
 
 def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:

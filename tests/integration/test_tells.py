@@ -206,3 +206,21 @@ def test_report_probes_the_tells_issue_24_found(out):
     assert ages and float(ages.group(1)) < 95
     ends = re.search(r"first 6 hours of the window: ([\d.]+)x, last 6 hours: ([\d.]+)x", text)
     assert ends and float(ends.group(2)) < 3
+
+
+def test_fx_table_ships_with_the_catalogs(out, con):
+    """Amounts come in 19 currencies: the FX table they were converted with ships as
+    catalog/fx_rates.parquet and a table of sqlgen.duckdb, so a base-currency amount is
+    one join away (JPY no longer adds to EUR)."""
+    import pyarrow.parquet as pq
+
+    from sqlgen.validate import validate
+
+    shipped = pq.read_table(out / "catalog" / "fx_rates.parquet").to_pydict()
+    assert shipped["currency"][0] == "EUR" and shipped["units_per_eur"][0] == 1.0
+    missing, jpy = one(con, """
+        SELECT count(*) FILTER (units_per_eur IS NULL),
+               median(amount / units_per_eur) FILTER (currency = 'JPY')
+        FROM payments LEFT JOIN fx_rates USING (currency)""")
+    assert missing == 0 and 5 < jpy < 200  # yen amounts in EUR
+    assert validate(out)[0] == []
