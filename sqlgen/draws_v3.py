@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from sqlgen import arrow_np, mcc_profiles, money, networks, sampling, world
 from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, to_arrow, vocab_code
+from sqlgen.errors import SqlgenError
 from sqlgen.schema import reference
 
 if TYPE_CHECKING:
@@ -109,7 +110,12 @@ class World:
         days = (cfg.temporal.end_date - cfg.temporal.start_date).days + 1
         per_day = cfg.rows / days
         # Replacement cards (ids from num_cards on) are never drawn: see `catalogs`.
-        active = min(cfg.catalog.num_cards, len(ctx.card_popularity))
+        if len(ctx.card_popularity) != cfg.catalog.num_cards + cfg.catalog.num_customers:
+            raise SqlgenError(
+                f"the cards catalog holds {len(ctx.card_popularity):,} cards, not "
+                f"num_cards + num_customers (one replacement card each): made by another "
+                "sqlgen version or config; rebuild it with `sqlgen catalogs`")
+        active = cfg.catalog.num_cards
         card_pop = np.asarray(ctx.card_popularity)[:active]
         cap_share = cfg.behaviour.max_card_payments_per_day / _LOAD / per_day
         self.cards = sampling.CdfSampler(bounded_weights(card_pop, cap_share))
