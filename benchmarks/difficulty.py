@@ -47,6 +47,10 @@ TARGETS = {
     "history adds >= 0.05 ROC-AUC": lambda r: r["history"]["roc_auc"] - r["raw"]["roc_auc"] >= 0.05,
     "history adds >= 0.15 PR-AUC": lambda r: r["history"]["pr_auc"] - r["raw"]["pr_auc"] >= 0.15,
     "no scenario > 0.95 on raw": lambda r: max(r["raw"]["per_scenario"].values()) <= 0.95,
+    "planned scenarios 0.85-0.97 with history": lambda r: all(
+        0.85 <= v <= 0.97 for k, v in r["history"]["per_scenario"].items() if k != "logistic"),
+    "no single feature separates a scenario > 0.95": lambda r: max(
+        a for _, a in r["best_single"].values()) <= 0.95,
     "no single raw column > 0.75": lambda r: r["best_column"][1] <= 0.75,
     "seen-once device/IP <= 3x overall": lambda r: max(r["tells"]["device_x"],
                                                       r["tells"]["ip_x"]) <= 3.0,
@@ -78,13 +82,19 @@ def fit(f: dict, names: list[str], train: np.ndarray, test: np.ndarray, seed: in
 
 def scores(y: np.ndarray, p: np.ndarray, scenario: np.ndarray) -> dict:
     genuine = y == 0
-    per = {}
+    cut = np.quantile(p[genuine], 0.99)  # the score that flags 1% of genuine payments
+    per, detail = {}, {}
     for s in sorted(set(scenario[y == 1])):
         rows = genuine | (scenario == s)
         if (scenario == s).sum() >= 20:
             per[s] = round(float(roc_auc_score(y[rows], p[rows])), 3)
+            detail[s] = {"roc_auc": per[s],
+                         "pr_auc": round(float(average_precision_score(y[rows], p[rows])), 3),
+                         "recall_at_1pct_fpr": round(float((p[scenario == s] > cut).mean()), 3),
+                         "test_frauds": int((scenario == s).sum())}
     return {"roc_auc": round(float(roc_auc_score(y, p)), 3),
-            "pr_auc": round(float(average_precision_score(y, p)), 3), "per_scenario": per}
+            "pr_auc": round(float(average_precision_score(y, p)), 3), "per_scenario": per,
+            "detail": detail}
 
 
 def column_aucs(f: dict, train: np.ndarray, test: np.ndarray) -> dict[str, float]:
@@ -170,6 +180,11 @@ def main() -> None:
         "raw": scores(y_test, fit(f, RAW, train, test, 0), scen),
         "history": scores(y_test, fit(f, RAW + HISTORY, train, test, 0), scen),
     }
+    # Per scenario, the best single raw or history feature (as `sqlgen report` scores it).
+    best_single = {}
+    for s, _, raw, hist in report_difficulty.per_scenario(f):
+        best_single[s] = max(raw, hist, key=lambda x: x[1])
+    results["best_single"] = {k: (n, round(a, 3)) for k, (n, a) in best_single.items()}
     cols = column_aucs(f, train, test)
     best = max(cols, key=cols.get)
     results["best_column"] = (best, cols[best])
@@ -195,6 +210,14 @@ def _print(r: dict, cols: dict) -> None:
     for s in r["raw"]["per_scenario"]:
         print(f"| {s} | {r['raw']['per_scenario'][s]:.3f} | "
               f"{r['history']['per_scenario'].get(s, float('nan')):.3f} |")
+    print("\nper scenario, raw + history model (its frauds vs genuine test rows):")
+    print("| scenario | test frauds | raw ROC | history ROC / PR | recall at 1% FPR "
+          "| best single feature |\n|---|---|---|---|---|---|")
+    for s, d in r["history"]["detail"].items():
+        name, a = r["best_single"].get(s, ("-", float("nan")))
+        print(f"| {s} | {d['test_frauds']:,} | {r['raw']['per_scenario'].get(s, float('nan')):.3f} "
+              f"| {d['roc_auc']:.3f} / {d['pr_auc']:.3f} | {100 * d['recall_at_1pct_fpr']:.0f}% "
+              f"| {name} {a:.3f} |")
     top = sorted(cols.items(), key=lambda kv: -kv[1])[:5]
     print("\nbest single raw columns (out of sample):", ", ".join(f"{k} {v:.3f}" for k, v in top))
     t = r["tells"]

@@ -41,6 +41,23 @@ card_w AS (
         c24h AS (PARTITION BY card_id ORDER BY t_us RANGE BETWEEN 86400000000 PRECEDING AND CURRENT ROW),
         c7d AS (PARTITION BY card_id ORDER BY t_us RANGE BETWEEN 604800000000 PRECEDING AND CURRENT ROW)
 ),
+net_w AS (
+    SELECT
+        transaction_id,
+        CASE WHEN device_id IS NOT NULL THEN
+            (t_us - min(t_us) OVER (PARTITION BY device_id)) / 86400e6 END AS device_age_days,
+        CASE WHEN ip_address IS NOT NULL THEN
+            (t_us - min(t_us) OVER (PARTITION BY ip_address)) / 86400e6 END AS ip_age_days,
+        CASE WHEN device_id IS NOT NULL THEN
+            CAST(count(*) OVER (PARTITION BY device_id ORDER BY t_us
+                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS DOUBLE) END
+            AS device_n_before,
+        CASE WHEN ip_address IS NOT NULL THEN
+            CAST(count(*) OVER (PARTITION BY ip_address ORDER BY t_us
+                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS DOUBLE) END
+            AS ip_n_before
+    FROM p
+),
 merchant_w AS (
     SELECT
         transaction_id,
@@ -89,6 +106,7 @@ SELECT
     CAST(w.first_ip_for_card AS INTEGER) AS first_ip_for_card,
     CAST(w.first_payment_of_card AS INTEGER) AS first_payment_of_card,
     m.merchant_n_1h, m.merchant_n_24h,
+    nw.device_age_days, nw.ip_age_days, nw.device_n_before, nw.ip_n_before,
     rm.reports AS merchant_reports_before,
     rc.reports AS card_reports_before,
     2 * 6371 * asin(sqrt(
@@ -102,6 +120,7 @@ SELECT
 FROM p
 JOIN card_w AS w USING (transaction_id)
 JOIN merchant_w AS m USING (transaction_id)
+JOIN net_w AS nw USING (transaction_id)
 JOIN reports_merchant_id AS rm USING (transaction_id)
 JOIN reports_card_id AS rc USING (transaction_id)
 JOIN homes AS h USING (customer_id)

@@ -6,3 +6,10 @@ FROM countries_src;
 CREATE OR REPLACE TABLE mccs AS
 SELECT * REPLACE (CAST(code AS mcc_enum) AS code)
 FROM mccs_src;
+{% if fx %}
+-- v3: the fixed FX table amounts were converted with (units of the currency per EUR).
+CREATE OR REPLACE TABLE fx_rates AS
+SELECT CAST(currency AS currency_enum) AS currency, units_per_eur,
+       CAST(minor_units AS INTEGER) AS minor_units
+FROM fx_src ORDER BY currency;
+{% endif %}

@@ -18,6 +18,7 @@ import pyarrow as pa
 from sqlgen import arrow_np, sampling, world
 from sqlgen.config import DEFAULT_ROW_GROUP_SIZE, CatalogConfig
 from sqlgen.errors import SqlgenError
+from sqlgen.money import currency_tables
 from sqlgen.render import render
 from sqlgen.schema import (
     TableSchema,
@@ -30,6 +31,7 @@ from sqlgen.schema import (
 from sqlgen.seeds import stream
 
 CATALOG_TABLES = ("customers", "merchants", "cards")
+FX_TABLE = "fx_rates"  # v3: catalog/fx_rates.parquet and a table of sqlgen.duckdb
 GROUND_TRUTH = "ground_truth"  # directory under catalog/ and schema in sqlgen.duckdb
 
 
@@ -122,7 +124,11 @@ def _merchants(cfg: CatalogConfig, seed: int, places: bool = False) -> pa.Table:
     )
 
 
-def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray) -> pa.Table:
+MAX_CARDS_PER_CUSTOMER = 5  # v3: a handful of cards per customer at most
+
+
+def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray,
+                world: bool = False) -> pa.Table:
     rng = stream(seed, "catalog.cards")
     n, owners = cfg.num_cards, cfg.num_customers
     # Every customer holds at least one card while cards last; the rest are dealt
@@ -130,17 +136,52 @@ def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray) 
     first = rng.permutation(owners)[: min(n, owners)]
     extra = sampling.draw_from_cdf(sampling.cdf(customer_popularity), n - len(first), rng)
     owner = np.concatenate([first, extra]).astype(np.int64)
+    if world:
+        owner = _bounded_owners(owner, owners, rng)
     scheme, vocab = sampling.categorical(reference()["card_schemes"], n, rng)
+    popularity = sampling.zipf_weights(n, cfg.zipf_cards, rng)
+    card_id = np.arange(n, dtype=np.int64)
+    bins, risk = rng.integers(0, 100_000, n), rng.beta(cfg.card_risk_alpha, cfg.card_risk_beta, n)
+    if world:
+        # v3: one replacement card per customer (card_id num_cards + customer_id), used
+        # only once a card of theirs is blocked (`episodes.Planner.settle`): no
+        # popularity of its own, never drawn for other payments.
+        spare = np.arange(owners, dtype=np.int64)
+        owner = np.concatenate([owner, spare])
+        card_id = np.concatenate([card_id, n + spare])
+        bins = np.concatenate([bins, rng.integers(0, 100_000, owners)])
+        extra_scheme, _ = sampling.categorical(reference()["card_schemes"], owners, rng)
+        scheme = np.concatenate([scheme, extra_scheme])
+        risk = np.concatenate([risk, rng.beta(cfg.card_risk_alpha, cfg.card_risk_beta, owners)])
+        popularity = np.concatenate([popularity, np.zeros(owners)])
     return arrow_np.table(
         {
-            "card_id": np.arange(n, dtype=np.int64),
+            "card_id": card_id,
             "customer_id": owner,
-            "bin": rng.integers(0, 100_000, n),
+            "bin": bins,
             "card_scheme": sampling.dictionary(scheme, vocab),
-            "risk": rng.beta(cfg.card_risk_alpha, cfg.card_risk_beta, n),
-            "popularity": sampling.zipf_weights(n, cfg.zipf_cards, rng),
+            "risk": risk,
+            "popularity": popularity,
         }
     )
+
+
+def _bounded_owners(owner: np.ndarray, owners: int, rng: np.random.Generator) -> np.ndarray:
+    """Owners with at most `MAX_CARDS_PER_CUSTOMER` cards each where possible: cards
+    beyond a customer's limit go to random customers (a few rounds)."""
+    owner = owner.copy()
+    if MAX_CARDS_PER_CUSTOMER * owners < len(owner):
+        return owner
+    for _ in range(20):
+        order = np.argsort(owner, kind="stable")
+        o = owner[order]
+        start = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
+        rank = np.arange(len(o)) - np.repeat(start, np.diff(np.r_[start, len(o)]))
+        over = order[rank >= MAX_CARDS_PER_CUSTOMER]
+        if len(over) == 0:
+            break
+        owner[over] = rng.integers(0, owners, len(over))
+    return owner
 
 
 def create_enum_types(con: duckdb.DuckDBPyConnection, vocabularies: dict) -> None:
@@ -169,13 +210,22 @@ def _columns(rows: list[dict]) -> pa.Table:
     return arrow_np.table({k: np.asarray([r[k] for r in rows]) for k in rows[0]})
 
 
-def create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+def create_reference_tables(con: duckdb.DuckDBPyConnection, world: bool = False) -> None:
+    """The reference tables (countries, mccs; v3 also the FX table `fx_rates`: units of
+    each currency per EUR and its minor units, what v3's amounts were converted with)."""
     ref = reference()
     con.register("countries_src", _columns(ref["countries"]))
     con.register("mccs_src", _columns(ref["mccs"]))
-    con.execute(render("reference_tables.sql"))
+    if world:
+        per_eur, minor = currency_tables()
+        con.register("fx_src", arrow_np.table({
+            "currency": np.asarray(static_vocabularies()["currency"], dtype=object),
+            "units_per_eur": per_eur, "minor_units": minor}))
+    con.execute(render("reference_tables.sql", fx=world))
     con.unregister("countries_src")
     con.unregister("mccs_src")
+    if world:
+        con.unregister("fx_src")
 
 
 def _materialize(
@@ -197,13 +247,13 @@ def build_catalogs(
     con.register("merchant_draws", _merchants(cfg, seed, world))
     _materialize(con, "merchants", "merchant_draws", realism)
     popularity = arrow_np.numbers(customers.column("popularity"))
-    con.register("card_draws", _card_draws(cfg, seed, popularity))
+    con.register("card_draws", _card_draws(cfg, seed, popularity, world))
     con.register("card_rows", con.sql(render("cards_from_draws.sql")))
     _pan_hash_enum(con, "card_rows")
     _materialize(con, "cards", "card_rows")
     for view in ("customer_draws", "merchant_draws", "card_draws", "card_rows"):
         con.unregister(view)
-    create_reference_tables(con)
+    create_reference_tables(con, world)
 
 
 def write_catalogs(
@@ -224,6 +274,8 @@ def write_catalogs(
                           truth_schema(table).names))
         else:
             parts.append((table, directory / f"{table}.parquet", None))
+    if realism == "v3":  # the FX table v3's amounts were converted with
+        parts.append((FX_TABLE, directory / f"{FX_TABLE}.parquet", None))
     for table, path, columns in parts:
         con.execute(
             render("copy_table.sql", table=table, path=path, columns=columns,
@@ -247,6 +299,7 @@ def database_tables(realism: str | None) -> list[tuple[str | None, str, TableSch
     ]
     tables += [(None, "countries", None), (None, "mccs", None)]
     if realism == "v3":
+        tables.append((None, FX_TABLE, None))
         tables += [(GROUND_TRUTH, t, truth_schema(t)) for t in CATALOG_TABLES]
     return tables
 
@@ -271,4 +324,4 @@ def load_catalogs(
             _pan_hash_enum(con, "catalog_file")
         _materialize(con, table, "catalog_file", realism)
         con.execute(render("drop_view.sql", view="catalog_file"))
-    create_reference_tables(con)
+    create_reference_tables(con, realism == "v3")

@@ -31,7 +31,14 @@ from sqlgen.draws import (
     sort_by_time,
     to_arrow,
 )
-from sqlgen.draws_v3 import attributes_v3, settle_v3, skeleton_v3, to_arrow_v3
+from sqlgen.draws_v3 import (
+    attributes_v3,
+    genuine_runs,
+    locate_remote,
+    settle_v3,
+    skeleton_v3,
+    to_arrow_v3,
+)
 from sqlgen.episodes import behaviour
 from sqlgen.errors import SqlgenError
 from sqlgen.labeler import (
@@ -309,6 +316,7 @@ def _draw_v3(
         scenario_rng = stream(cfg.seed, "scenarios", spec.index)
         codes = planner.materialize(spec, skeleton, scenario_rng)
         planner.settle(spec, skeleton, codes, scenario_rng)
+        genuine_runs(pop, spec, skeleton, codes, stream(cfg.seed, "runs", spec.index))
         settle_v3(pop, spec, skeleton, codes, stream(cfg.seed, "settle", spec.index),
                   block=planner.card_block)
         planner.place(skeleton, codes, scenario_rng)
@@ -317,6 +325,7 @@ def _draw_v3(
     with timer("attributes"):
         draws = attributes_v3(pop, spec, skeleton, rng)
         planner.devices(draws, scenario_rng)
+        locate_remote(pop, spec, draws)
     return draws, codes
 
 

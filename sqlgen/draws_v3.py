@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from sqlgen import arrow_np, money, networks, sampling, world
+from sqlgen import arrow_np, mcc_profiles, money, networks, sampling, world
 from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, to_arrow, vocab_code
 from sqlgen.errors import SqlgenError
 from sqlgen.schema import reference
@@ -40,6 +40,12 @@ SUBSCRIPTION_MCCS = ("4814", "4900", "5815", "5967")  # telecom, utilities, digi
 _RECURRING_P = 0.7  # of stored-credential payments at those merchants
 _CARRIER_P = 0.5  # mobile payments over the carrier's network rather than home Wi-Fi
 _ROAMING = 0.05
+# Genuine devices and home addresses are replaced now and then, each on its own clock
+# (`networks.lease_epochs`): a device lives 45 days to 2 years (a new phone, a cleared
+# browser), a broadband lease 7 days to a year.
+_DEVICE_LIFE_DAYS = (20.0, 500.0)
+LEASE_DAYS = (7.0, 365.0)
+_SALT_DEVICE_EPOCH = 0xDE71CE  # the device table's UUID salt (`draws.Devices`)
 
 
 def bounded_weights(weights: np.ndarray, cap: float) -> np.ndarray:
@@ -82,11 +88,17 @@ class World:
         country = np.asarray(merchants["country"], dtype=np.int64)
         self.domestic = sampling.GroupSampler(country, popularity)
         self.remote = sampling.CdfSampler(popularity)
+        self.remote_popularity = popularity
         # Shops are in some places only: people shop in the nearest place with shops in
         # their own country (their home town if it has any); trips go to such places.
         shops = np.unique(self.merchant_city)
         self.shop_city = _nearest_within_country(c, shops)
         self.customer_home = home
+        # Customers by home city, weighted by how much they pay (residential proxies
+        # exit through busy households' connections).
+        activity = np.bincount(ctx.card_owner, weights=ctx.card_popularity,
+                               minlength=len(home))
+        self.residents = sampling.GroupSampler(home, activity + 1e-12)
         self.customer_shop_city = self.shop_city[home]
         self.customer_zone = c.zone[home].astype(np.int16)
         self.destinations = sampling.GroupSampler(c.country[shops], c.population[shops])
@@ -97,11 +109,35 @@ class World:
         # the cap; the cap itself is enforced per chunk (`settle_v3`).
         days = (cfg.temporal.end_date - cfg.temporal.start_date).days + 1
         per_day = cfg.rows / days
-        card_pop = ctx.card_popularity
+        # Replacement cards (ids from num_cards on) are never drawn: see `catalogs`.
+        if len(ctx.card_popularity) != cfg.catalog.num_cards + cfg.catalog.num_customers:
+            raise SqlgenError(
+                f"the cards catalog holds {len(ctx.card_popularity):,} cards, not "
+                f"num_cards + num_customers (one replacement card each): made by another "
+                "sqlgen version or config; rebuild it with `sqlgen catalogs`")
+        active = cfg.catalog.num_cards
+        card_pop = np.asarray(ctx.card_popularity)[:active]
         cap_share = cfg.behaviour.max_card_payments_per_day / _LOAD / per_day
-        self.cards = sampling.CdfSampler(bounded_weights(np.asarray(card_pop), cap_share))
-        self.n_cards = len(card_pop)
+        self.cards = sampling.CdfSampler(bounded_weights(card_pop, cap_share))
+        self.n_cards = active  # cards payments are moved to over a cap
+        self.n_all_cards = len(ctx.card_popularity)
         self._offsets: dict[tuple[int, int], world.ZoneOffsets] = {}
+        self.t0_us = int(np.datetime64(cfg.temporal.start_date, "us").astype(np.int64))
+        self.amount_shape, self.fraud_weight = mcc_profiles.per_merchant(mcc)
+        self._carrier_cities: np.ndarray | None = None
+
+    def carrier_city(self, key: np.ndarray) -> np.ndarray:
+        """The city of each mobile carrier gateway (`networks.carrier_keys`): a city of
+        its country by population, fixed by the seed."""
+        if self._carrier_cities is None:
+            n = len(reference()["countries"]) * networks.CARRIER_IPS_PER_COUNTRY
+            k = np.arange(n, dtype=np.uint64)
+            h = sampling.mix64(k ^ np.uint64(self.seed ^ 0xCA7C17))
+            u = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+            pick = self.destinations.lookup(
+                (k // np.uint64(networks.CARRIER_IPS_PER_COUNTRY)).astype(np.int64), u)
+            self._carrier_cities = np.where(pick >= 0, self.destination_city[pick], -1)
+        return self._carrier_cities[key]  # -1: a country without shops (the caller's city)
 
     def offsets(self, spec: ChunkSpec) -> world.ZoneOffsets:
         key = (spec.t0_us, spec.t1_us)
@@ -208,7 +244,9 @@ def place_rows(ctx: Population, d: Draws, rows: np.ndarray, rng: np.random.Gener
 def place(ctx: Population, card: np.ndarray, utc: np.ndarray, rng: np.random.Generator) -> Draws:
     """Where payments of these cards at these times happen and at which merchant: in
     person at a shop of the holder's current place, remotely at home (or from the
-    trip's destination). Columns merchant_id, remote, away, latitude, longitude, zone."""
+    trip's destination). Columns merchant_id, remote, away, latitude, longitude, zone,
+    ip_city (the city of a remote payment's network before the device is known: home,
+    or the trip's destination; -1 in person)."""
     w, cfg = ctx.world, ctx.cfg
     owner = ctx.card_owner[card]
     dest, travel_day = w.trips(owner, utc, cfg.behaviour.trip_rate)
@@ -232,6 +270,7 @@ def place(ctx: Population, card: np.ndarray, utc: np.ndarray, rng: np.random.Gen
     away = np.flatnonzero(remote & on_trip)
     lat[away], lon[away] = world.near(dest[away], rng)
     zone[away] = w.city_zone[dest[away]]
+    ip_city = np.where(remote, np.where(on_trip, dest, w.customer_home[owner]), -1)
     return {
         "merchant_id": merchant,
         "remote": remote,
@@ -239,6 +278,7 @@ def place(ctx: Population, card: np.ndarray, utc: np.ndarray, rng: np.random.Gen
         "latitude": lat,
         "longitude": lon,
         "zone": zone,
+        "ip_city": ip_city,
     }
 
 
@@ -246,14 +286,70 @@ def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> D
     """Who pays whom, when, where and how much (unsorted)."""
     cfg, n, w = ctx.cfg, spec.rows, ctx.world
     cards = w.cards.draw(n, rng)
+    # Some cards lie in a drawer some months: their draws go to other cards.
+    for _ in range(3):
+        asleep = np.flatnonzero(_dormant(cards, spec.year * 12 + spec.month, w.seed))
+        if len(asleep) == 0:
+            break
+        cards[asleep] = w.cards.draw(len(asleep), rng)
     owner = ctx.card_owner[cards]
     middle = w.offsets(spec).middle()
     utc = _local_times(spec, middle[w.customer_zone[owner]], cfg, rng)
     amount = sampling.amounts(cfg.feature.amount, n, rng)
     placed = place(ctx, cards, utc, rng)
     # `placed`: merchant_id, remote, away (on a trip: its network is not the
-    # household's), latitude, longitude, zone.
+    # household's), latitude, longitude, zone, ip_city.
+    spec_amount = cfg.feature.amount
+    if spec_amount.distribution == "lognormal":  # each category's own spread of amounts
+        centre = np.exp(spec_amount.mu)
+        amount = centre * (amount / centre) ** w.amount_shape[placed["merchant_id"]]
     return {"event_us": utc, "card_id": cards, "amount_raw": amount, **placed}
+
+
+_RUNS = 0.02  # of genuine payments followed by a run of more at the same merchant
+_RUN_GAP_US = 90e6  # median gap within a run (a retry, another item in an app)
+
+
+def genuine_runs(ctx: Population, spec: ChunkSpec, d: Draws, codes: np.ndarray,
+                 rng: np.random.Generator) -> None:
+    """Genuine life makes velocity too: some payments are followed within minutes by
+    1-4 more of the same card at the same merchant (a retry after a decline, more items
+    in an app, a split bill), written over other random genuine rows of the chunk."""
+    genuine = np.flatnonzero(codes == 0)
+    src = genuine[rng.random(len(genuine)) < _RUNS]
+    src = src[d["event_us"][src] < spec.t1_us - 30 * 60_000_000]
+    sizes = rng.integers(1, 5, len(src))
+    k = int(sizes.sum())
+    if k == 0 or len(genuine) < 4 * k:
+        return
+    free = np.ones(len(codes), dtype=bool)
+    free[src] = False
+    dst = rng.choice(genuine, 2 * k, replace=False)
+    dst = dst[free[dst]][:k]
+    if len(dst) < k:
+        return
+    origin = np.repeat(src, sizes)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    gaps = rng.lognormal(np.log(_RUN_GAP_US), 1.0, k)
+    total = np.cumsum(gaps)
+    elapsed = total - np.repeat(total[first] - gaps[first], sizes)
+    t = d["event_us"][origin] + elapsed.astype(np.int64)
+    t = np.minimum(t, spec.t1_us - 1)
+    for key in ("card_id", "merchant_id", "remote", "away", "latitude", "longitude", "zone",
+                "ip_city"):
+        d[key][dst] = d[key][origin]
+    d["event_us"][dst] = t
+    d["amount_raw"][dst] = d["amount_raw"][origin] * rng.uniform(0.3, 1.5, k)
+
+
+_DORMANT = 0.15  # of card-months in which a card is not used
+
+
+def _dormant(card: np.ndarray, month: int, seed: int) -> np.ndarray:
+    """Whether each card sleeps in the month (a hash of card, month and seed)."""
+    h = sampling.mix64((card.astype(np.uint64) << np.uint64(20)) ^ np.uint64(month)
+                       ^ np.uint64(seed ^ 0xD0E5))
+    return (h >> np.uint64(11)) < np.uint64(int(_DORMANT * (1 << 53)))
 
 
 def _over_cap(key: np.ndarray, cap: np.ndarray, genuine: np.ndarray) -> np.ndarray:
@@ -346,7 +442,7 @@ def settle_v3(
         place_rows(ctx, d, over, rng)
         # Only the cards that gained rows can be over a cap now: the others kept their
         # first `cap` genuine payments (fraud counts first) or fewer.
-        gained = np.zeros(w.n_cards, dtype=bool)
+        gained = np.zeros(w.n_all_cards, dtype=bool)
         gained[card[over]] = True
         rows = np.flatnonzero(gained[card])
     # The few left (a sliver of a day has room on few cards): onto cards with room.
@@ -472,20 +568,38 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
     for k in range(1, cfg.behaviour.max_devices):
         slot += u < 0.4**k
     slot = np.minimum(slot, ctx.devices.count[owner] - 1)
-    # v3 devices carry household IP and browser (the pool index is v2's)
-    device = ctx.devices.rows(owner, slot, skip=("ip_idx",))
+    # v3 devices carry browser and kind (the pool index is v2's; the address below)
+    device = ctx.devices.rows(owner, slot, skip=("ip_idx", "ip"))
     kind = device["kind"]
+    # Devices are replaced now and then: a later lifetime of a slot is a new device.
+    day = (s["event_us"] - w.t0_us) / DAY_US
+    dev_key = (owner.astype(np.uint64) << np.uint64(6)) | slot.astype(np.uint64)
+    epoch = networks.lease_epochs(dev_key, day, *_DEVICE_LIFE_DAYS, w.seed)
+    new = np.flatnonzero(remote & (epoch > 0))
+    device["uuid"][new] = sampling.keyed_uuid4(
+        dev_key[new] ^ (epoch[new].astype(np.uint64) << np.uint64(48)),
+        w.seed ^ _SALT_DEVICE_EPOCH)
     ecom = np.flatnonzero(combos["channel"][combo] == vocab_code("channel", "ecom"))
     combo[ecom] = _with_device(combo[ecom], kind[ecom])
 
-    ip = device["ip"]
+    # Home broadband: the household's line, in a provider block of its country, the
+    # current lease's address; its place is the home town.
+    home_country = ctx.customer_country[owner]
+    line = networks.household_lines(owner, slot, w.seed)
+    lease = networks.lease_epochs(line, day, *LEASE_DAYS, w.seed)
+    ip = networks.household_ips(owner, slot, w.seed, home_country, lease)
+    ip_city = s["ip_city"].copy()
     mobile = np.flatnonzero(
         (kind == vocab_code("device_type", "mobile")) & (rng.random(n) < _CARRIER_P)
     )
-    country = ctx.customer_country[owner[mobile]]
-    ip[mobile] = networks.carrier_ips(country, rng.random(len(mobile)), w.seed)
+    u = rng.random(len(mobile))
+    ip[mobile] = networks.carrier_ips(home_country[mobile], u, w.seed)
+    gateway = w.carrier_city(networks.carrier_keys(home_country[mobile], u))
+    ip_city[mobile] = np.where(gateway >= 0, gateway, ip_city[mobile])
     elsewhere = np.flatnonzero(s["away"] | (rng.random(n) < _ROAMING))
-    ip[elsewhere] = networks.random_ips(len(elsewhere), rng)
+    ip_city[elsewhere] = s["ip_city"][elsewhere]
+    ip[elsewhere] = networks.random_ips(
+        len(elsewhere), rng, w.city_country[np.maximum(ip_city[elsewhere], 0)], w.seed)
 
     stored = combos["pos_entry_mode"][combo] == vocab_code("pos_entry_mode", "credential_on_file")
     recurring = remote & stored & w.subscription[s["merchant_id"]] & (rng.random(n) < _RECURRING_P)
@@ -498,6 +612,7 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
         "device_fresh": np.zeros(n, dtype=bool),
         "device_null": ~remote,
         "ip": ip,
+        "ip_city": ip_city,
         "ip_idx": np.zeros(n, dtype=np.int32),  # unused in v3 (scenarios write it)
         "ua_idx": device["ua_idx"],
         "is_recurring": recurring,
@@ -510,11 +625,16 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
     }
 
 
-def fraud_networks(d: Draws, codes: np.ndarray, rng: np.random.Generator) -> None:
-    """Injected rows come from the fraudster's own address, met once."""
-    rows = np.flatnonzero(codes != 0)
-    d["ip"][rows] = networks.random_ips(len(rows), rng)
-    d["device_null"][rows] = False
+def locate_remote(ctx: Population, spec: ChunkSpec, d: Draws) -> None:
+    """Card-not-present payments have no shop: they carry the location an IP
+    geolocation gives, the centre of the city of their address (`ip_city`), shared by
+    every payment from that address, genuine or not; their offset is that city's."""
+    r = np.flatnonzero(d["remote"])
+    city = d["ip_city"][r]
+    c = world.cities()
+    d["latitude"][r], d["longitude"][r] = c.lat[city], c.lon[city]
+    d["zone"][r] = c.zone[city]
+    d["time_offset"][r] = ctx.world.offsets(spec).at(d["zone"][r], d["event_us"][r])
 
 
 def to_arrow_v3(ctx: Population, d: Draws, rng: np.random.Generator) -> pa.Table:

@@ -20,7 +20,9 @@ attempt) can matter to a chunk only if its day starts before the chunk's end plu
 window. Blocks accumulate as a running minimum over the days in order; the attempts of
 days already computed that end later are kept for the next chunks (so a process costs
 about the prefix of days up to its last chunk); a chunk taken out of order recomputes
-the days that reach it. Each chunk takes the attempts of its time slice
+the days that reach it. Fraud attempts planned past the window's end wrap around to its
+start (`_WRAP_US`), so both ends see the middle's rate; every process computes the days
+that can wrap first. Each chunk takes the attempts of its time slice
 (`Planner.materialize`), applies blocks (`Planner.settle`: declined `card_blocked`, the
 holder's later payments move to a replacement card) and gives the fraud rows the ring's
 device, address and browser (`Planner.devices`).
@@ -39,11 +41,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sqlgen import networks, sampling, world
+from sqlgen import draws_v3, networks, sampling, world
 from sqlgen.draws import Draws, _own_kind, combo_table, vocab_code
 from sqlgen.errors import SqlgenError
 from sqlgen.plan import ChunkSpec, largest_remainder, to_us
 from sqlgen.scenarios import REGISTRY, VISIT, split_quota
+from sqlgen.scenarios import code as scenario_code
 from sqlgen.scenarios.base import DAY_US, HOUR_US, Attempts
 from sqlgen.schema import static_vocabularies
 from sqlgen.seeds import stream
@@ -59,6 +62,13 @@ CAP_US = 120 * DAY_US  # chargeback window: no report later than this
 # first attempt: 171 days; the rest is margin for long gaps within a spree (lognormal:
 # 29 days is over 7 sigma of a takeover's 45-minute gaps).
 _LATE_US = 200 * DAY_US
+# Fraud attempts planned past the window's end wrap around to its start (time modulo the
+# window), so every day gets the same expected fraud whatever the scenario's lags (no
+# pile-up in the last hours, no ramp-up at the start). Only these can pass the end (a
+# retry after the block is kept only when it falls inside the window): a breached card's
+# cash-out (at most 1 + 14 + 30 days after its day, +1 for the ring's hours) and spree
+# gaps; the days that close to the end are computed first by every process (`_wrap_in`).
+_WRAP_US = 60 * DAY_US
 _KEEP_US = DAY_US  # attempts kept before the latest slice (slices a little out of order)
 # A slice before the floor: the attempts of this long before it are kept too (at least
 # 4 slices of its length).
@@ -68,15 +78,23 @@ _ATTEMPTS_PER_RING = 40  # rings in a run: planned attempts / this (at least 20)
 _PROXY_SHARE = 0.8  # of fraud rows seen near the victim's home (residential proxies)
 _RING_DEVICES = (2, 8)  # devices per ring (inclusive)
 _RING_IPS = 4  # addresses per ring (proxies, a few hosting ranges)
-_RING_ROTATION_US = 14 * DAY_US  # rings replace devices and addresses this often
+# Rings replace each device and each address on its own clock (`networks.lease_epochs`):
+# a device lasts 7 to 120 days, an address 3 to 60 days.
+_RING_DEVICE_DAYS = (7.0, 120.0)
+_RING_IP_DAYS = (3.0, 60.0)
+# Of the attempts of these scenarios, this share uses the victim's own device and
+# network (malware, remote access, someone of the household).
+_OWN_DEVICE = {"account_takeover": 0.45, "compromised_merchant": 0.25, "logistic": 0.3,
+               "burst": 0.1}
 _RING_FAVOURITES = 12  # merchants a ring cashes out at
 _FAVOURITE_SHARE = 0.25  # of a ring's attempts at its favourites (else anywhere online)
 _NIGHT_RINGS = 0.2  # rings working at night, local time (centred near 02:00)
 _RETRY_SHARE = 0.3  # episodes whose ring tries the card again after its block
 _CARD_LEVEL_SIGMA = 0.5  # spread of cards' spending levels (log scale)
-_NEW_DEVICE = 0.06  # genuine remote payments from a new device (phone, browser, guest)
+_NEW_DEVICE = 0.15  # genuine remote payments from a new device (phone, browser, guest)
 _BIG_PURCHASE = 0.01  # genuine payments several times the card's usual
 _MICRO_SHARE = 0.3  # genuine payments at digital-goods merchants that are small sums
+_AFTER_BLOCK_REPORT_US = (60_000_000, HOUR_US)  # an attempt after the block: reported this soon
 _TRY_BLOCKED = 0.25  # of a holder's payments in the grace days still tried on the old card
 _SALT_RING_DEVICE = 0x51A6
 _SALT_IP = 0x1B7E
@@ -100,7 +118,10 @@ class Rings:
         day = sampling.CdfSampler(hourly).draw(n, rng) + rng.random(n)
         self.hour = np.where(night, rng.normal(2.0, 2.0, n), day) % 24
         self.n_dev = rng.integers(_RING_DEVICES[0], _RING_DEVICES[1] + 1, n)
-        self.favourites = w.remote.draw(n * _RING_FAVOURITES, rng).reshape(n, _RING_FAVOURITES)
+        # Favourites: online merchants by popularity x what their category is worth to
+        # fraud (electronics, digital goods, travel; `mcc_profiles`).
+        fav = sampling.CdfSampler(w.remote_popularity * w.fraud_weight)
+        self.favourites = fav.draw(n * _RING_FAVOURITES, rng).reshape(n, _RING_FAVOURITES)
         self.remote = w.remote
         self.home_merchants = pop.home_merchants
         self.customer_country, self.card_owner = pop.customer_country, pop.card_owner
@@ -170,11 +191,13 @@ class Planner:
         n_cards = len(pop.card_owner)
         self.card_level = np.exp(stream(cfg.seed, "card_level").normal(
             0, _CARD_LEVEL_SIGMA, n_cards))
-        risk = pop.merchant_risk * pop.merchant_popularity
+        risk = pop.merchant_risk * pop.merchant_popularity * pop.world.fraud_weight
         self._breach = sampling.CdfSampler(risk if risk.sum() > 0 else np.ones(len(risk)))
+        self._risky: sampling.CdfSampler | None = None
         self._n_days = int((self.t1 - self.t0) // DAY_US)
         self._planners = [s for s in REGISTRY if s.plan is not None and self.totals.get(s.name)]
-        self._per_day = {s.name: largest_remainder(self.totals[s.name], np.ones(self._n_days))
+        self._per_day = {s.name: largest_remainder(self.totals[s.name],
+                                                   campaigns(cfg.seed, s.code, self._n_days))
                          for s in self._planners}
         # How far before its day an attempt can come: a burst's wave reaches back by its
         # window (`burst.plan`); everything else starts on its day.
@@ -188,6 +211,7 @@ class Planner:
         self._pending = _empty()
         self._behind = (0, 0, _empty())  # (t0, t1, attempts ending in [t0, t1))
         self._cache: dict[int, Attempts] = {}
+        self._wrapped: Attempts | None = None  # the wrapped attempts (`_wrap_in`)
         # Each day's first and last attempt time once computed (else the bounds).
         day0 = self.t0 + DAY_US * np.arange(self._n_days, dtype=np.int64)
         self._ends = np.stack([day0 - self.early, day0 + _LATE_US - 1], axis=1)
@@ -197,6 +221,14 @@ class Planner:
     # -- what scenario planners use ------------------------------------------------
     def victims(self, k: int, rng: np.random.Generator) -> np.ndarray:
         return self.pop.world.cards.draw(k, rng)
+
+    def risky_victims(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """Cards by payments x hidden card risk (the logistic draw's card risk)."""
+        if self._risky is None:
+            active = self.pop.world.n_cards
+            w = self.pop.card_popularity[:active] * self.pop.card_risk[:active]
+            self._risky = sampling.CdfSampler(w if w.sum() > 0 else np.ones(active))
+        return self._risky.draw(k, rng)
 
     def breach_merchants(self, k: int, rng: np.random.Generator) -> np.ndarray:
         return self._breach.draw(k, rng)
@@ -224,6 +256,7 @@ class Planner:
         (and maybe others: take the slice with a search on `t`); brings `card_block` up
         to date for times before t1. Works for slices asked in any order."""
         with self._lock:
+            self._wrap_in()
             lo, hi = self._days_for(t0_us, t1_us)
             if t0_us < self._floor:  # out of order: from the store behind the floor
                 b0, b1, behind = self._behind
@@ -236,7 +269,9 @@ class Planner:
                 lo = self._days_for(b0, t1_us)[0]
                 days = lo + np.flatnonzero((self._ends[lo:hi + 1, 0] < t1_us)
                                            & (self._ends[lo:hi + 1, 1] >= b0))
-                behind = _by_time([_between(self._day(d), b0, t1_us) for d in days.tolist()])
+                behind = _by_time([_between(self._wrapped, b0, t1_us)]
+                                  + [_between(_unwrapped(self._day(d)), b0, t1_us)
+                                     for d in days.tolist()])
                 self._behind = (b0, t1_us, behind)
                 return behind
             self._floor = max(self._floor, t0_us - _KEEP_US)
@@ -269,9 +304,31 @@ class Planner:
         for d in range(self._upto, last + 1):
             a = self._day(d)
             self._block(a)
-            parts.append(_between(a, self._floor, self.t1))
+            parts.append(_between(_unwrapped(a), self._floor, self.t1))
         self._upto = last + 1
         self._pending = _by_time(parts)
+
+    def wrap_days(self) -> list[int]:
+        """The days whose attempts can wrap around the window: the first (a burst
+        reaching back before the start) and those within `_WRAP_US` of the end."""
+        first = -(-self.early // DAY_US)
+        last = max(0, self._n_days - 1 - _WRAP_US // DAY_US)
+        return sorted({*range(min(first, self._n_days)), *range(last, self._n_days)})
+
+    def _wrap_in(self) -> None:
+        """Once per process, before any slice: the wrapped attempts of the wrap days
+        (kept: they land near the window's start or end) and their blocks, which can
+        come anywhere in the window."""
+        if self._wrapped is not None:
+            return
+        parts = []
+        for d in self.wrap_days():
+            a = self._day(d)
+            w = {k: v[a["wrapped"]] for k, v in a.items()}
+            self._block(w)
+            parts.append(w)
+        self._wrapped = _by_time(parts)
+        self._pending = _by_time([self._pending, self._wrapped])
 
     def _block(self, a: Attempts) -> None:
         fraud = a["code"] > 0
@@ -294,16 +351,11 @@ class Planner:
             a = s.plan(self, k, t0, t0 + DAY_US, rng)
             # Globally unique episode ids: (day, scenario, local episode).
             a["episode"] = (np.int64(day) * 256 + s.code) << 32 | a["episode"]
-            parts.append(self._report(a, s, rng))
+            parts.append(self._report(a, s, rng, day))
         a = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else _empty()
-        fraud = a["code"] > 0
-        if len(a["t"]) and (a["t"].min() < t0 - self.early or a["t"].max() >= t0 + _LATE_US
-                            or a["block"][fraud].min(initial=t0) < t0 - self.early):
-            raise SqlgenError(
-                f"internal error: day {day} of the fraud plan has attempts or blocks outside "
-                f"[day - {self.early} us, day + {_LATE_US} us): the plan would not partition")
-        if len(a["t"]):
-            self._ends[day] = a["t"].min(), a["t"].max()
+        own = a["t"][~a["wrapped"]]
+        if len(own):
+            self._ends[day] = own.min(), own.max()
         else:
             self._ends[day] = 1, 0  # nothing ends in any slice
         self._cache[day] = a
@@ -311,13 +363,26 @@ class Planner:
             del self._cache[next(iter(self._cache))]
         return a
 
-    def _report(self, a: Attempts, scenario, rng: np.random.Generator) -> Attempts:
-        """Times inside the run; each episode's report (first attempt + delay, capped)
-        and block; some rings try again after the block."""
-        late = a["t"] >= self.t1
-        a["t"][late] = self.t1 - 1 - rng.integers(0, 6 * HOUR_US, int(late.sum()))
-        early = a["t"] < self.t0
-        a["t"][early] = self.t0 + rng.integers(0, HOUR_US, int(early.sum()))
+    def _report(self, a: Attempts, scenario, rng: np.random.Generator, day: int) -> Attempts:
+        """Times inside the run (fraud wraps around the window, planted visits outside
+        it are dropped); each episode's report (first attempt + delay, capped) and
+        block; some rings try again after the block."""
+        t0 = self.t0 + day * DAY_US
+        t = a["t"]
+        if len(t) and (t.min() < t0 - self.early or t.max() >= t0 + _LATE_US
+                       or t.max(initial=0) >= max(self.t1, t0 + _WRAP_US)):
+            raise SqlgenError(
+                f"internal error: day {day} of the fraud plan has attempts outside "
+                f"[day - {self.early} us, day + {_LATE_US} us) or past the window's end "
+                f"more than {_WRAP_US} us after the day: the plan would not partition")
+        outside = (t < self.t0) | (t >= self.t1)
+        if (outside & (a["code"] == VISIT)).any():
+            a = {k: v[~(outside & (a["code"] == VISIT))] for k, v in a.items()}
+            outside = (a["t"] < self.t0) | (a["t"] >= self.t1)
+        # The wrapped part of an episode is an episode of its own (its own report).
+        a["t"][outside] = self.t0 + (a["t"][outside] - self.t0) % (self.t1 - self.t0)
+        a["episode"][outside] |= np.int64(1) << 31
+        a["wrapped"] = outside
         fraud = a["code"] > 0
         ep = np.unique(a["episode"][fraud], return_inverse=True)[1]
         first = np.full(ep.max(initial=-1) + 1, np.iinfo(np.int64).max)
@@ -334,14 +399,18 @@ class Planner:
         retry = last[several & (rng.random(len(first)) < _RETRY_SHARE)]
         again = report[ep[np.searchsorted(rows, retry)]] + rng.integers(
             HOUR_US, 5 * DAY_US, len(retry))
-        ok = again < self.t1
+        ok = (again < self.t1) & (again < t0 + _LATE_US)
         a["t"][retry[ok]] = again[ok]
         block = np.full(len(a["t"]), np.iinfo(np.int64).max, dtype=np.int64)
         block[rows] = report[ep]
         a["block"] = block
-        # Attempts after the block are known at once; the others when reported.
-        a["reported"] = np.where(fraud, np.maximum(block, a["t"]), 0)
-        a["reported"][fraud & (a["t"] >= block)] = a["t"][fraud & (a["t"] >= block)]
+        # Attempts before the block are reported with it; those after it are seen by
+        # the issuer and reported soon after (a minute to an hour): never at the
+        # payment's own instant, so a point-in-time feature never counts its own report.
+        a["reported"] = np.where(fraud, block, 0)
+        after = np.flatnonzero(fraud & (a["t"] >= block))
+        a["reported"][after] = a["t"][after] + rng.integers(
+            _AFTER_BLOCK_REPORT_US[0], _AFTER_BLOCK_REPORT_US[1], len(after))
         return a
 
     # -- one chunk ---------------------------------------------------------------------
@@ -377,16 +446,18 @@ class Planner:
         d["ring"][rows] = a["ring"][sl]
         d["reported_us"] = np.zeros(n, dtype=np.int64)
         d["reported_us"][rows] = a["reported"][sl]
+        d["plan_code"] = codes.copy()
         d["present"] = np.zeros(n, dtype=bool)
         d["present"][rows] = a["present"][sl]
         return codes
 
     def settle(self, spec: ChunkSpec, d: Draws, codes: np.ndarray,
                rng: np.random.Generator) -> None:
-        """Blocks: a holder's payments after the card's block move to their new card
-        (here: another card), but for `auth.blocked_grace_days` some are still tried on
-        the old one (declined `card_blocked`, see `place`)."""
-        from sqlgen.draws_v3 import place_rows, unblocked  # v3 only
+        """Blocks: a holder's payments after the card's block move to their replacement
+        card (`catalogs`: card num_cards + customer, never blocked: no one else pays
+        with it), but for `auth.blocked_grace_days` some are still tried on the old one
+        (declined `card_blocked`, see `place`)."""
+        from sqlgen.draws_v3 import place_rows  # v3 only
 
         grace = int(self.cfg.auth.blocked_grace_days * DAY_US)
         t = d["event_us"]
@@ -398,17 +469,10 @@ class Planner:
         # In the grace days the holder still tries the old card now and then.
         tries = (t[after] < block[after] + grace) & (rng.random(len(codes))[after] < _TRY_BLOCKED)
         move = after[~tries]
-        for _ in range(4):
-            if len(move) == 0:
-                break
-            d["card_id"][move] = self.pop.world.cards.draw(len(move), rng)
+        if len(move):
+            spare = self.cfg.catalog.num_cards + self.pop.card_owner[d["card_id"][move]]
+            d["card_id"][move] = spare
             place_rows(self.pop, d, move[codes[move] == 0], rng)  # a visit stays put
-            # Only moved rows changed card: only they can be after a block again.
-            move = move[d["event_us"][move] >= self.card_block[d["card_id"][move]]]
-        if len(move):  # blocked cards pile up over a run: the rest among the unblocked
-            d["card_id"][move] = unblocked(d["card_id"][move], d["event_us"][move],
-                                           self.card_block, rng)
-            place_rows(self.pop, d, move[codes[move] == 0], rng)
 
     def place(self, d: Draws, codes: np.ndarray, rng: np.random.Generator) -> None:
         """After the daily cap (which may move rows): which rows hit a blocked card;
@@ -417,14 +481,19 @@ class Planner:
         d["blocked"] = d["event_us"] >= self.card_block[d["card_id"]]
         w = self.pop.world
         fraud = np.flatnonzero(codes > 0)
+        # Where the ring's address geolocates (`draws_v3.locate_remote` places the row
+        # there): its own city, or through a residential proxy the victim's home town.
+        d["fraud_city"] = np.full(len(codes), -1, dtype=np.int64)
         city = self.rings.city[d["ring"][fraud]]
-        d["latitude"][fraud], d["longitude"][fraud] = world.near(city, rng)
-        d["zone"][fraud] = world.cities().zone[city]
-        proxy = fraud[rng.random(len(fraud)) < _PROXY_SHARE]
-        owner = self.pop.card_owner[d["card_id"][proxy]]
-        home = w.customer_home[owner]
-        d["latitude"][proxy], d["longitude"][proxy] = world.near(home, rng)
-        d["zone"][proxy] = w.customer_zone[owner]
+        proxy = rng.random(len(fraud)) < _PROXY_SHARE
+        home = w.customer_home[self.pop.card_owner[d["card_id"][fraud]]]
+        d["fraud_city"][fraud] = np.where(proxy, home, city)
+        d["proxy"] = np.zeros(len(codes), dtype=bool)
+        d["proxy"][fraud] = proxy
+        # On the victim's own device (`devices`), the victim's home network.
+        d["ip_city"][fraud] = home
+        d["away"][fraud] = False
+        d["zone"][fraud] = world.cities().zone[d["fraud_city"][fraud]]
         d["remote"][fraud] = True
         # Counterfeit cards are used in person, at the shop.
         shop = np.flatnonzero(d["present"])
@@ -434,20 +503,26 @@ class Planner:
         d["remote"][shop] = False
         visits = np.flatnonzero(codes == VISIT)
         owner = self.pop.card_owner[d["card_id"][visits]]
-        d["latitude"][visits], d["longitude"][visits] = w.customer_lat[owner], w.customer_lon[
-            owner]
+        d["ip_city"][visits] = w.customer_home[owner]
+        d["away"][visits] = False
         d["zone"][visits] = w.customer_zone[owner]
         d["remote"][visits] = True
         codes[visits] = 0
 
     def devices(self, d: Draws, rng: np.random.Generator) -> None:
-        """Fraud rows (time order): the ring's device, browser and address, online;
-        genuine remote payments sometimes come from a new device."""
+        """Fraud rows (time order): the ring's device, browser and address, online (some
+        on the victim's own device and network, left as the holder's); genuine remote
+        payments sometimes come from a new device."""
         f = np.flatnonzero(d["fraud_device"] >= 0)
+        own = np.zeros(len(f), dtype=bool)
+        u = rng.random(len(f))
+        for name, share in _OWN_DEVICE.items():
+            own |= (d["plan_code"][f] == scenario_code(name)) & (u < share)
+        f = f[~own]
         dev = d["fraud_device"][f]
-        # Rings replace their devices every `_RING_ROTATION_US`: a device is (ring slot,
-        # period).
-        period = d["event_us"][f] // _RING_ROTATION_US
+        # Rings replace each device on its own clock: a device is (ring slot, period).
+        day = (d["event_us"][f] - self.t0) / DAY_US
+        period = networks.lease_epochs(dev, day, *_RING_DEVICE_DAYS, self.seed)
         key = (dev.astype(np.uint64) << np.uint64(16)) | (period.astype(np.uint64)
                                                           & np.uint64(0xFFFF))
         h = sampling.mix64(key ^ np.uint64(self.seed ^ _SALT_RING_DEVICE))
@@ -463,11 +538,27 @@ class Planner:
         d["combo"][f] = (ecom * n_dev + kind) * n_ent + entry
         d["ua_idx"][f] = networks.device_user_agents(
             kind, vocab["device_type"], u2, self.cfg.temporal.end_date.year)
-        # Proxies too: an address per (ring, slot, period).
-        ip_key = (d["ring"][f].astype(np.uint64) * np.uint64(_RING_IPS)
-                  + (dev % _RING_IPS).astype(np.uint64)) << np.uint64(16) | (
-            period.astype(np.uint64) & np.uint64(0xFFFF))
-        d["ip"][f] = networks.public_ip(sampling.mix64(ip_key ^ np.uint64(self.seed ^ _SALT_IP)))
+        # Addresses too: one per (ring, city, slot, period), in a provider block of the
+        # city's country; the row is placed there (`draws_v3.locate_remote`). Residential
+        # proxies exit through real households of the city: a customer's own address.
+        city = d["fraud_city"][f]
+        slot_key = ((d["ring"][f].astype(np.uint64) << np.uint64(20)) ^ city.astype(np.uint64)
+                    ) * np.uint64(_RING_IPS) + (dev % _RING_IPS).astype(np.uint64)
+        ip_period = networks.lease_epochs(slot_key, day, *_RING_IP_DAYS, self.seed)
+        ip_key = slot_key << np.uint64(16) | (ip_period.astype(np.uint64) & np.uint64(0xFFFF))
+        h = sampling.mix64(ip_key ^ np.uint64(self.seed ^ _SALT_IP))
+        d["ip"][f] = networks.country_ip(h, world.cities().country[city], self.seed)
+        d["ip_city"][f] = city
+        proxy = f[d["proxy"][f]]
+        host = self.pop.world.residents.draw(d["ip_city"][proxy], rng)
+        found = host >= 0
+        proxy, host = proxy[found], host[found]
+        zero = np.zeros(len(host), dtype=np.int64)
+        lease = networks.lease_epochs(networks.household_lines(host, zero, self.seed),
+                                      (d["event_us"][proxy] - self.t0) / DAY_US,
+                                      *draws_v3.LEASE_DAYS, self.seed)
+        d["ip"][proxy] = networks.household_ips(host, zero, self.seed,
+                                                self.pop.customer_country[host], lease)
         d["device_null"][f] = False
         d["device_fresh"][f] = False
         d["is_recurring"][f] = False
@@ -475,6 +566,22 @@ class Planner:
         fresh = remote & (d["fraud_device"] < 0) & (rng.random(len(remote)) < _NEW_DEVICE)
         d["device_fresh"] |= fresh
         d["device_null"] &= ~fresh
+
+
+_CAMPAIGN_DAYS = 20  # about one campaign per this many days, per scenario
+_CAMPAIGN_HEIGHT = 0.8  # a campaign's peak over the base rate (lognormal median)
+
+
+def campaigns(seed: int, code: int, days: int) -> np.ndarray:
+    """Relative daily intensity of a scenario: a base rate plus campaigns (bumps of 2-10
+    days at random times and heights), from the seed: the mix drifts, quotas vary."""
+    rng = stream(seed, "campaigns", code)
+    k = 1 + days // _CAMPAIGN_DAYS
+    centre = rng.uniform(0, days, k)
+    width = rng.uniform(2, 10, k)
+    height = _CAMPAIGN_HEIGHT * rng.lognormal(0, 0.6, k)
+    d = np.arange(days)[:, None]
+    return 1 + (height * np.exp(-0.5 * ((d - centre) / width) ** 2)).sum(axis=1)
 
 
 def planned_quotas(cfg) -> dict[str, int]:
@@ -489,13 +596,13 @@ def _between(a: Attempts, t0_us: int, t1_us: int) -> Attempts:
 
 
 def _by_time(parts: list[Attempts]) -> Attempts:
-    """Parts in plan order (days ascending) as one table in time order; ties keep the
-    plan order, as a sort of the whole plan would."""
+    """Parts as one table in time order; ties by episode id (unique to its day and
+    scenario) and code, so the order never depends on how the parts were gathered."""
     parts = [p for p in parts if len(p["t"])]
     if not parts:
         return _empty()
     a = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    order = np.argsort(a["t"], kind="stable")
+    order = np.lexsort((a["code"], a["episode"], a["t"]))
     return {k: v[order] for k, v in a.items()}
 
 
@@ -503,7 +610,7 @@ def _empty() -> Attempts:
     z = np.zeros(0, dtype=np.int64)
     return {"t": z, "card": z, "merchant": z, "code": z.astype(np.int8), "ring": z,
             "device": z, "amount_raw": z.astype(np.float64), "episode": z, "block": z,
-            "reported": z, "present": z.astype(bool)}
+            "reported": z, "present": z.astype(bool), "wrapped": z.astype(bool)}
 
 
 def behaviour(pop: Population, d: Draws) -> dict[str, np.ndarray]:
@@ -541,3 +648,9 @@ def behaviour(pop: Population, d: Draws) -> dict[str, np.ndarray]:
         "velocity": velocity,
         "far": far,
     }
+
+
+def _unwrapped(a: Attempts) -> Attempts:
+    """A day's attempts in their own time (the wrapped ones are served from
+    `Planner._wrapped`)."""
+    return a if not a["wrapped"].any() else {k: v[~a["wrapped"]] for k, v in a.items()}

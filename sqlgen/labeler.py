@@ -111,8 +111,9 @@ def report_times_v3(
         r = s.report
         median = np.where(remote[rows], r.median_days * r.cnp_factor, r.median_days)
         days = np.minimum(rng.lognormal(np.log(median), r.sigma), _CAP_DAYS)
-        reported[rows] = np.asarray(event_us, dtype=np.int64)[rows] + (days * _DAY_US).astype(
-            np.int64)
+        # At least a second after the payment: never at its own instant.
+        delay = np.maximum((days * _DAY_US).astype(np.int64), 1_000_000)
+        reported[rows] = np.asarray(event_us, dtype=np.int64)[rows] + delay
     return arrow_np.array(reported, type=pa.timestamp("us"), mask=scenario == GENUINE)
 
 

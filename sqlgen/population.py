@@ -30,6 +30,7 @@ class Population:
             return con.execute(render("catalog_arrays.sql", table=table, world=v3)).fetchnumpy()
 
         self.card_popularity = _column(con, "cards", "popularity")
+        self.card_risk = _column(con, "cards", "risk")
         self.cards = sampling.CdfSampler(self.card_popularity)
         self.merchants = sampling.CdfSampler(_column(con, "merchants", "popularity"))
         self.card_owner = np.asarray(fetch("cards")["owner"], dtype=np.int64)

@@ -27,7 +27,8 @@ HISTORY = ("card_n_1h", "card_n_24h", "card_n_7d", "card_sum_1h", "card_sum_24h"
            "card_sum_7d", "amount_vs_card_mean", "secs_since_card_prev",
            "first_merchant_for_card", "first_device_for_card", "first_country_for_card",
            "first_ip_for_card", "first_payment_of_card", "merchant_n_1h", "merchant_n_24h",
-           "merchant_reports_before", "card_reports_before", "km_from_home")
+           "merchant_reports_before", "card_reports_before", "km_from_home",
+           "device_age_days", "ip_age_days", "device_n_before", "ip_n_before")
 _ENCODED = (*CATEGORIES, "local_hour", "local_weekday", "time_offset")
 SAMPLE_ROWS = 100_000  # the profile reads about this many payments (a seeded sample of cards)
 
@@ -97,6 +98,14 @@ def tells(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     return dict(zip([d[0] for d in cur.description], row, strict=True))
 
 
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def _ratio(rate: float | None, base: float | None) -> str:
+    return "n/a" if rate is None or not base else f"{rate / base:.2f}x"
+
+
 def difficulty_section(con: duckdb.DuckDBPyConnection) -> list[str]:
     (rows,) = con.execute("SELECT count(*) FROM payments").fetchall()[0]
     modulus = max(1, math.ceil(rows / SAMPLE_ROWS))
@@ -116,7 +125,7 @@ def difficulty_section(con: duckdb.DuckDBPyConnection) -> list[str]:
     first = f["first_device_for_card"] == 1
 
     def ratio(rate: float | None) -> str:
-        return "n/a" if not rate or not overall else f"{rate / overall:.2f}x"
+        return "n/a" if rate is None or not overall else f"{rate / overall:.2f}x"
 
     first_rate = float(f["y"][first].mean()) if first.any() else None
     lines += [
@@ -129,5 +138,15 @@ def difficulty_section(con: duckdb.DuckDBPyConnection) -> list[str]:
         + (" in the sample)" if modulus > 1 else ")"),
         f"  approved payments after a card's first card_blocked decline: "
         f"{t['approved_after_block']:,} ({t['blocked_cards']:,} blocked cards)",
+        f"  online payment away from the holder's home point: "
+        f"{_ratio(t['off_home_rate'], t['online_rate'])} of the online rate "
+        f"({_pct(t['genuine_off_home_share'])} of genuine online payments are)",
+        f"  (latitude, longitude) seen once in the run: {ratio(t['seen_once_place_rate'])} "
+        f"({t['seen_once_place_rows']:,} payments)",
+        f"  online device first seen < 14 days before: fraud {_pct(t['fraud_new_device'])}, "
+        f"genuine {_pct(t['genuine_new_device'])}; IP: fraud {_pct(t['fraud_new_ip'])}, "
+        f"genuine {_pct(t['genuine_new_ip'])}",
+        f"  first 6 hours of the window: {ratio(t['first_hours_rate'])}, "
+        f"last 6 hours: {ratio(t['last_hours_rate'])}",
     ]
     return ["\n".join(lines)]

@@ -119,7 +119,7 @@ def test_report_delay_within_chargeback_window(v3_run):
     _, con = v3_run
     late, early, missing = one(con, """
         SELECT count(*) FILTER (fraud_reported_at > event_time + INTERVAL 120 DAY),
-               count(*) FILTER (fraud_reported_at < event_time),
+               count(*) FILTER (fraud_reported_at <= event_time),
                count(*) FILTER (label_fraud AND fraud_reported_at IS NULL)
         FROM payments""")
     assert (late, early, missing) == (0, 0, 0)

@@ -83,9 +83,13 @@ def test_slices_in_time_order_equal_the_whole_plan(world):
         rows += _check(planner, plan, world.block, spec.t0_us, spec.t1_us)
         held = max(held, len(planner._pending["t"]))
     assert rows == len(plan["t"])  # the chunks' slices add up to the plan
-    # Each day computed once (cost: the prefix of days), and never the whole plan held.
+    # Each day computed once (cost: the prefix of days), the days whose attempts wrap
+    # around the window (the first, the last 60) once more up front, and never the
+    # whole plan held.
     assert set(planner.computed) == set(range(365))
-    assert max(planner.computed.values()) == 1
+    wrap = set(planner.wrap_days())
+    assert wrap == {0, *range(304, 365)}
+    assert all(n == 1 + (d in wrap) for d, n in planner.computed.items())
     assert held < len(plan["t"]) / 3
 
 
@@ -108,7 +112,7 @@ def test_first_chunk_computes_only_the_days_it_needs(world):
     # starting within that of the chunk's end, and no later one.
     last = (first.t1_us + planner.early - planner.t0 - 1) // DAY_US
     assert last < 10
-    assert set(planner.computed) == set(range(last + 1))
+    assert set(planner.computed) == set(range(last + 1)) | set(planner.wrap_days())
     # Its rows come from earlier days too: some attempts end days after their day.
     assert plan["t"][plan["code"] > 0].max() > planner.t0 + 150 * DAY_US
 
