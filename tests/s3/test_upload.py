@@ -216,7 +216,7 @@ def test_v3_ground_truth_is_delivered_apart(aws, tmp_path):
     tables = ("customers", "merchants", "cards")
     assert set(catalogues) == {f"catalogues/{t}-{run_id}.parquet" for t in tables} | {
         f"catalogues/ground_truth/{t}-{run_id}.parquet" for t in tables
-    }
+    } | {f"catalogues/fx_rates-{run_id}.parquet"}  # the FX table ships with them (v3)
     for key, body in catalogues.items():
         local = key.removeprefix("catalogues/").replace(f"-{run_id}", "")
         assert body == (out / "catalog" / local).read_bytes(), key
