@@ -69,12 +69,15 @@ def hive_string(text: str) -> str:
 
 
 def comment(text: str) -> str:
-    """A column description as DDL carries it: no `;`, which would split a statement.
+    """A column description as DDL carries it: no `;`, which would split a statement,
+    and no `'`, which a naive splitter reads as the start of a string.
 
     >>> comment("NULL when approved; insufficient_funds | do_not_honour")
     'NULL when approved, insufficient_funds | do_not_honour'
+    >>> comment("the card's PAN") == "the card\u2019s PAN"
+    True
     """
-    return text.replace(";", ",")
+    return text.replace(";", ",").replace("'", "\u2019")
 
 
 def _engine_type(duck: str, engine: str, column: str) -> str:
