@@ -463,13 +463,16 @@ def _onto_free_cards(ctx: Population, spec: ChunkSpec, d: Draws, over: np.ndarra
     every = np.arange(n_cards, dtype=np.int64)
     behaviour = ctx.cfg.behaviour
     _, month_cap = _chunk_caps(behaviour, spec, every, np.full(n_cards, day[over[0]]))
-    month_room = month_cap - np.bincount(card, minlength=n_cards)
+    # Counts over the active cards (v3's replacement cards, ids from n_cards up, are not
+    # candidates for moved payments).
+    month_room = month_cap - np.bincount(card, minlength=n_cards)[:n_cards]
     for dy in np.unique(day[over]).tolist():
         rows = over[day[over] == dy]
         day_cap, _ = _chunk_caps(behaviour, spec, every, np.full(n_cards, dy))
-        room = (day_cap > np.bincount(card[day == dy], minlength=n_cards)) & (month_room > 0)
+        used = np.bincount(card[day == dy], minlength=n_cards)[:n_cards]
+        room = (day_cap > used) & (month_room > 0)
         if block is not None:
-            room &= block > d["event_us"][rows].max()
+            room &= block[:n_cards] > d["event_us"][rows].max()
         free = np.flatnonzero(room)
         if len(free) < len(rows):
             raise SqlgenError(

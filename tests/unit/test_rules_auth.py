@@ -41,7 +41,18 @@ def test_each_kind_of_row_gets_its_own_rate_and_reasons():
     out = authorise(fraud, testing, remote, amount, np.zeros(3 * n, bool), cfg,
                     np.random.default_rng(4))
     declined = (out != APPROVED).reshape(3, n).mean(axis=1)
-    assert np.allclose(declined, [0.1, 0.4, 0.8], atol=0.012)
+    # Fraud and card testing: their configured rates. Genuine rows: more than their
+    # rate, the screening's false positives (`suspected_fraud`) on top.
+    assert np.allclose(declined[1:], [0.4, 0.8], atol=0.012)
+    assert declined[0] > 0.15 + 0.05
+    # Genuine rows alone (no fraud stopped, so no screening): the configured rate, x1.5
+    # online and x0.7 in person.
+    online = np.arange(2 * n) % 2 == 0
+    alone = authorise(np.zeros(2 * n, bool), np.zeros(2 * n, bool), online,
+                      np.full(2 * n, 20.0), np.zeros(2 * n, bool), cfg,
+                      np.random.default_rng(5))
+    rates = [(alone[online] != APPROVED).mean(), (alone[~online] != APPROVED).mean()]
+    assert np.allclose(rates, [0.15, 0.07], atol=0.01)
     names = np.asarray(("approved", *reasons()))
     fraud_reasons = set(names[out[n:2 * n]]) - {"approved"}
     assert fraud_reasons == {"suspected_fraud", "do_not_honour", "invalid_cvv"}

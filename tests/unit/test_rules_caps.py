@@ -112,7 +112,7 @@ def test_payments_moved_off_a_full_card_never_land_on_a_blocked_one(tmp_path):
     d = {"event_us": t, "card_id": np.zeros(n, dtype=np.int64),
          "merchant_id": np.zeros(n, dtype=np.int64), "remote": np.zeros(n, dtype=bool),
          "away": np.zeros(n, dtype=bool), "latitude": np.zeros(n), "longitude": np.zeros(n),
-         "zone": np.zeros(n, dtype=np.int16)}
+         "zone": np.zeros(n, dtype=np.int16), "ip_city": np.full(n, -1, dtype=np.int64)}
     block = np.full(600, spec.t0_us, dtype=np.int64)  # blocked since the chunk's start...
     free = np.arange(0, 600, 3)
     block[free] = np.iinfo(np.int64).max  # ... but a third of the cards
@@ -142,7 +142,7 @@ def test_leftovers_go_only_to_cards_free_at_the_latest_moved_payment(tmp_path):
     d = {"event_us": t, "card_id": np.zeros(n, dtype=np.int64),
          "merchant_id": np.zeros(n, dtype=np.int64), "remote": np.zeros(n, dtype=bool),
          "away": np.zeros(n, dtype=bool), "latitude": np.zeros(n), "longitude": np.zeros(n),
-         "zone": np.zeros(n, dtype=np.int16)}
+         "zone": np.zeros(n, dtype=np.int16), "ip_city": np.full(n, -1, dtype=np.int64)}
     block = np.full(600, spec.t0_us, dtype=np.int64)
     block[[10, 11]] = np.iinfo(np.int64).max  # free all day
     block[[20, 21]] = noon + 3 * HOUR  # blocked between the moved payments

@@ -8,7 +8,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from sqlgen import labeler, world
+from sqlgen import draws_v3, labeler, networks, sampling, world
 from sqlgen.chunks import ChunkContext, draw_chunk
 from sqlgen.config import GeneratorConfig, load_config, with_overrides
 from sqlgen.episodes import Rings
@@ -108,7 +108,7 @@ def _skeleton(ctx, card: int, times: np.ndarray) -> dict:
         "event_us": times.astype(np.int64), "card_id": np.full(n, card, dtype=np.int64),
         "merchant_id": np.zeros(n, dtype=np.int64), "remote": np.zeros(n, dtype=bool),
         "away": np.zeros(n, dtype=bool), "latitude": np.zeros(n), "longitude": np.zeros(n),
-        "zone": np.zeros(n, dtype=np.int16),
+        "zone": np.zeros(n, dtype=np.int16), "ip_city": np.full(n, -1, dtype=np.int64),
     }
 
 
@@ -144,9 +144,18 @@ def test_a_holder_pays_only_from_own_devices_within_their_count(ctx):
     owner = pop.card_owner[draws["card_id"][rows]]
     uuid = np.asarray(draws["device_uuid"])[rows].reshape(len(rows), -1)
     slot = np.full(len(rows), -1)
+    w = pop.world
+    day = (draws["event_us"][rows] - w.t0_us) / DAY_US
     for k in range(pop.devices.max_devices):
-        theirs = pop.devices.rows(owner, np.full(len(rows), k))["uuid"].reshape(len(rows), -1)
-        slot[(uuid == theirs).all(axis=1)] = k
+        theirs = pop.devices.rows(owner, np.full(len(rows), k))["uuid"]
+        # A slot's device is replaced after each of its lifetimes (a new phone).
+        key = (owner.astype(np.uint64) << np.uint64(6)) | np.uint64(k)
+        epoch = networks.lease_epochs(key, day, *draws_v3._DEVICE_LIFE_DAYS, w.seed)
+        later = np.flatnonzero(epoch > 0)
+        theirs[later] = sampling.keyed_uuid4(
+            key[later] ^ (epoch[later].astype(np.uint64) << np.uint64(48)),
+            w.seed ^ draws_v3._SALT_DEVICE_EPOCH)
+        slot[(uuid == theirs.reshape(len(rows), -1)).all(axis=1)] = k
     assert (slot >= 0).all()  # one of the holder's own devices
     assert (slot < pop.devices.count[owner]).all()  # and one they have
     assert (slot == pop.devices.count[owner] - 1).any()  # the last one is used too
@@ -350,14 +359,15 @@ def test_payments_moved_by_the_last_resort_are_placed_for_their_new_holder(ctx):
     planner = ctx.pop.planner
     block = DAY0
     saved = planner.card_block.copy()
-    planner.card_block[:] = block  # every card blocked ...
-    planner.card_block[[3, 4]] = np.iinfo(np.int64).max  # ... but two
+    n_cards = ctx.cfg.catalog.num_cards
+    planner.card_block[:n_cards] = block  # every active card blocked
     try:
-        d = _skeleton(ctx, 7, np.full(200, block + 5 * DAY_US))
+        d = _skeleton(ctx, 7, np.full(200, block + 5 * DAY_US))  # after the grace days
         planner.settle(None, d, np.zeros(200, dtype=np.int8), np.random.default_rng(3))
     finally:
         planner.card_block[:] = saved
-    assert np.isin(d["card_id"], [3, 4]).all()
+    # The holder goes on with their own replacement card, and the rows are placed anew.
+    assert (d["card_id"] == n_cards + ctx.pop.card_owner[7]).all()
     assert (d["latitude"] != 0).all() and (d["longitude"] != 0).all()
 
 
