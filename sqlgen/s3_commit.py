@@ -69,9 +69,10 @@ _RUN = r"\d{8}T\d{12}Z-[0-9a-f]{8}"  # runner.new_run_id: UTC time, then config 
 DATA_KEY = re.compile(
     rf"year=\d{{4}}/month=\d{{1,2}}/part-\d{{5}}(?:-(?P<run>{_RUN}))?\.parquet"
 )
-# v3's ground truth sits in `ground_truth/` beside the public catalogs.
+# v3's ground truth sits in `ground_truth/` beside the public catalogs, and its FX table
+# beside them.
 CATALOG_KEY = re.compile(
-    rf"(?:ground_truth/)?(?:customers|merchants|cards)(?:-(?P<run>{_RUN}))?\.parquet"
+    rf"(?:ground_truth/)?(?:customers|merchants|cards|fx_rates)(?:-(?P<run>{_RUN}))?\.parquet"
 )
 UPLOAD_THREADS = 4
 

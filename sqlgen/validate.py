@@ -169,7 +169,11 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
         if columns != expected_cols:
             problems.append(f"{rel}: schema differs from schema/payments.yaml")
         else:
-            problems += null_problems(con, path, rel)
+            try:  # reads the column data: a damaged page shows here, not in the footer
+                problems += null_problems(con, path, rel)
+            except duckdb.Error as exc:
+                problems.append(f"{rel}: unreadable Parquet ({str(exc).splitlines()[0]})")
+                continue
         if n != entry["rows"] or f != entry["fraud_rows"]:
             problems.append(
                 f"{rel}: {n} rows / {f} frauds, manifest says "

@@ -23,6 +23,7 @@ def catalog_keys(run_id: str, realism: str, prefix: str = "catalogues/") -> set[
     keys = {f"{prefix}{t}-{run_id}.parquet" for t in TABLES}
     if realism == "v3":
         keys |= {f"{prefix}ground_truth/{t}-{run_id}.parquet" for t in TABLES}
+        keys.add(f"{prefix}fx_rates-{run_id}.parquet")  # the FX table ships with them
     return keys
 
 
