@@ -59,7 +59,9 @@ def test_repeated_worker_loss_is_survived(aws, tmp_path):  # noqa: F811
     one holding most of the run's state), never both at once. The run goes on and its
     objects are byte for byte a local run's."""
     setup_buckets(aws)
-    size = ("--rows", 300_000, "--batch-size", 3_000, "--realism", DEFAULT, "--no-progress")
+    # A world big enough for 300k payments in the tiny config's two months (daily caps).
+    size = ("--rows", 300_000, "--batch-size", 3_000, "--realism", DEFAULT, "--no-progress",
+            "--set", "catalog.num_customers=20000", "--set", "catalog.num_cards=30000")
     local = tmp_path / "local"
     assert sqlgen("run", "--config", TINY, "--out-dir", local, *size).returncode == 0
     expected = json.loads((local / ".sqlgen" / "current" / "manifest.json").read_text())
