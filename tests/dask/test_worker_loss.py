@@ -113,7 +113,8 @@ def test_workers_killed_during_cluster_start_up_say_so(tmp_path):
         "if '--multiprocessing-fork' in sys.argv:\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
     )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook), os.environ["PYTHONPATH"]]))
+    path = [str(hook), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path))
     out = tmp_path / "out"
     proc = start(
         "run", "--config", TINY, "--out-dir", out, "--realism", DEFAULT, "--no-progress",
