@@ -28,22 +28,11 @@ import tempfile
 from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
 
-from sqlgen.lifetime import driver_marked
+from sqlgen.lifetime import driver_alive, driver_marked
 
 PRELOAD = ["sqlgen.lifetime", "sqlgen.chunks"]
 TEMP_PREFIX = "sqlgen-"  # short: the fork server's socket path must fit in 107 bytes
 _TEMP_NAME = re.compile(rf"{TEMP_PREFIX}(\d+)-[A-Za-z0-9_]{{8}}")
-
-
-def _running(pid: int) -> bool:
-    """True while a process `pid` exists (a reused pid only delays a removal)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _ours(entry: os.DirEntry) -> bool:
@@ -61,7 +50,7 @@ def remove_stale_temp_dirs(base: str | None = None) -> list[str]:
     with contextlib.suppress(OSError), os.scandir(base) as entries:
         for entry in entries:
             m = _TEMP_NAME.fullmatch(entry.name)
-            if m is None or _running(int(m[1])):
+            if m is None or driver_alive(int(m[1])):
                 continue
             with contextlib.suppress(OSError):
                 if _ours(entry):
