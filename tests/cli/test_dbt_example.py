@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from tests.cli.test_cli import TINY, sqlgen
 
 ROOT = Path(__file__).resolve().parents[2]
+WALKTHROUGH = ROOT / "docs" / "walkthrough.md"
 
 
 def dbt_exe() -> str:
@@ -21,15 +23,30 @@ def dbt_exe() -> str:
     return str(exe) if exe.exists() else (shutil.which("dbt") or "dbt")
 
 
-def dbt_build(tmp_path, out) -> subprocess.CompletedProcess:
-    project = tmp_path / "dbt"
-    shutil.copytree(ROOT / "examples" / "dbt", project)
+def dbt_env(out=None) -> dict[str, str]:
     env = {
         **os.environ,
-        "SQLGEN_OUT_DIR": str(out),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
     }
+    if out is not None:
+        env["SQLGEN_OUT_DIR"] = str(out)
+    return env
+
+
+def walkthrough_dbt_line(page: Path = WALKTHROUGH) -> str:
+    """The `dbt build` line of the walk-through's first ```bash block, as written."""
+    block = re.search(r"^```bash\n(.*?)^```", page.read_text(encoding="utf-8"), re.S | re.M)
+    assert block is not None, f"{page}: no ```bash block"
+    (line,) = [ln for ln in block[1].splitlines() if re.search(r"\bdbt build\b", ln)]
+    return line
+
+
+def dbt_build(tmp_path, out) -> subprocess.CompletedProcess:
+    project = tmp_path / "dbt"
+    shutil.copytree(ROOT / "examples" / "dbt", project)
+    env = dbt_env(out)
     proc = subprocess.run(
         [dbt_exe(), "build", "--profiles-dir", str(project), "--project-dir", str(project)],
         capture_output=True,
@@ -61,12 +78,31 @@ def test_dbt_build_on_generated_data(tmp_path, realism):
 
 @pytest.mark.slow
 def test_dbt_walk_through_at_100k_rows(tmp_path):
-    """The README's walk-through on the default config: a fraud reported at its own
-    instant counted in its own merchant rate (rates up to 2.0 at 100k rows)."""
-    out = tmp_path / "out"
+    """The walk-through's `dbt build` line (docs/walkthrough.md), as written, on the
+    default config: a fraud reported at its own instant counted in its own merchant rate
+    would give rates up to 2.0 at 100k rows."""
+    line = walkthrough_dbt_line()
+    assert "SQLGEN_OUT_DIR=$PWD/out" in line and "examples/dbt" in line, line
+    work = tmp_path / "work"  # the walk-through runs from the repository's root
+    shutil.copytree(ROOT / "examples" / "dbt", work / "examples" / "dbt")
+    out = work / "out"
     assert sqlgen("run", "--rows", 100_000, "--out-dir", out, "--no-progress").returncode == 0
-    proc = dbt_build(tmp_path, out)
+    proc = subprocess.run(
+        ["bash", "-c", line], capture_output=True, text=True, timeout=600,
+        env=dbt_env(), cwd=work,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "ERROR=0" in proc.stdout and "PASS=" in proc.stdout
     con = duckdb.connect(str(out / "dbt.duckdb"), read_only=True)
     (top,) = con.execute("SELECT max(merchant_fraud_rate_so_far) FROM payment_features").fetchone()
     assert 0 < top <= 1
+
+
+def test_walkthrough_dbt_line_is_found(tmp_path):
+    page = tmp_path / "walkthrough.md"
+    page.write_text("# w\n\n```bash\nsqlgen run\nX=1 dbt build --project-dir p\n```\n")
+    assert walkthrough_dbt_line(page) == "X=1 dbt build --project-dir p"
+    page.write_text("# w\n\n```bash\nsqlgen run\n```\n")
+    with pytest.raises(ValueError):
+        walkthrough_dbt_line(page)
+    assert "dbt build" in walkthrough_dbt_line()
