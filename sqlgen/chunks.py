@@ -21,11 +21,10 @@ import pyarrow as pa
 from sqlgen import arrow_np
 from sqlgen.auth import authorise
 from sqlgen.catalogs import build_catalogs, create_enum_types, load_catalogs
+from sqlgen.combos import Draws, combo_table
 from sqlgen.config import GeneratorConfig
 from sqlgen.draws import (
-    Draws,
     attributes_v2,
-    combo_table,
     draw_v1,
     skeleton_v2,
     sort_by_time,
@@ -41,6 +40,7 @@ from sqlgen.draws_v3 import (
 )
 from sqlgen.episodes import behaviour
 from sqlgen.errors import SqlgenError
+from sqlgen.files import file_sha256
 from sqlgen.labeler import (
     FALSE_REPORT,
     GENUINE,
@@ -58,7 +58,6 @@ from sqlgen.scenarios import code, fraudster_devices, inject, split_quota, stren
 from sqlgen.schema import payments_schema, static_vocabularies
 from sqlgen.seeds import stream
 from sqlgen.timezone import use_utc
-from sqlgen.writer import file_sha256
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ import numpy as np
 import pyarrow as pa
 
 from sqlgen import arrow_np, mcc_profiles, money, networks, sampling, world
-from sqlgen.draws import MINUTE_US, Draws, _with_device, combo_table, to_arrow, vocab_code
+from sqlgen.combos import MINUTE_US, Draws, combo_table, vocab_code, with_device
+from sqlgen.draws import to_arrow
 from sqlgen.errors import SqlgenError
 from sqlgen.schema import reference
 
@@ -583,7 +584,7 @@ def attributes_v3(ctx: Population, spec: ChunkSpec, s: Draws, rng: np.random.Gen
         dev_key[new] ^ (epoch[new].astype(np.uint64) << np.uint64(48)),
         w.seed ^ _SALT_DEVICE_EPOCH)
     ecom = np.flatnonzero(combos["channel"][combo] == vocab_code("channel", "ecom"))
-    combo[ecom] = _with_device(combo[ecom], kind[ecom])
+    combo[ecom] = with_device(combo[ecom], kind[ecom])
 
     # Home broadband: the household's line, in a provider block of its country, the
     # current lease's address; its place is the home town.

@@ -42,10 +42,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sqlgen import draws_v3, networks, sampling, world
-from sqlgen.draws import Draws, _own_kind, combo_table, vocab_code
+from sqlgen.combos import Draws, combo_table, own_kind, vocab_code
 from sqlgen.errors import SqlgenError
-from sqlgen.plan import ChunkSpec, largest_remainder, to_us
-from sqlgen.scenarios import REGISTRY, VISIT, split_quota
+from sqlgen.plan import ChunkSpec, to_us
+from sqlgen.sampling import largest_remainder
+from sqlgen.scenarios import REGISTRY, VISIT, planned_quotas
 from sqlgen.scenarios import code as scenario_code
 from sqlgen.scenarios.base import DAY_US, HOUR_US, Attempts
 from sqlgen.schema import static_vocabularies
@@ -528,7 +529,7 @@ class Planner:
         h = sampling.mix64(key ^ np.uint64(self.seed ^ _SALT_RING_DEVICE))
         u1 = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
         u2 = (sampling.mix64(h) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-        kind = _own_kind(u1).astype(np.int64)
+        kind = own_kind(u1).astype(np.int64)
         d["device_uuid"][f] = sampling.keyed_uuid4(key, self.seed ^ _SALT_RING_DEVICE)
         vocab = static_vocabularies()
         n_dev, n_ent = len(vocab["device_type"]), len(vocab["pos_entry_mode"])
@@ -582,12 +583,6 @@ def campaigns(seed: int, code: int, days: int) -> np.ndarray:
     height = _CAMPAIGN_HEIGHT * rng.lognormal(0, 0.6, k)
     d = np.arange(days)[:, None]
     return 1 + (height * np.exp(-0.5 * ((d - centre) / width) ** 2)).sum(axis=1)
-
-
-def planned_quotas(cfg) -> dict[str, int]:
-    """Attempts per v3-planned scenario over the whole run (exact)."""
-    share = split_quota(cfg, cfg.fraud_target)
-    return {s.name: share.get(s.name, 0) for s in REGISTRY if s.plan is not None}
 
 
 def _between(a: Attempts, t0_us: int, t1_us: int) -> Attempts:

@@ -20,11 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlgen.errors import SqlgenError
+from sqlgen.files import write_durable
 
 if TYPE_CHECKING:
     from sqlgen.writer import OutputDir
 
 OWNER = "owner"
+DATABASE = "sqlgen.duckdb"
+INODES = "inodes.json"  # in a run directory: inode numbers of its payments/ and catalog/
+DIRS = ("payments", "catalog")  # real directories at out_dir/<name>, exchanged into place
 LEGACY_RUN = "legacy"  # the run directory a converted previous-layout out_dir becomes
 
 
@@ -126,8 +130,6 @@ def _convert_legacy(out: OutputDir) -> None:
     Each step can be repeated, so a kill halfway is finished by the next run; nothing is
     deleted here (the run is replaced, as before, by the next publication).
     """
-    from sqlgen.writer import DATABASE, DIRS, INODES, write_durable
-
     run = out.runs / LEGACY_RUN
     run.mkdir(parents=True, exist_ok=True)
     for name in DIRS:

@@ -30,6 +30,10 @@ class RemoteJob:
     # is under `ground_truth/`
     catalogs: tuple[tuple[str, bytes], ...] | None
 
+    def run_chunk(self, job: ChunkJob, spec: ChunkSpec) -> FileStat:
+        """`tasks.run_chunk` for a job with this remote part (`run_remote_chunk`)."""
+        return run_remote_chunk(job, spec)
+
 
 def catalog_files(catalog_dir: Path | None) -> tuple[tuple[str, bytes], ...] | None:
     """Every catalog file the workers load, subdirectories included."""

@@ -21,11 +21,12 @@ from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
 from sqlgen.errors import SqlgenError, UploadError
 from sqlgen.executor_api import make_executor
+from sqlgen.files import file_sha256
 from sqlgen.plan import plan_chunks
 from sqlgen.pools import make_pools
 from sqlgen.progress import Progress
 from sqlgen.tasks import ChunkJob, chunks_to_fail
-from sqlgen.writer import DATABASE, OutputDir, file_sha256
+from sqlgen.writer import DATABASE, OutputDir
 
 log = logging.getLogger("sqlgen")
 

@@ -72,9 +72,7 @@ def run_chunk(job: ChunkJob, spec: ChunkSpec) -> FileStat:
     if spec.index in job.fail_chunks:
         raise RuntimeError(f"chunk {spec.index} failed ({FAIL_ENV} is set)")
     if job.remote is not None:
-        from sqlgen.remote import run_remote_chunk
-
-        return run_remote_chunk(job, spec)
+        return job.remote.run_chunk(job, spec)
     return write_chunk(context_for(job), spec, job.out_root)
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import duckdb
 
 from sqlgen.errors import SqlgenError
+from sqlgen.files import file_sha256
 from sqlgen.ownership import LEGACY_RUN
 from sqlgen.render import exact_path, render
 from sqlgen.schema import payments_schema
-from sqlgen.writer import DATABASE, SUCCESS, OutputDir, database_marker, file_sha256
+from sqlgen.writer import DATABASE, SUCCESS, OutputDir, database_marker
 
 # What validate reads from the manifest, with the JSON type each field must have.
 _RUN_FIELDS = {"run_id": str, "rows": int, "fraud_rows": int, "fraud_target": int, "files": list}

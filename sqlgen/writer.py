@@ -37,7 +37,6 @@ import contextlib
 import ctypes
 import errno
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -53,6 +52,8 @@ import duckdb
 from sqlgen import ownership
 from sqlgen.errors import SqlgenError
 from sqlgen.faults import fault_point
+from sqlgen.files import write_durable
+from sqlgen.ownership import DATABASE, DIRS, INODES
 from sqlgen.render import render
 
 log = logging.getLogger("sqlgen")
@@ -64,10 +65,7 @@ STATE_DIR = ".sqlgen"
 MANIFEST = "manifest.json"
 LEGACY_MANIFEST = "_manifest.json"  # payments/_manifest.json: out_dirs of earlier versions
 SUCCESS = "_SUCCESS"
-DATABASE = "sqlgen.duckdb"
 JOURNAL = "publish.json"
-INODES = "inodes.json"  # in a run directory: inode numbers of its payments/ and catalog/
-DIRS = ("payments", "catalog")  # real directories at out_dir/<name>, exchanged into place
 PUBLISHED = (*DIRS, DATABASE)
 # Steps of publication, in order; `faults.fault_point` can fail the process before each.
 # "journal" is the commit point: before it the previous run stays, after it the new one
@@ -121,24 +119,6 @@ def sync_tree(root: Path) -> None:
         dirs += [Path(dirpath, d) for d in dirnames]
     for path in reversed(dirs):
         fsync_dir(path)
-
-
-def file_sha256(path: Path, fsync: bool = False) -> str:
-    """SHA-256 hex of a file, read in blocks; optionally fsync it while open."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-        if fsync:
-            os.fsync(fh.fileno())
-    return digest.hexdigest()
-
-
-def write_durable(path: Path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def write_atomically(path: Path, data: bytes) -> None:

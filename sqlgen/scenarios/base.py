@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sqlgen.draws import MINUTE_US, Draws
+from sqlgen.combos import MINUTE_US, Draws
 
 if TYPE_CHECKING:
     from sqlgen.plan import ChunkSpec

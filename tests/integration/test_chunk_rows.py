@@ -17,8 +17,8 @@ import pytest
 from sqlgen import chunks
 from sqlgen.catalogs import build_catalogs, write_catalogs
 from sqlgen.chunks import ChunkContext, write_chunk
+from sqlgen.combos import combo_table
 from sqlgen.config import load_config, with_overrides
-from sqlgen.draws import combo_table
 from sqlgen.labeler import SCENARIOS
 from sqlgen.plan import plan_chunks
 from sqlgen.pools import make_pools
