@@ -26,8 +26,8 @@ from sqlgen.sampling import largest_remainder
 from sqlgen.scenarios.base import GENUINE, VISIT, Injector, ReportDelay, Scenario, strength
 
 if TYPE_CHECKING:
-    from sqlgen.plan import ChunkSpec
-    from sqlgen.population import Population
+    from sqlgen.generate.plan import ChunkSpec
+    from sqlgen.generate.population import Population
 
 __all__ = [
     "GENUINE",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from sqlgen.catalogs import build_catalogs, write_catalogs
-from sqlgen.chunks import ChunkContext, write_chunk
 from sqlgen.errors import SqlgenError
-from sqlgen.plan import plan_chunks
-from sqlgen.pools import make_pools
+from sqlgen.generate.chunks import ChunkContext, write_chunk
+from sqlgen.generate.plan import plan_chunks
+from sqlgen.world.catalogs import build_catalogs, write_catalogs
+from sqlgen.world.pools import make_pools
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 
 from sqlgen.config import load_config, with_overrides
 from sqlgen.files import file_sha256
+from sqlgen.publish.validate import validate
+from sqlgen.publish.writer import OutputDir
 from sqlgen.runner import run
 from sqlgen.schema import payments_schema
-from sqlgen.validate import validate
-from sqlgen.writer import OutputDir
 from tests.conftest import TINY
 
 

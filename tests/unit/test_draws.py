@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sqlgen.combos import combo_code, combo_table
-from sqlgen.draws import Devices
+from sqlgen.generate.draws import Devices
 from sqlgen.schema import static_vocabularies
 
 

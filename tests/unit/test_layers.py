@@ -54,7 +54,7 @@ def modules() -> dict[str, Path]:
 
 
 def _owner(name: str) -> str:
-    """The module `name` is in (`sqlgen.writer.OutputDir` -> `sqlgen.writer`)."""
+    """The module `name` is in (`sqlgen.publish.writer.OutputDir` -> `sqlgen.publish.writer`)."""
     while name not in modules():
         name = name.rpartition(".")[0]
     return name
