@@ -12,6 +12,7 @@ Imports are read with `ast`, at any depth (function-level imports count). Import
 from __future__ import annotations
 
 import ast
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -181,14 +182,54 @@ def test_no_module_imports_a_higher_layer():
     assert upward == []
 
 
+def _private(name: str | None) -> bool:
+    return bool(name) and name.startswith("_") and not name.startswith("__")
+
+
+def private_uses(module: str) -> list[str]:
+    """Private names of other modules that `module` imports (`from m import _x`) or reads
+    off an imported module (`from sqlgen import m` ... `m._x`)."""
+    found = [f"{t}.{name}" for t, name in imports_of(module) if _private(name) and t != module]
+    tree = ast.parse(modules()[module].read_text(encoding="utf-8"))
+    bound = {}
+    for node in _imports(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlgen"):
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in modules():
+                    bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in bound
+            and _private(node.attr)
+        ):
+            found.append(f"{bound[node.value.id]}.{node.attr}")
+    return found
+
+
 def test_no_module_imports_another_modules_private_names():
-    private = [
-        f"{m} imports {name} from {t}"
-        for m in modules()
-        for t, name in imports_of(m)
-        if name and name.startswith("_") and not name.startswith("__") and t != m
-    ]
+    private = [f"{m} uses {name}" for m in modules() for name in private_uses(m)]
     assert private == []
+
+
+def test_private_use_finder_sees_both_forms(tmp_path, monkeypatch):
+    fake = tmp_path / "sqlgen"
+    (fake / "a").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "a" / "__init__.py").write_text("")
+    (fake / "a" / "m.py").write_text("_x = 1\n")
+    (fake / "user.py").write_text(
+        "from sqlgen.a import m\nfrom sqlgen.a.m import _x\n\ndef f():\n    return m._x, _x\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    modules.cache_clear()
+    try:
+        assert sorted(private_uses("sqlgen.user")) == ["sqlgen.a.m._x", "sqlgen.a.m._x"]
+        assert layer_of("sqlgen.a.m") == "a" and layer_of("sqlgen.user") == "foundation"
+    finally:
+        modules.cache_clear()
 
 
 def test_layers_of_known_modules():
