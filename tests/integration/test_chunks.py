@@ -27,7 +27,7 @@ def context(tiny, tmp_path):
 def test_written_chunk_holds_its_planned_rows_and_frauds(context, tmp_path):
     spec = plan_chunks(context.cfg)[0]
     stat = write_chunk(context, spec, tmp_path / "out")
-    rows, frauds = duckdb.execute(
+    rows, frauds = duckdb.connect().execute(  # its own connection: nothing left pending
         "SELECT count(*), count(*) FILTER (label_fraud) FROM read_parquet(?)",
         [str(tmp_path / "out" / spec.relpath)],
     ).fetchone()
