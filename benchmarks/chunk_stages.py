@@ -23,16 +23,16 @@ from pathlib import Path
 
 import duckdb
 
-from sqlgen.catalogs import build_catalogs, write_catalogs
-from sqlgen.chunks import ChunkContext, label_chunk, release, write_chunk
 from sqlgen.config import load_config, with_overrides
-from sqlgen.plan import plan_chunks
-from sqlgen.pools import make_pools
+from sqlgen.generate.chunks import ChunkContext, label_chunk, release, write_chunk
+from sqlgen.generate.plan import plan_chunks
 from sqlgen.render import render
+from sqlgen.world.catalogs import build_catalogs, write_catalogs
+from sqlgen.world.pools import make_pools
 
 
 class StageTimer:
-    """Adds up seconds per stage name (the `Timer` that `sqlgen.chunks` accepts): wall
+    """Adds up seconds per stage name (the `Timer` that `sqlgen.generate.chunks` accepts): wall
     seconds, or CPU seconds with `clock=time.process_time`."""
 
     def __init__(self, clock=time.perf_counter) -> None:

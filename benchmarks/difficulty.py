@@ -31,13 +31,13 @@ import pyarrow as pa
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from sqlgen import report_difficulty
 from sqlgen.config import load_config, with_overrides
-from sqlgen.money import currency_tables
+from sqlgen.inspect import report_difficulty
+from sqlgen.inspect.report_difficulty import CATEGORIES, HISTORY, RAW
 from sqlgen.render import render
-from sqlgen.report_difficulty import CATEGORIES, HISTORY, RAW
 from sqlgen.runner import run
 from sqlgen.schema import static_vocabularies
+from sqlgen.world.money import currency_tables
 
 CATEGORIES = list(CATEGORIES)
 RAW = list(RAW)

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sqlgen.chunks import ChunkContext, draw_chunk
 from sqlgen.config import load_config, with_overrides
-from sqlgen.episodes import behaviour
-from sqlgen.plan import plan_chunks
+from sqlgen.generate.chunks import ChunkContext, draw_chunk
+from sqlgen.generate.episodes import behaviour
+from sqlgen.generate.plan import plan_chunks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chunk_stages import StageTimer, open_context

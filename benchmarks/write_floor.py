@@ -18,11 +18,11 @@ from pathlib import Path
 
 import duckdb
 
-from sqlgen.catalogs import create_enum_types
-from sqlgen.labeler import SCENARIOS
+from sqlgen.generate.labeler import SCENARIOS
 from sqlgen.render import sql_string
 from sqlgen.schema import payments_schema, static_vocabularies
-from sqlgen.timezone import use_utc
+from sqlgen.world.catalogs import create_enum_types
+from sqlgen.world.timezone import use_utc
 
 
 def main() -> None:

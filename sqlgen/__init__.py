@@ -1,4 +1,11 @@
-"""sqlgen: realistic, labelled synthetic card payments, generated with DuckDB."""
+"""sqlgen: realistic, labelled synthetic card payments, generated with DuckDB.
+
+Layers, bottom to top (docs/architecture.md; `tests/unit/test_layers.py` keeps imports
+flowing downwards): foundations (the modules directly in this folder: errors, resources,
+schema, seeds, render, arrow_np, sampling, combos, files, faults), `scenarios/`,
+`config/`, `world/`, `generate/`, `publish/`, `execute/`, `inspect/`, and on top the
+entry points (`cli`, `runner`, `__main__`) and the Python API (`core`, this module).
+"""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ from typing import NoReturn
 
 from sqlgen import __version__
 from sqlgen.errors import SqlgenError
-from sqlgen.executor_api import EXECUTORS
-from sqlgen.tables import FORMATS
+from sqlgen.execute.executor_api import EXECUTORS
+from sqlgen.inspect.tables import FORMATS
 
 log = logging.getLogger("sqlgen")
 
@@ -220,7 +220,7 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 
 def _published_run(out_dir: Path) -> str | None:
-    from sqlgen.writer import OutputDir
+    from sqlgen.publish.writer import OutputDir
 
     try:
         return json.loads(OutputDir(out_dir).manifest_file().read_bytes())["run_id"]
@@ -229,7 +229,7 @@ def _published_run(out_dir: Path) -> str | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sqlgen.forkserver import own_temp_dir
+    from sqlgen.execute.forkserver import own_temp_dir
 
     own_temp_dir()  # no pymp-* left in $TMPDIR by a killed run
     cfg = _config(args)
@@ -239,7 +239,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if main_thread else None
     try:
         if cfg.resolved_executor == "processes":
-            from sqlgen.forkserver import start_early
+            from sqlgen.execute.forkserver import start_early
 
             start_early()  # its imports overlap ours and the catalogs
         from sqlgen.runner import log_settings, run
@@ -275,14 +275,14 @@ def cmd_catalogs(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from sqlgen.inspect import write_sql
+    from sqlgen.inspect.inspect import write_sql
 
     write_sql(_out_dir(args), args.query, sys.stdout, args.max_rows, args.format)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sqlgen.validate import validate
+    from sqlgen.publish.validate import validate
 
     given = args.config is not None or args.set
     target = _config(args).fraud_target if given else None
@@ -296,22 +296,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sqlgen.report import build_report
-    from sqlgen.report_db import require_plotly
+    from sqlgen.inspect.report import build_report
+    from sqlgen.inspect.report_db import require_plotly
 
     if args.html is not None:
         require_plotly()  # before the work, not after
     text, _ = build_report(_out_dir(args))
     print(text)
     if args.html is not None:
-        from sqlgen.html_report import write_html_report
+        from sqlgen.inspect.html_report import write_html_report
 
         log.info("HTML report written to %s", write_html_report(_out_dir(args), args.html))
     return 0
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from sqlgen.config_doc import render_config
+    from sqlgen.config.config_doc import render_config
 
     print(render_config(_config(args)), end="")
     return 0
@@ -320,11 +320,11 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if args.format == "text":
-        from sqlgen.inspect import schema_text
+        from sqlgen.inspect.inspect import schema_text
 
         print(schema_text(args.table, args.id_type, cfg.realism))
     else:
-        from sqlgen.ddl import table_ddl, table_location
+        from sqlgen.inspect.ddl import table_ddl, table_location
 
         location = args.location or table_location(cfg, args.table, args.format)
         ddl = table_ddl(args.table, args.format, location, args.id_type, cfg.realism)

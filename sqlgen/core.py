@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from sqlgen.chunks import ChunkContext, build_chunk
 from sqlgen.config import DEFAULT_ROW_GROUP_SIZE, GeneratorConfig, load_config
-from sqlgen.plan import plan_chunks
-from sqlgen.pools import make_pools
+from sqlgen.generate.chunks import ChunkContext, build_chunk
+from sqlgen.generate.plan import plan_chunks
 from sqlgen.render import render
+from sqlgen.world.pools import make_pools
 
 __all__ = ["generate_dataframe", "load_config", "write_parquet"]
 

@@ -16,16 +16,17 @@ from typing import Any
 import duckdb
 
 from sqlgen import __version__
-from sqlgen.catalogs import build_catalogs, database_tables, write_catalogs
-from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
 from sqlgen.errors import SqlgenError, UploadError
-from sqlgen.executor_api import make_executor
-from sqlgen.plan import plan_chunks
-from sqlgen.pools import make_pools
-from sqlgen.progress import Progress
-from sqlgen.tasks import ChunkJob, chunks_to_fail
-from sqlgen.writer import DATABASE, OutputDir, file_sha256
+from sqlgen.execute.executor_api import make_executor
+from sqlgen.execute.progress import Progress
+from sqlgen.execute.tasks import ChunkJob, chunks_to_fail
+from sqlgen.files import file_sha256
+from sqlgen.generate.chunks import FileStat
+from sqlgen.generate.plan import plan_chunks
+from sqlgen.publish.writer import DATABASE, OutputDir
+from sqlgen.world.catalogs import build_catalogs, database_tables, write_catalogs
+from sqlgen.world.pools import make_pools
 
 log = logging.getLogger("sqlgen")
 
@@ -129,7 +130,7 @@ def _begin_delivery(cfg: GeneratorConfig, run_id: str):
     anything (see `s3_commit`); a failure is kept and raised after local publication."""
     if not cfg.s3_upload:
         return None
-    from sqlgen.s3_commit import Delivery  # boto3 is imported only when uploading
+    from sqlgen.publish.s3_commit import Delivery  # boto3 is imported only when uploading
 
     return Delivery(cfg.s3, run_id, with_catalogs=cfg.realism != "v1").begin()
 
@@ -266,7 +267,7 @@ def _generate_and_publish(
                 executor.warm(cfg, catalog_dir)
                 pools = make_pools(cfg.seed, cfg.realism)
             if remote:
-                from sqlgen.remote import RemoteJob, catalog_files
+                from sqlgen.execute.remote import RemoteJob, catalog_files
 
                 remote_job = RemoteJob(delivery.target, catalog_files(catalog_dir))
                 job = ChunkJob(cfg, None, None, pools, chunks_to_fail(), remote_job)

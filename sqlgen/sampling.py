@@ -326,3 +326,41 @@ def cycle_times(
 def dictionary(codes: np.ndarray, vocab: list[str] | pa.Array) -> pa.DictionaryArray:
     indices = arrow_np.array(np.asarray(codes, dtype=np.int32))
     return pa.DictionaryArray.from_arrays(indices, arrow_np.array(vocab))
+
+
+def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split `total` into integers proportional to `weights`, summing exactly to it.
+
+    Each part is its exact share rounded down; the units left over go one each to the
+    parts with the largest remainders (ties: the earlier part), so every part is
+    within 1 of its exact share.
+
+    Exact shares are kept:
+
+    >>> largest_remainder(10, np.array([5.0, 3.0, 2.0])).tolist()
+    [5, 3, 2]
+
+    7 = 3.5 + 2.1 + 1.4: floors 3 + 2 + 1 leave one unit, for the largest remainder (0.5):
+
+    >>> largest_remainder(7, np.array([5.0, 3.0, 2.0])).tolist()
+    [4, 2, 1]
+
+    8 = 2.4 + 2.8 + 2.8: two units left, for the two remainders of 0.8:
+
+    >>> largest_remainder(8, np.array([3.0, 3.5, 3.5])).tolist()
+    [2, 3, 3]
+
+    Equal remainders go in order, so the split never depends on anything but the input:
+
+    >>> largest_remainder(10, np.ones(3)).tolist()
+    [4, 3, 3]
+    >>> largest_remainder(2, np.ones(4)).tolist()
+    [1, 1, 0, 0]
+    """
+    share = total * weights / weights.sum()
+    base = np.floor(share).astype(np.int64)
+    left = total - int(base.sum())
+    if left:
+        order = np.lexsort((np.arange(len(share)), -(share - base)))
+        base[order[:left]] += 1
+    return base

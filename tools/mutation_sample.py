@@ -57,8 +57,9 @@ _spec.loader.exec_module(mutation_check)
 # selections: the rule-level tests first, so most mutants fail fast with -x).
 GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "generation": (
-        ("sqlgen/draws_v3.py", "sqlgen/episodes.py", "sqlgen/world.py", "sqlgen/money.py",
-         "sqlgen/networks.py", "sqlgen/plan.py", "sqlgen/scenarios/base.py",
+        ("sqlgen/generate/draws_v3.py", "sqlgen/generate/episodes.py", "sqlgen/world/world.py",
+         "sqlgen/world/money.py", "sqlgen/world/networks.py", "sqlgen/generate/plan.py",
+         "sqlgen/scenarios/base.py",
          "sqlgen/scenarios/card_testing.py", "sqlgen/scenarios/account_takeover.py",
          "sqlgen/scenarios/compromised_merchant.py", "sqlgen/scenarios/burst.py"),
         ("tests/unit/test_rules_generation.py", "tests/unit/test_rules_caps.py",
@@ -68,22 +69,22 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "-k", "not difficulty_profile and not shuffled"),
     ),
     "labelling": (
-        ("sqlgen/labeler.py",),
+        ("sqlgen/generate/labeler.py",),
         ("tests/unit/test_rules_labeler.py", "tests/unit/test_labeler.py",
          "tests/unit/test_rules_generation.py::test_false_reports_fall_on_genuine_payments_only"),
     ),
     "auth": (
-        ("sqlgen/auth.py",),
+        ("sqlgen/generate/auth.py",),
         ("tests/unit/test_rules_auth.py", "tests/unit/test_auth.py"),
     ),
     "publication": (
-        ("sqlgen/writer.py", "sqlgen/ownership.py"),
+        ("sqlgen/publish/writer.py", "sqlgen/publish/ownership.py"),
         ("tests/unit/test_publish_order.py", "tests/integration/test_publish.py",
          "-k", "not (fault_raised and fallback) and not failing_once and not brackets "
          "and not glob"),
     ),
     "s3": (
-        ("sqlgen/s3.py", "sqlgen/s3_commit.py"),
+        ("sqlgen/publish/s3.py", "sqlgen/publish/s3_commit.py"),
         ("tests/s3/test_rules_s3.py", "tests/s3/test_commit.py", "tests/s3/test_upload.py",
          "-k", "not dask"),
     ),

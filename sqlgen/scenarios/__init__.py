@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sqlgen.draws import Draws, combo_code
+from sqlgen.combos import Draws, combo_code
+from sqlgen.sampling import largest_remainder
 from sqlgen.scenarios.base import GENUINE, VISIT, Injector, ReportDelay, Scenario, strength
 
 if TYPE_CHECKING:
-    from sqlgen.plan import ChunkSpec
-    from sqlgen.population import Population
+    from sqlgen.generate.plan import ChunkSpec
+    from sqlgen.generate.population import Population
 
 __all__ = [
     "GENUINE",
@@ -42,6 +43,7 @@ __all__ = [
     "configurable",
     "fraudster_devices",
     "inject",
+    "planned_quotas",
     "split_quota",
     "strength",
 ]
@@ -92,13 +94,17 @@ def configurable() -> tuple[Scenario, ...]:
 def split_quota(cfg, target: int) -> dict[str, int]:
     """Split a fraud quota over the configurable scenarios, in code order (v1: logistic
     and its corrections)."""
-    from sqlgen.plan import largest_remainder  # plan imports config, which imports us
-
     if cfg.realism == "v1":
         return {"logistic": target}
     names = [s.name for s in configurable()]
     weights = np.asarray([getattr(cfg.scenarios, n) for n in names], dtype=np.float64)
     return dict(zip(names, largest_remainder(target, weights).tolist(), strict=True))
+
+
+def planned_quotas(cfg) -> dict[str, int]:
+    """Attempts per v3-planned scenario over the whole run (exact)."""
+    share = split_quota(cfg, cfg.fraud_target)
+    return {s.name: share.get(s.name, 0) for s in REGISTRY if s.plan is not None}
 
 
 def inject(

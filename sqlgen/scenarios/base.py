@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sqlgen.draws import MINUTE_US, Draws
+from sqlgen.combos import MINUTE_US, Draws
 
 if TYPE_CHECKING:
-    from sqlgen.plan import ChunkSpec
-    from sqlgen.population import Population
+    from sqlgen.generate.plan import ChunkSpec
+    from sqlgen.generate.population import Population
 
 GENUINE = 0  # the code of a genuine payment
 HOUR_US = 60 * MINUTE_US
@@ -107,7 +107,7 @@ class Scenario:
     # v2: rewrites draws before scoring: inject(injector, quota). None: labeler-made.
     inject: Callable[[Injector, int], None] | None = None
     # v3: plans a day's episodes: plan(planner, attempts, t0_us, t1_us, rng) ->
-    # Attempts starting in [t0, t1) (`sqlgen.episodes`; every time within the bounds
+    # Attempts starting in [t0, t1) (`sqlgen.generate.episodes`; every time within the bounds
     # `Planner._day` checks). None: not planned in v3.
     plan: Callable[..., Attempts] | None = None
     report: ReportDelay = ReportDelay()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sqlgen import sampling
-from sqlgen.draws import MINUTE_US
+from sqlgen.combos import MINUTE_US
 from sqlgen.scenarios.base import (
     Attempts,
     Injector,

@@ -239,7 +239,7 @@ def test_land_mask_matches_global_land_mask():
     import numpy as np
 
     globe = pytest.importorskip("global_land_mask.globe")
-    from sqlgen import land_mask
+    from sqlgen.world import land_mask
 
     rng = np.random.default_rng(3)
     lat, lon = rng.uniform(-90, 90, 5000), rng.uniform(-180, 180, 5000)
@@ -377,7 +377,7 @@ def test_too_many_frauds_for_a_tiny_run_names_the_true_cause(tmp_path):
 
 
 def test_only_stale_multiprocessing_dirs_of_sqlgen_are_removed(tmp_path):
-    from sqlgen.forkserver import remove_stale_temp_dirs
+    from sqlgen.execute.forkserver import remove_stale_temp_dirs
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import os
 import subprocess
 import sys
 
@@ -37,7 +38,9 @@ def test_run_imports_no_pandas_in_any_process(tmp_path, realism):
     (hook / "sitecustomize.py").write_text(HOOK)
     log, seen = tmp_path / "pandas.log", tmp_path / "seen.log"
     # The watch itself works: an interpreter that imports pandas is logged.
-    env = {"PYTHONPATH": str(hook), "PANDAS_IMPORT_LOG": str(seen)}
+    # The hook first, then any PYTHONPATH already given (a worktree's code under test).
+    path = os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))
+    env = {"PYTHONPATH": path, "PANDAS_IMPORT_LOG": str(seen)}
     probe = sqlgen("sql", "--help", env=env)  # any interpreter start
     assert probe.returncode == 0
     subprocess.run([sys.executable, "-c", "import pandas"], env={**env}, check=True)

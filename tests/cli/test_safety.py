@@ -17,7 +17,7 @@ import pytest
 
 from sqlgen import cli
 from sqlgen.faults import FAULT_ENV
-from sqlgen.writer import COMMITTED_STEPS, FALLBACK_STEPS, PUBLISH_STEPS
+from sqlgen.publish.writer import COMMITTED_STEPS, FALLBACK_STEPS, PUBLISH_STEPS
 from tests.cli.test_cli import TINY, error_lines, sqlgen, sqlgen_exe
 
 
@@ -40,7 +40,7 @@ def good(tmp_path) -> Path:
 
 # Runs the console script's main with renameat2 reported unsupported (the fallback).
 _FALLBACK = (
-    "import sys, sqlgen.writer as w; w.exchange_paths = lambda a, b: False; "
+    "import sys, sqlgen.publish.writer as w; w.exchange_paths = lambda a, b: False; "
     "from sqlgen import cli; sys.exit(cli.main(sys.argv[1:]))"
 )
 
@@ -278,7 +278,7 @@ def test_report_html_into_a_directory_leaves_no_temp(good, tmp_path):
 
 
 def test_report_html_failed_write_leaves_no_temp(tmp_path, monkeypatch):
-    from sqlgen import html_report
+    from sqlgen.inspect import html_report
 
     def broken(src, dst):
         raise OSError(28, "injected: no space left on device")
@@ -301,7 +301,7 @@ def test_ctrl_c_message_tells_what_was_published(
     good, monkeypatch, caplog, where, s3, code, message
 ):
     import sqlgen.runner
-    from sqlgen.writer import OutputDir
+    from sqlgen.publish.writer import OutputDir
 
     previous = manifest(good)
     real = getattr(OutputDir, where)

@@ -125,7 +125,7 @@ def files_under(root: Path) -> set[str]:
 @LEVELS
 def test_workers_without_shared_disk_survive_a_kill(aws, cluster, tmp_path, realism):  # noqa: F811
     """v3 ships the catalogs' ground truth to the workers too (issue 23, 1)."""
-    from sqlgen.s3 import clients
+    from sqlgen.publish.s3 import clients
 
     clients.cache_clear()  # the driver's clients talk to this test's server
     address, workers, hidden = cluster

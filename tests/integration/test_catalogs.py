@@ -7,8 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sqlgen.catalogs import build_catalogs
 from sqlgen.schema import reference
+from sqlgen.world.catalogs import build_catalogs
 
 
 @pytest.fixture(scope="module")

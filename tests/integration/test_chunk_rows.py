@@ -14,15 +14,15 @@ import duckdb
 import numpy as np
 import pytest
 
-from sqlgen import chunks
-from sqlgen.catalogs import build_catalogs, write_catalogs
-from sqlgen.chunks import ChunkContext, write_chunk
+from sqlgen.combos import combo_table
 from sqlgen.config import load_config, with_overrides
-from sqlgen.draws import combo_table
-from sqlgen.labeler import SCENARIOS
-from sqlgen.plan import plan_chunks
-from sqlgen.pools import make_pools
+from sqlgen.generate import chunks
+from sqlgen.generate.chunks import ChunkContext, write_chunk
+from sqlgen.generate.labeler import SCENARIOS
+from sqlgen.generate.plan import plan_chunks
 from sqlgen.schema import static_vocabularies
+from sqlgen.world.catalogs import build_catalogs, write_catalogs
+from sqlgen.world.pools import make_pools
 from tests.conftest import TINY
 
 JITTER = 0.2  # degrees: 10 standard deviations of the location jitter

@@ -5,11 +5,11 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from sqlgen.catalogs import build_catalogs, write_catalogs
-from sqlgen.chunks import ChunkContext, write_chunk
 from sqlgen.errors import SqlgenError
-from sqlgen.plan import plan_chunks
-from sqlgen.pools import make_pools
+from sqlgen.generate.chunks import ChunkContext, write_chunk
+from sqlgen.generate.plan import plan_chunks
+from sqlgen.world.catalogs import build_catalogs, write_catalogs
+from sqlgen.world.pools import make_pools
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def context(tiny, tmp_path):
 def test_written_chunk_holds_its_planned_rows_and_frauds(context, tmp_path):
     spec = plan_chunks(context.cfg)[0]
     stat = write_chunk(context, spec, tmp_path / "out")
-    rows, frauds = duckdb.execute(
+    rows, frauds = duckdb.connect().execute(  # its own connection: nothing left pending
         "SELECT count(*), count(*) FILTER (label_fraud) FROM read_parquet(?)",
         [str(tmp_path / "out" / spec.relpath)],
     ).fetchone()

@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from sqlgen.config import load_config, with_overrides
+from sqlgen.publish.validate import validate
 from sqlgen.runner import run
-from sqlgen.validate import validate
 from tests.conftest import TINY
 
 GENERATING = {"risk", "popularity", "amount_scale"}
@@ -157,7 +157,7 @@ def test_no_single_column_is_a_perfect_label(v3_run):
 
 
 def test_report_shows_the_difficulty_profile(v3_run):
-    from sqlgen.report import build_report
+    from sqlgen.inspect.report import build_report
 
     cfg, _ = v3_run
     text, auc = build_report(cfg.out_dir)
@@ -171,7 +171,7 @@ def test_report_shows_the_difficulty_profile(v3_run):
 def test_auc_matches_a_direct_count():
     import numpy as np
 
-    from sqlgen.report_difficulty import auc
+    from sqlgen.inspect.report_difficulty import auc
 
     y = np.array([0, 0, 1, 1, 0, 1])
     s = np.array([0.1, 0.4, 0.35, 0.8, 0.4, 0.4])
@@ -207,10 +207,10 @@ def test_report_cap_holds_even_for_slow_profiles(monkeypatch):
 
     import numpy as np
 
-    from sqlgen import episodes
-    from sqlgen.catalogs import build_catalogs
-    from sqlgen.population import Population
+    from sqlgen.generate import episodes
+    from sqlgen.generate.population import Population
     from sqlgen.scenarios import ReportDelay
+    from sqlgen.world.catalogs import build_catalogs
 
     slow = tuple(dataclasses.replace(s, report=ReportDelay(400.0, 0.3))
                  for s in episodes.REGISTRY)

@@ -13,10 +13,10 @@ import pytest
 
 from sqlgen.config import with_overrides
 from sqlgen.errors import SqlgenError
-from sqlgen.inspect import run_sql
+from sqlgen.inspect.inspect import run_sql
+from sqlgen.publish.validate import validate
+from sqlgen.publish.writer import OutputDir, add_payments_view
 from sqlgen.runner import run
-from sqlgen.validate import validate
-from sqlgen.writer import OutputDir, add_payments_view
 
 
 @pytest.fixture

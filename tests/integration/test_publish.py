@@ -17,15 +17,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import sqlgen.writer
+import sqlgen.publish.writer
 from sqlgen.config import load_config, with_overrides
 from sqlgen.errors import SqlgenError
 from sqlgen.faults import FAULT_ENV
-from sqlgen.inspect import open_database, run_sql
+from sqlgen.inspect.inspect import open_database, run_sql
+from sqlgen.publish.validate import validate
+from sqlgen.publish.writer import COMMITTED_STEPS, FALLBACK_STEPS, PUBLISH_STEPS, OutputDir
 from sqlgen.render import render, sql_string
 from sqlgen.runner import build_catalogs_only, run
-from sqlgen.validate import validate
-from sqlgen.writer import COMMITTED_STEPS, FALLBACK_STEPS, PUBLISH_STEPS, OutputDir
 from tests.conftest import TINY
 
 
@@ -249,7 +249,7 @@ def test_out_dir_inside_another_output_is_refused(good, inner):
 def mode(request, monkeypatch):
     """Publication with renameat2, or on a filesystem without it (two renames)."""
     if request.param == "fallback":
-        monkeypatch.setattr(sqlgen.writer, "exchange_paths", lambda a, b: False)
+        monkeypatch.setattr(sqlgen.publish.writer, "exchange_paths", lambda a, b: False)
     return request.param
 
 
@@ -262,8 +262,8 @@ def test_each_rename_exchange_or_symlink_failing_once(good, mode, monkeypatch):
     run completes its own publication (the failed step is retried once)."""
     calls = []
     real = {name: getattr(os, name) for name in ("rename", "replace", "symlink")}
-    real["exchange_paths"] = sqlgen.writer.exchange_paths
-    owners = {name: (os if name != "exchange_paths" else sqlgen.writer) for name in real}
+    real["exchange_paths"] = sqlgen.publish.writer.exchange_paths
+    owners = {name: (os if name != "exchange_paths" else sqlgen.publish.writer) for name in real}
 
     def counting(name):
         def call(*args, **kwargs):
@@ -322,7 +322,7 @@ def test_an_exchange_that_always_fails_publishes_nothing(good, monkeypatch):
     def busy(a, b):
         raise OSError(16, "injected: device or resource busy", str(b))
 
-    monkeypatch.setattr(sqlgen.writer, "exchange_paths", busy)
+    monkeypatch.setattr(sqlgen.publish.writer, "exchange_paths", busy)
     with pytest.raises(OSError, match="injected"):
         run(with_overrides(good, seed=8), show_progress=False)
     assert published(good.out_dir) == before
@@ -635,7 +635,7 @@ def test_symlinked_layout_is_replaced_by_real_directories(good, tmp_path):
     for name in ("payments", "catalog"):
         os.rename(out / name, run_dir / name)
         os.symlink(f".sqlgen/current/{name}", out / name)
-    from sqlgen.writer import add_payments_view
+    from sqlgen.publish.writer import add_payments_view
 
     add_payments_view(run_dir / "sqlgen.duckdb", run_dir, OutputDir(out).read_manifest())
     assert validate(out)[0] == []

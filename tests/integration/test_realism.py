@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sqlgen.config import with_overrides
-from sqlgen.report import build_report
+from sqlgen.inspect.report import build_report
 from sqlgen.runner import run
 
 

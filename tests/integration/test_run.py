@@ -8,9 +8,9 @@ import pytest
 
 from sqlgen import generate_dataframe, write_parquet
 from sqlgen.config import with_overrides
+from sqlgen.publish.writer import OutputDir
 from sqlgen.runner import run
 from sqlgen.schema import table_schema
-from sqlgen.writer import OutputDir
 
 
 def rows_of(out: Path) -> list[tuple]:

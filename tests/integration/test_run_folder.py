@@ -13,15 +13,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import sqlgen.writer
+import sqlgen.publish.writer
 from sqlgen.config import load_config, with_overrides
 from sqlgen.errors import SqlgenError
 from sqlgen.faults import FAULT_ENV
-from sqlgen.inspect import open_database, run_sql
+from sqlgen.inspect.inspect import open_database, run_sql
+from sqlgen.publish.validate import validate
+from sqlgen.publish.writer import COMMITTED_STEPS, PUBLISH_STEPS, OutputDir
 from sqlgen.render import glob_escape, sql_string
 from sqlgen.runner import run
-from sqlgen.validate import validate
-from sqlgen.writer import COMMITTED_STEPS, PUBLISH_STEPS, OutputDir
 from tests.conftest import TINY
 from tests.integration.test_publish import published, run_dirs, tree_digest
 
@@ -67,7 +67,7 @@ def test_disk_full_writing_the_journal_frees_the_failed_run(good, monkeypatch):
     promoted run (its database) are removed at once, not by the next run."""
     out = good.out_dir
     before, entries = published(out), state_entries(out)
-    real = sqlgen.writer.write_durable
+    real = sqlgen.publish.writer.write_durable
 
     def full(path, data):
         if path.name == "publish.json.tmp":
@@ -75,7 +75,7 @@ def test_disk_full_writing_the_journal_frees_the_failed_run(good, monkeypatch):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real(path, data)
 
-    monkeypatch.setattr(sqlgen.writer, "write_durable", full)
+    monkeypatch.setattr(sqlgen.publish.writer, "write_durable", full)
     with pytest.raises(OSError, match="No space left"):
         run(with_overrides(good, seed=8), show_progress=False)
     monkeypatch.undo()

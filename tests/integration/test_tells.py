@@ -105,7 +105,7 @@ def test_addresses_geolocate_to_one_country(con):
     country, where its online payments are placed."""
     import numpy as np
 
-    from sqlgen import world
+    from sqlgen.world import world
 
     c = world.cities()
     country = {(round(a, 5), round(b, 5)): k for a, b, k in zip(c.lat, c.lon, c.country,
@@ -195,7 +195,7 @@ def test_categories_and_channels_differ(con):
 def test_report_probes_the_tells_issue_24_found(out):
     import re
 
-    from sqlgen.report import build_report
+    from sqlgen.inspect.report import build_report
 
     text, _ = build_report(out)
     off_home = re.search(r"away from the holder's home point: ([\d.]+)x of the online rate", text)
@@ -214,7 +214,7 @@ def test_fx_table_ships_with_the_catalogs(out, con):
     one join away (JPY no longer adds to EUR)."""
     import pyarrow.parquet as pq
 
-    from sqlgen.validate import validate
+    from sqlgen.publish.validate import validate
 
     shipped = pq.read_table(out / "catalog" / "fx_rates.parquet").to_pydict()
     assert shipped["currency"][0] == "EUR" and shipped["units_per_eur"][0] == 1.0

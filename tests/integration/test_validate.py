@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from sqlgen.config import load_config, with_overrides
+from sqlgen.publish.validate import validate
 from sqlgen.runner import run
-from sqlgen.validate import validate
 from tests.conftest import TINY
 
 

@@ -11,10 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from sqlgen.config import load_config, with_overrides
+from sqlgen.files import file_sha256
+from sqlgen.publish.validate import validate
+from sqlgen.publish.writer import OutputDir
 from sqlgen.runner import run
 from sqlgen.schema import payments_schema
-from sqlgen.validate import validate
-from sqlgen.writer import OutputDir, file_sha256
 from tests.conftest import TINY
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from sqlgen.config import load_config, with_overrides
-from sqlgen.money import money
 from sqlgen.runner import run
-from sqlgen.world import km_between
+from sqlgen.world.money import money
+from sqlgen.world.world import km_between
 from tests.conftest import TINY
 
 globe = pytest.importorskip("global_land_mask.globe")
@@ -232,7 +232,7 @@ def test_in_person_travel_speed_is_possible(v3):
 
 
 def test_report_world_section(v3):
-    from sqlgen.report import build_report
+    from sqlgen.inspect.report import build_report
 
     cfg, _ = v3
     text, _ = build_report(cfg.out_dir)

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sqlgen.writer import OutputDir
+from sqlgen.publish.writer import OutputDir
 from tests.conftest import TINY
 
 WRITER_TZ = "Asia/Kolkata"

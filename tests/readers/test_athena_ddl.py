@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sqlgen.ddl import CATALOGS, TRUTH, statements, table_ddl
+from sqlgen.inspect.ddl import CATALOGS, TRUTH, statements, table_ddl
 from tests.readers.conftest import SPARK_MARKS, spark_builder
 
 pytestmark = SPARK_MARKS

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sqlgen.ddl import TABLES, table_ddl
+from sqlgen.inspect.ddl import TABLES, table_ddl
 
 UTC_US = pa.timestamp("us", tz="UTC")
 # Declared type (any of the three dialects) -> the Arrow type of the Parquet column.

@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from sqlgen.config import load_config, validate_config
+from sqlgen.publish.validate import validate
 from sqlgen.runner import run
-from sqlgen.validate import validate
 from tests.conftest import TINY
 
 

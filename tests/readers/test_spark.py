@@ -15,7 +15,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from sqlgen.ddl import CATALOGS, TRUTH
+from sqlgen.inspect.ddl import CATALOGS, TRUTH
 from tests.readers.conftest import SPARK_MARKS, spark_builder
 
 pytestmark = SPARK_MARKS

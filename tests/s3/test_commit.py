@@ -45,8 +45,8 @@ def slow_clock_id(fingerprint: str = "0123abcd") -> str:
 
 def local_run(tmp_path, name: str, seed: int, realism: str = DEFAULT):
     """A published local run and its files' facts, for driving `Delivery` by hand."""
-    from sqlgen.chunks import FileStat
     from sqlgen.config import load_config, with_overrides
+    from sqlgen.generate.chunks import FileStat
     from sqlgen.runner import run as run_local
 
     cfg = with_overrides(load_config(TINY), realism=realism, out_dir=tmp_path / name, seed=seed)
@@ -273,7 +273,7 @@ def test_run_whose_id_sorts_first_replaces_the_previous_run(aws, tmp_path, monke
     committed run's; its commit must still leave exactly its own run."""
     import sqlgen.runner
     from sqlgen.config import load_config, with_overrides
-    from sqlgen.s3 import clients
+    from sqlgen.publish.s3 import clients
 
     clients.cache_clear()  # this process's clients talk to this test's server
     setup_buckets(aws)
@@ -295,8 +295,8 @@ def test_run_in_flight_keeps_its_objects_whatever_its_id(aws, tmp_path):
     """A run in flight (its marker fresh) loses nothing to another run's commit, even when
     its id sorts first; once it has ended, the next commit removes what it left."""
     from sqlgen.errors import UploadError
-    from sqlgen.s3 import clients
-    from sqlgen.s3_commit import Delivery
+    from sqlgen.publish.s3 import clients
+    from sqlgen.publish.s3_commit import Delivery
 
     clients.cache_clear()
     setup_buckets(aws)
@@ -354,8 +354,8 @@ def test_concurrent_commits_only_one_wins(aws, tmp_path):
     """Two runs begin on one prefix; the first to commit wins, the other fails with
     exit code 2 and removes its objects (If-Match on the manifest's ETag)."""
     from sqlgen.errors import UploadError
-    from sqlgen.s3 import clients
-    from sqlgen.s3_commit import Delivery
+    from sqlgen.publish.s3 import clients
+    from sqlgen.publish.s3_commit import Delivery
 
     clients.cache_clear()
     setup_buckets(aws)
@@ -379,7 +379,7 @@ def test_concurrent_commits_only_one_wins(aws, tmp_path):
 @pytest.mark.parametrize("part", [1 << 20, 16 * 1024], ids=["single", "multipart"])
 def test_file_changed_on_disk_since_written_is_not_uploaded(aws, small_parts, tmp_path, part):
     from sqlgen.errors import UploadError
-    from sqlgen.s3 import put_file
+    from sqlgen.publish.s3 import put_file
 
     setup_buckets(aws)
     path = tmp_path / "part-00000.parquet"

@@ -10,11 +10,11 @@ import hashlib
 import botocore.exceptions
 import pytest
 
-import sqlgen.s3_commit
+import sqlgen.publish.s3_commit
 from sqlgen.config import S3Config
 from sqlgen.errors import UploadError
-from sqlgen.s3 import put_file
-from sqlgen.s3_commit import Delivery, Target
+from sqlgen.publish.s3 import put_file
+from sqlgen.publish.s3_commit import Delivery, Target
 
 RAW = "raw-bucket"
 RUN = "20250101T000000Z-0123abcd"
@@ -50,7 +50,7 @@ def test_a_lost_answer_to_the_landed_manifest_put_keeps_the_run(aws, monkeypatch
     data_key = delivery.target.key("year=2025/month=01/part-00000.parquet")
     s3.put_object(Bucket=RAW, Key=data_key, Body=b"data")
     delivery.written.append((RAW, data_key))
-    real_put = sqlgen.s3_commit.put_bytes
+    real_put = sqlgen.publish.s3_commit.put_bytes
     seen = []
 
     def landed_then_lost(client, bucket, key, body, **cond):
@@ -58,7 +58,7 @@ def test_a_lost_answer_to_the_landed_manifest_put_keeps_the_run(aws, monkeypatch
         real_put(client, bucket, key, body, **cond)
         raise botocore.exceptions.EndpointConnectionError(endpoint_url="http://lost")
 
-    monkeypatch.setattr(sqlgen.s3_commit, "put_bytes", landed_then_lost)
+    monkeypatch.setattr(sqlgen.publish.s3_commit, "put_bytes", landed_then_lost)
     with pytest.raises(botocore.exceptions.EndpointConnectionError):
         delivery._commit_manifest(b'{"run_id": "%s"}' % RUN.encode())
     assert seen == [True]  # committed before the PUT is sent

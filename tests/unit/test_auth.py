@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sqlgen.auth import APPROVED, authorise, reason_code
 from sqlgen.config import AuthConfig
+from sqlgen.generate.auth import APPROVED, authorise, reason_code
 
 
 def _run(n=200_000, seed=1, **kw):

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from sqlgen.config import GeneratorConfig, apply_sets, load_config
-from sqlgen.config_doc import render_config
+from sqlgen.config.config_doc import render_config
 from sqlgen.resources import default_config_path
 
 

@@ -10,10 +10,10 @@ import time
 import pytest
 
 from sqlgen.config import GeneratorConfig, NormalAmount, apply_sets, load_config, validate_config
+from sqlgen.config.yaml_loader import MAX_NODES, parse_yaml
 from sqlgen.errors import ConfigError
-from sqlgen.executor_api import make_executor
-from sqlgen.executors import LocalExecutor, ProcessExecutor
-from sqlgen.yaml_loader import MAX_NODES, parse_yaml
+from sqlgen.execute.executor_api import make_executor
+from sqlgen.execute.executors import LocalExecutor, ProcessExecutor
 
 
 def _file(tmp_path, text: str | bytes, name: str = "cfg.yaml"):

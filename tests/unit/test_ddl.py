@@ -12,8 +12,8 @@ import duckdb
 import pytest
 
 from sqlgen.cli import main
-from sqlgen.ddl import TABLES, hive_string, table_ddl
 from sqlgen.errors import SqlgenError
+from sqlgen.inspect.ddl import TABLES, hive_string, table_ddl
 from sqlgen.schema import payments_schema, table_schema
 
 

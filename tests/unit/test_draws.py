@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sqlgen.draws import Devices, combo_code, combo_table
+from sqlgen.combos import combo_code, combo_table
+from sqlgen.generate.draws import Devices
 from sqlgen.schema import static_vocabularies
 
 

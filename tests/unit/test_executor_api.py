@@ -8,7 +8,7 @@ import pytest
 
 from sqlgen.cli import build_parser
 from sqlgen.config import GeneratorConfig, with_overrides
-from sqlgen.executor_api import EXECUTORS, Executor, make_executor
+from sqlgen.execute.executor_api import EXECUTORS, Executor, make_executor
 
 
 @pytest.mark.parametrize("name", sorted(EXECUTORS))

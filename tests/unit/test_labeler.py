@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sqlgen.labeler import BURST, FILL, GENUINE, LOGISTIC, correct_labels
+from sqlgen.generate.labeler import BURST, FILL, GENUINE, LOGISTIC, correct_labels
 from sqlgen.seeds import stream
 
 MINUTE = 60_000_000

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sqlgen.config import load_config, with_overrides
-from sqlgen.plan import largest_remainder, plan_chunks, to_us
+from sqlgen.generate.plan import largest_remainder, plan_chunks, to_us
 
 
 @pytest.mark.parametrize("total", [0, 1, 7, 1000, 12345])

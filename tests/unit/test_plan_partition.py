@@ -10,16 +10,16 @@ import duckdb
 import numpy as np
 import pytest
 
-from sqlgen import episodes
-from sqlgen.catalogs import build_catalogs
-from sqlgen.chunks import ChunkContext, draw_chunk
 from sqlgen.config import load_config, with_overrides
-from sqlgen.episodes import Planner
 from sqlgen.errors import SqlgenError
-from sqlgen.plan import plan_chunks
-from sqlgen.pools import make_pools
-from sqlgen.population import Population
+from sqlgen.generate import episodes
+from sqlgen.generate.chunks import ChunkContext, draw_chunk
+from sqlgen.generate.episodes import Planner
+from sqlgen.generate.plan import plan_chunks
+from sqlgen.generate.population import Population
 from sqlgen.scenarios.base import DAY_US
+from sqlgen.world.catalogs import build_catalogs
+from sqlgen.world.pools import make_pools
 from tests.conftest import TINY
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 import logging
 
-from sqlgen.progress import Progress
+from sqlgen.execute.progress import Progress
 
 
 class Tty(io.StringIO):

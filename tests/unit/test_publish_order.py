@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-import sqlgen.writer
-from sqlgen import ownership
+import sqlgen.publish.writer
 from sqlgen.config import with_overrides
 from sqlgen.errors import SqlgenError
 from sqlgen.faults import FAULT_ENV
+from sqlgen.publish import ownership
+from sqlgen.publish.validate import validate
+from sqlgen.publish.writer import COMMITTED_STEPS, FALLBACK_STEPS, OutputDir
 from sqlgen.runner import run
-from sqlgen.validate import validate
-from sqlgen.writer import COMMITTED_STEPS, FALLBACK_STEPS, OutputDir
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def good(tiny):
 def _record(monkeypatch, exchange: bool = True) -> list[tuple[str, str]]:
     events: list[tuple[str, str]] = []
     real_fsync, real_rename, real_unlink = os.fsync, os.rename, os.unlink
-    real_exchange = sqlgen.writer.exchange_paths
+    real_exchange = sqlgen.publish.writer.exchange_paths
 
     def fsync(fd):
         events.append(("fsync", os.path.realpath(f"/proc/self/fd/{fd}")))
@@ -56,7 +56,7 @@ def _record(monkeypatch, exchange: bool = True) -> list[tuple[str, str]]:
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "rename", rename)
     monkeypatch.setattr(os, "unlink", unlink)
-    monkeypatch.setattr(sqlgen.writer, "exchange_paths", exchange_paths)
+    monkeypatch.setattr(sqlgen.publish.writer, "exchange_paths", exchange_paths)
     return events
 
 
@@ -114,7 +114,7 @@ def test_every_partial_state_rolls_back_or_forward_whole(good, monkeypatch, step
     out = good.out_dir
     before = _visible(out)
     if not exchange:
-        monkeypatch.setattr(sqlgen.writer, "exchange_paths", lambda a, b: False)
+        monkeypatch.setattr(sqlgen.publish.writer, "exchange_paths", lambda a, b: False)
     monkeypatch.setenv(FAULT_ENV, f"publish:{step}:raise")
 
     real_recover = OutputDir.recover

@@ -1,4 +1,4 @@
-"""Rule-level tests of authorisation (`sqlgen.auth.authorise`) on hand-made rows:
+"""Rule-level tests of authorisation (`sqlgen.generate.auth.authorise`) on hand-made rows:
 which rows each rule reads, its rates, the amount slope's sign and size, and the order
 of the overrides (card-present CVV, blocked cards)."""
 
@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 
-from sqlgen.auth import APPROVED, authorise, reason_code, reasons
 from sqlgen.config import AuthConfig
+from sqlgen.generate.auth import APPROVED, authorise, reason_code, reasons
 
 
 def _expit(x: float) -> float:

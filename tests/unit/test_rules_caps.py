@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from sqlgen.config import load_config, with_overrides
-from sqlgen.draws_v3 import DAY_US, card_slots, unblocked
 from sqlgen.errors import SqlgenError
+from sqlgen.generate.draws_v3 import DAY_US, card_slots, unblocked
 from sqlgen.runner import run
 from tests.conftest import TINY
 
@@ -97,10 +97,10 @@ def test_a_cap_that_cannot_hold_fails_loudly(tmp_path):
 
 
 def test_payments_moved_off_a_full_card_never_land_on_a_blocked_one(tmp_path):
-    from sqlgen.chunks import ChunkContext
-    from sqlgen.draws_v3 import settle_v3
-    from sqlgen.plan import plan_chunks
-    from sqlgen.pools import make_pools
+    from sqlgen.generate.chunks import ChunkContext
+    from sqlgen.generate.draws_v3 import settle_v3
+    from sqlgen.generate.plan import plan_chunks
+    from sqlgen.world.pools import make_pools
 
     cfg = with_overrides(_cap_cfg(tmp_path, 600), batch_size=8_000)
     ctx = ChunkContext(cfg, None)
@@ -127,10 +127,10 @@ def test_payments_moved_off_a_full_card_never_land_on_a_blocked_one(tmp_path):
 def test_leftovers_go_only_to_cards_free_at_the_latest_moved_payment(tmp_path):
     """The last resort (`_onto_free_cards`): cards with room that day and not blocked
     by the latest of the payments it moves; too few such cards is an error."""
-    from sqlgen.chunks import ChunkContext
-    from sqlgen.draws_v3 import _onto_free_cards
-    from sqlgen.plan import plan_chunks
-    from sqlgen.pools import make_pools
+    from sqlgen.generate.chunks import ChunkContext
+    from sqlgen.generate.draws_v3 import _onto_free_cards
+    from sqlgen.generate.plan import plan_chunks
+    from sqlgen.world.pools import make_pools
 
     cfg = with_overrides(_cap_cfg(tmp_path, 600), batch_size=8_000)
     ctx = ChunkContext(cfg, None)

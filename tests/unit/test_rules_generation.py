@@ -8,14 +8,16 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from sqlgen import draws_v3, labeler, networks, sampling, world
-from sqlgen.chunks import ChunkContext, draw_chunk
+from sqlgen import sampling
 from sqlgen.config import GeneratorConfig, load_config, with_overrides
-from sqlgen.episodes import Rings
-from sqlgen.plan import plan_chunks, to_us
-from sqlgen.pools import make_pools
+from sqlgen.generate import draws_v3, labeler
+from sqlgen.generate.chunks import ChunkContext, draw_chunk
+from sqlgen.generate.episodes import Rings
+from sqlgen.generate.plan import plan_chunks, to_us
 from sqlgen.scenarios import card_testing
 from sqlgen.scenarios.base import DAY_US, HOUR_US
+from sqlgen.world import networks, world
+from sqlgen.world.pools import make_pools
 from tests.conftest import TINY
 
 DAY0 = to_us(dt.datetime(2025, 3, 3))  # a Monday, midnight UTC
@@ -203,7 +205,7 @@ def test_a_ring_spends_at_its_favourites_or_where_the_holder_would(ctx):
             return np.full(n, self.value, dtype=np.int64)
 
     rings = Rings.__new__(Rings)
-    from sqlgen.episodes import _RING_FAVOURITES
+    from sqlgen.generate.episodes import _RING_FAVOURITES
 
     favourites = 100 + np.arange(_RING_FAVOURITES)
     rings.favourites = np.array([favourites] * 2)
@@ -219,7 +221,7 @@ def test_a_ring_spends_at_its_favourites_or_where_the_holder_would(ctx):
 
 
 def test_carrier_gateways_are_several_per_country():
-    from sqlgen import networks
+    from sqlgen.world import networks
 
     u = (np.arange(1000) + 0.5) / 1000
     ips = networks.carrier_ips(np.full(1000, 3), u, 7)
@@ -242,7 +244,7 @@ def test_points_near_a_city_lie_within_its_radius_around_it():
 
 
 def test_behaviour_signals_of_hand_made_rows(ctx):
-    from sqlgen.episodes import behaviour
+    from sqlgen.generate.episodes import behaviour
 
     pop, w = ctx.pop, ctx.pop.world
     card = 5
@@ -281,7 +283,7 @@ def test_planned_rows_carry_ring_devices_and_shops_their_own_place(ctx):
 
 
 def test_public_addresses_cover_public_space_and_avoid_reserved_blocks():
-    from sqlgen import networks
+    from sqlgen.world import networks
 
     # Full 64-bit hashes, as mix64 makes them (a hash below 2**63 reaches half the octets).
     h = np.random.default_rng(1).integers(0, 2**64 - 1, 200_000, dtype=np.uint64,
@@ -300,7 +302,7 @@ def test_rows_are_shared_by_month_length():
 
 
 def test_bounded_weights_hand_checked():
-    from sqlgen.draws_v3 import bounded_weights
+    from sqlgen.generate.draws_v3 import bounded_weights
 
     # 0.8 capped at 0.5, its excess spread over the others in proportion.
     assert np.allclose(bounded_weights(np.array([8.0, 1.0, 1.0]), 0.5), [0.5, 0.25, 0.25])
@@ -321,7 +323,7 @@ def test_card_popularity_is_bounded_below_the_daily_cap(ctx):
 
 
 def test_a_holder_on_a_trip_pays_in_person_at_the_destination(ctx):
-    from sqlgen.draws_v3 import place
+    from sqlgen.generate.draws_v3 import place
 
     pop, w = ctx.pop, ctx.pop.world
     wednesday = DAY0 + 2 * DAY_US + 12 * HOUR_US  # not a travel day (Monday, Sunday)

@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlgen.labeler import BURST, FILL, LOGISTIC, correct_labels, report_times, report_times_v3
+from sqlgen.generate.labeler import (
+    BURST,
+    FILL,
+    LOGISTIC,
+    correct_labels,
+    report_times,
+    report_times_v3,
+)
 
 
 def _inputs(n=40):

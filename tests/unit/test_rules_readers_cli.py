@@ -9,9 +9,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from sqlgen.ddl import table_ddl
 from sqlgen.errors import SqlgenError
-from sqlgen.inspect import check_read_only
+from sqlgen.inspect.ddl import table_ddl
+from sqlgen.inspect.inspect import check_read_only
 from sqlgen.render import render
 from sqlgen.schema import payments_schema
 

@@ -11,7 +11,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from sqlgen.plan import to_us
+from sqlgen.generate.plan import to_us
 from sqlgen.render import render
 from sqlgen.schema import table_schema
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sqlgen.chunks import ChunkContext, draw_chunk
 from sqlgen.config import load_config, with_overrides
-from sqlgen.plan import plan_chunks
-from sqlgen.pools import make_pools
+from sqlgen.generate.chunks import ChunkContext, draw_chunk
+from sqlgen.generate.plan import plan_chunks
 from sqlgen.scenarios import code
+from sqlgen.world.pools import make_pools
 from tests.conftest import TINY
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sqlgen import money
 from sqlgen.schema import static_vocabularies
+from sqlgen.world import money
 
 
 class _Fixed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlgen.s3_commit import CATALOG_KEY, DATA_KEY, _stale, manifest_key, run_unique
+from sqlgen.publish.s3_commit import CATALOG_KEY, DATA_KEY, _stale, manifest_key, run_unique
 
 OLD = "20251101T000000000000Z-0123abcd"
 NOW = "20261126T095126047156Z-c9c447dc"

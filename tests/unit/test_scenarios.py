@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from sqlgen import scenarios
-from sqlgen.chunks import quotas
 from sqlgen.config import GeneratorConfig, ScenarioConfig, validate_config
 from sqlgen.errors import ConfigError
-from sqlgen.labeler import BURST, FALSE_REPORT, FILL, LOGISTIC, SCENARIOS
+from sqlgen.generate.chunks import quotas
+from sqlgen.generate.labeler import BURST, FALSE_REPORT, FILL, LOGISTIC, SCENARIOS
 
 
 def test_codes_are_stable():

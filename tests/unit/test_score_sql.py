@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sqlgen.chunks import score_params
 from sqlgen.config import with_overrides
-from sqlgen.plan import to_us
+from sqlgen.generate.chunks import score_params
+from sqlgen.generate.plan import to_us
 from sqlgen.render import render
 from sqlgen.schema import table_schema
 

@@ -9,10 +9,10 @@ import duckdb
 import numpy as np
 import pytest
 
-from sqlgen.catalogs import build_catalogs
 from sqlgen.config import load_config, with_overrides
-from sqlgen.population import Population
+from sqlgen.generate.population import Population
 from sqlgen.scenarios.base import DAY_US
+from sqlgen.world.catalogs import build_catalogs
 from tests.conftest import TINY
 
 
@@ -49,7 +49,7 @@ def test_window_edges_get_the_same_fraud_as_the_middle(monkeypatch):
     breach cash-outs (days after their breach) had none in the first week. Wrapped
     around the window instead, every week gets its share, per scenario, and the exact
     count stays (campaigns off: a flat plan)."""
-    from sqlgen import episodes
+    from sqlgen.generate import episodes
 
     monkeypatch.setattr(episodes, "_CAMPAIGN_HEIGHT", 0.0)
     planner = planner_for(rows=400_000, temporal={"start_date": "2025-01-01",
@@ -85,7 +85,7 @@ def test_lifetimes_run_on_their_own_clocks():
     """Devices and addresses (genuine and the rings') are replaced after a lifetime of
     their own from a phase of their own: rings' devices used to change all together
     every 14 days (t // 14 days)."""
-    from sqlgen import networks
+    from sqlgen.world import networks
 
     keys = np.arange(2_000)
     days = np.arange(0, 400, 0.25)
@@ -100,8 +100,8 @@ def test_lifetimes_run_on_their_own_clocks():
 
 
 def test_addresses_lie_in_their_countrys_provider_blocks():
-    from sqlgen import networks
     from sqlgen.schema import reference
+    from sqlgen.world import networks
 
     countries = len(reference()["countries"])
     h = np.random.default_rng(1).integers(0, 2**64, 200_000, dtype=np.uint64)
@@ -122,8 +122,8 @@ def test_screening_declines_mostly_genuine_payments():
     """46% of suspected_fraud declines were fraud: the screening now stops about
     SCREEN_FALSE_POSITIVES genuine payments per fraud it stops, online and larger ones
     more often."""
-    from sqlgen import auth
     from sqlgen.config import AuthConfig
+    from sqlgen.generate import auth
 
     rng = np.random.default_rng(4)
     n = 200_000
@@ -142,7 +142,7 @@ def test_screening_declines_mostly_genuine_payments():
 
 
 def test_outcome_columns_say_they_are_not_features():
-    from sqlgen.ddl import table_ddl
+    from sqlgen.inspect.ddl import table_ddl
 
     ddl = table_ddl("payments", "duckdb")
     for col in ("auth_result", "decline_reason"):
@@ -154,8 +154,8 @@ def test_outcome_columns_say_they_are_not_features():
 def test_campaigns_vary_daily_quotas_but_keep_totals():
     """Fixed daily quotas per scenario (burst 29-37 a day, near-Poisson): now campaigns
     make the mix drift while each scenario's total stays exact."""
-    from sqlgen import episodes
-    from sqlgen.plan import largest_remainder
+    from sqlgen.generate import episodes
+    from sqlgen.generate.plan import largest_remainder
 
     w = episodes.campaigns(seed=3, code=2, days=365)
     assert w.min() >= 1 and w.max() > 1.5  # a base rate and bumps above it
@@ -168,7 +168,7 @@ def test_campaigns_vary_daily_quotas_but_keep_totals():
 def test_cards_per_customer_are_a_handful_and_each_has_a_replacement():
     """Zipf dealing gave one customer 651 cards: v3 deals at most 5 per customer, plus
     one replacement card each (no popularity: used only after a block)."""
-    from sqlgen.catalogs import MAX_CARDS_PER_CUSTOMER
+    from sqlgen.world.catalogs import MAX_CARDS_PER_CUSTOMER
 
     cfg = with_overrides(load_config(None), realism="v3")
     con = duckdb.connect()
@@ -190,7 +190,7 @@ def test_cards_per_customer_are_a_handful_and_each_has_a_replacement():
 
 
 def test_dormant_card_months():
-    from sqlgen.draws_v3 import _DORMANT, _dormant
+    from sqlgen.generate.draws_v3 import _DORMANT, _dormant
 
     cards = np.arange(100_000)
     jan, feb = _dormant(cards, 2025 * 12 + 1, 7), _dormant(cards, 2025 * 12 + 2, 7)

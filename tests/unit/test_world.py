@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from sqlgen import money, networks
-from sqlgen.draws_v3 import bounded_weights
-from sqlgen.plan import to_us
+from sqlgen.generate.draws_v3 import bounded_weights
+from sqlgen.generate.plan import to_us
 from sqlgen.schema import static_vocabularies
-from sqlgen.world import ZoneOffsets, cities, km_between
+from sqlgen.world import money, networks
+from sqlgen.world.world import ZoneOffsets, cities, km_between
 
 
 @pytest.mark.parametrize(

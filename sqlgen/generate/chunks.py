@@ -1,0 +1,469 @@
+"""One chunk: numpy draws → Arrow view → templated SQL join and logit → labels → Parquet.
+
+A `ChunkContext` is opened once per process (catalog tables loaded or built, Faker
+pools filled, SQL rendered) and reused for every chunk that process runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from sqlgen import arrow_np
+from sqlgen.combos import Draws, combo_table
+from sqlgen.config import GeneratorConfig
+from sqlgen.errors import SqlgenError
+from sqlgen.files import file_sha256
+from sqlgen.generate.auth import authorise
+from sqlgen.generate.draws import (
+    attributes_v2,
+    draw_v1,
+    skeleton_v2,
+    sort_by_time,
+    to_arrow,
+)
+from sqlgen.generate.draws_v3 import (
+    attributes_v3,
+    genuine_runs,
+    locate_remote,
+    settle_v3,
+    skeleton_v3,
+    to_arrow_v3,
+)
+from sqlgen.generate.episodes import behaviour
+from sqlgen.generate.labeler import (
+    FALSE_REPORT,
+    GENUINE,
+    SCENARIOS,
+    add_noise,
+    correct_labels,
+    report_times,
+    report_times_v3,
+)
+from sqlgen.generate.plan import ChunkSpec
+from sqlgen.generate.population import Population
+from sqlgen.render import render
+from sqlgen.scenarios import code, fraudster_devices, inject, split_quota, strength
+from sqlgen.schema import payments_schema, static_vocabularies
+from sqlgen.seeds import stream
+from sqlgen.world.catalogs import build_catalogs, create_enum_types, load_catalogs
+from sqlgen.world.pools import Pools
+from sqlgen.world.timezone import use_utc
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """What a written chunk file holds; gathered by the driver for the manifest."""
+
+    index: int
+    relpath: str
+    rows: int
+    fraud_rows: int
+    bytes: int
+    sha256: str
+    uploaded: bool = False  # shipped to S3 by the worker that wrote it
+    upload_error: str | None = None
+
+
+class ChunkContext:
+    """Per-process state shared by chunks: DuckDB catalogs, popularity tables, pools.
+
+    Opening it (catalogs, samplers) needs only the config and the catalog files, so a
+    worker can do it while the driver still fills the Faker pools; `use_pools` then
+    adds those.
+    """
+
+    def __init__(self, cfg: GeneratorConfig, catalog_dir: Path | None):
+        self.cfg = cfg
+        self.con = duckdb.connect(
+            config={
+                # One thread: chunk queries then keep draw order without a sort, and
+                # parallelism comes from running chunks in several workers.
+                "threads": 1,
+                # Keep the star join as written: draws probe the catalogs' hash tables,
+                # so rows come out in draw order even when a chunk is smaller than a
+                # catalog (the optimizer would otherwise build on the draws).
+                "disabled_optimizers": "join_order,build_side_probe_side",
+                "preserve_insertion_order": True,
+                "arrow_lossless_conversion": True,  # UUIDs stay 16-byte UUIDs through Arrow
+            }
+        )
+        # Draw times are UTC microseconds: the cast to TIMESTAMPTZ must not read them as
+        # the host's local time.
+        use_utc(self.con)
+        v3 = cfg.realism == "v3"
+        if catalog_dir is None:
+            build_catalogs(self.con, cfg.catalog, cfg.seed, world=v3)
+        else:
+            load_catalogs(self.con, catalog_dir, "v3" if v3 else None)
+        self.con.execute(render("card_facts.sql"))
+        self.pop = Population(cfg, self.con)
+        self.pools: Pools | None = None
+        columns = payments_schema(cfg.output.id_type).columns
+        if v3:  # addresses are computed per household, not picked from a pool
+            columns = tuple(
+                dataclasses.replace(c, enum=None) if c.name == "ip_address" else c for c in columns
+            )
+        query_args = {
+            "columns": columns,
+            "type_attr": "working_type",
+            "realism": cfg.realism,
+        }
+        self.score_sql = render("chunk_score.sql", **query_args)
+        self.rows_sql = render("chunk_rows.sql", **query_args)
+
+        self.params = score_params(cfg)
+
+    def use_pools(self, pools: Pools) -> None:
+        """The run's Faker pools as ENUM types and lookup tables (once per context)."""
+        if self.pools is not None:
+            if self.pools != pools:
+                raise ValueError("a chunk context serves one run's pools")
+            return
+        create_enum_types(
+            self.con,
+            {
+                "ip_address": pools.ip_address,
+                "user_agent": pools.user_agent,
+                "fraud_scenario": SCENARIOS,
+            },
+        )
+        _create_lookups(self.con, pools)
+        # max(1, ...): v3 computes addresses and has no IP pool.
+        self.pop.use_pools(max(1, len(pools.ip_address)), len(pools.user_agent))
+        self.pools = pools
+
+    @property
+    def devices(self):
+        return self.pop.devices
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
+    """The code -> value tables chunks join to (see `sql/create_lookup.sql`)."""
+    vocab, combos = static_vocabularies(), combo_table()
+    pos = combos["channel"] == vocab["channel"].index("pos")
+    scenario = np.arange(len(SCENARIOS) + 1)
+    auth = np.arange(len(vocab["decline_reason"]) + 1)
+    lookups = {
+        "channel_combos": {
+            "combo": ("integer", np.arange(len(pos))),
+            "channel": ("channel_enum", np.asarray(vocab["channel"])[combos["channel"]]),
+            "device_type": (
+                "device_type_enum",
+                np.asarray(vocab["device_type"])[combos["device_type"]],
+            ),
+            "pos_entry_mode": (
+                "pos_entry_mode_enum",
+                np.asarray(vocab["pos_entry_mode"])[combos["pos_entry_mode"]],
+            ),
+            "remote": ("boolean", ~pos),
+        },
+        "ip_pool": {
+            "ip_idx": ("integer", np.arange(len(pools.ip_address))),
+            "ip_address": ("ip_address_enum", pools.ip_address),
+        },
+        "ua_pool": {
+            "ua_idx": ("integer", np.arange(len(pools.user_agent))),
+            "user_agent": ("user_agent_enum", pools.user_agent),
+        },
+        "scenario_codes": {  # code 0 is a genuine payment: no scenario
+            "scenario": ("tinyint", scenario),
+            "label_fraud": ("boolean", scenario > 0),
+            "fraud_scenario": ("fraud_scenario_enum", [None, *SCENARIOS]),
+        },
+        "auth_codes": {  # code 0 approved, k > 0 declined for reason k - 1
+            "auth": ("tinyint", auth),
+            "auth_result": (
+                "auth_result_enum",
+                np.where(auth > 0, "declined", "approved").astype(object),
+            ),
+            "decline_reason": ("decline_reason_enum", [None, *vocab["decline_reason"]]),
+        },
+    }
+    for table, columns in lookups.items():
+        con.register("lookup_src", arrow_np.table({k: v for k, (_, v) in columns.items()}))
+        con.execute(
+            render(
+                "create_lookup.sql",
+                table=table,
+                source="lookup_src",
+                columns=[(k, t) for k, (t, _) in columns.items()],
+            )
+        )
+        con.unregister("lookup_src")
+
+
+_V3_AMOUNT = 0.35
+_V3_NIGHT = 0.5
+
+
+def score_params(cfg: GeneratorConfig) -> dict[str, float]:
+    """The bound parameters of `sql/chunk_score.sql`: intercept, weights and centres."""
+    # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
+    scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism != "v1" else 1.0
+    return {
+        "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
+        # v3's logistic draw leans on behaviour: amount and night count less.
+        "w_amount": cfg.label.w_amount * scale * (_V3_AMOUNT if cfg.realism == "v3" else 1.0),
+        "w_mrisk": cfg.label.w_mrisk * scale,
+        "w_crisk": cfg.label.w_crisk * scale,
+        "w_night": cfg.label.w_night * scale * (_V3_NIGHT if cfg.realism == "v3" else 1.0),
+        **(
+            {
+                "w_cnp": cfg.label.w_cnp,
+                "w_abroad": cfg.label.w_abroad,
+                "w_velocity": cfg.label.w_velocity,
+                "w_far": cfg.label.w_far,
+            }
+            if cfg.realism == "v3"
+            else {}
+        ),
+        **_centres(cfg),
+    }
+
+
+def _centres(cfg: GeneratorConfig) -> dict[str, float]:
+    """Typical value of each logit feature (v2), so p stays near fraud_rate on average.
+
+    The legacy (v1) formula adds raw features to logit(fraud_rate); with positive
+    weights p saturates and the exact-count correction then unlabels nearly at random.
+    """
+    if cfg.realism == "v1":
+        return {"c_amount": 0.0, "c_mrisk": 0.0, "c_crisk": 0.0, "c_night": 0.0}
+    amount = cfg.feature.amount
+    if amount.distribution == "lognormal":
+        c_amount = amount.mu
+    elif amount.distribution == "normal":
+        c_amount = math.log(amount.mean + 1)
+    else:
+        c_amount = math.log((amount.low + amount.high) / 2 + 1)
+    cat, hourly = cfg.catalog, cfg.temporal.hourly_weights
+    return {
+        "c_amount": c_amount,
+        "c_mrisk": cat.merchant_risk_alpha / (cat.merchant_risk_alpha + cat.merchant_risk_beta),
+        "c_crisk": cat.card_risk_alpha / (cat.card_risk_alpha + cat.card_risk_beta),
+        "c_night": sum(hourly[:6]) / sum(hourly),
+    }
+
+
+def quotas(cfg: GeneratorConfig, target: int) -> dict[str, int]:
+    """A chunk's labeler quota per scenario. v3 plans every scenario with a planner for
+    the whole run (`sqlgen.generate.episodes`): the chunk's quota is the logistic draw's."""
+    if cfg.realism == "v3":
+        return {"logistic": target}
+    return split_quota(cfg, target)
+
+
+# A stage timer: called with a stage name, returns the context that times it.
+# `benchmarks/chunk_stages.py` passes one that adds up seconds per stage.
+Timer = Callable[[str], AbstractContextManager]
+
+
+def untimed(_stage: str) -> AbstractContextManager:
+    return contextlib.nullcontext()
+
+
+def draw_chunk(
+    ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed
+) -> tuple[Draws, np.ndarray, dict]:
+    """The chunk's numpy draws in time order, injected scenario codes, and quotas."""
+    cfg, pop = ctx.cfg, ctx.pop
+    rng = stream(cfg.seed, "chunk", spec.index)
+    share = quotas(cfg, spec.fraud_target)
+    if cfg.realism == "v1":
+        with timer("draws"):
+            return draw_v1(pop, spec, rng), np.zeros(spec.rows, dtype=np.int8), share
+    if cfg.realism == "v3":
+        draws, codes = _draw_v3(ctx, spec, rng, share, timer)
+        return draws, codes, share
+    with timer("skeleton"):
+        skeleton = skeleton_v2(pop, spec, rng)
+    with timer("scenarios"):
+        scenario_rng = stream(cfg.seed, "scenarios", spec.index)
+        codes, unplaced = inject(pop, spec, skeleton, share, scenario_rng)
+        share["logistic"] += unplaced
+    with timer("time sort"):
+        skeleton, codes = sort_by_time(skeleton, codes, spec)
+    with timer("attributes"):
+        draws = attributes_v2(pop, skeleton, rng)
+        fraudster_devices(pop, draws, codes, scenario_rng)
+    return draws, codes, share
+
+
+def _draw_v3(
+    ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator, share: dict, timer: Timer
+) -> tuple[Draws, np.ndarray]:
+    """v3: the world's genuine traffic, the run's planned episodes of this time slice
+    written over it, caps and blocks settled, then attributes in time order."""
+    cfg, pop = ctx.cfg, ctx.pop
+    planner = pop.planner
+    with timer("skeleton"):
+        skeleton = skeleton_v3(pop, spec, rng)
+    with timer("scenarios"):
+        scenario_rng = stream(cfg.seed, "scenarios", spec.index)
+        codes = planner.materialize(spec, skeleton, scenario_rng)
+        planner.settle(spec, skeleton, codes, scenario_rng)
+        genuine_runs(pop, spec, skeleton, codes, stream(cfg.seed, "runs", spec.index))
+        settle_v3(pop, spec, skeleton, codes, stream(cfg.seed, "settle", spec.index),
+                  block=planner.card_block)
+        planner.place(skeleton, codes, scenario_rng)
+    with timer("time sort"):
+        skeleton, codes = sort_by_time(skeleton, codes, spec)
+    with timer("attributes"):
+        draws = attributes_v3(pop, spec, skeleton, rng)
+        planner.devices(draws, scenario_rng)
+        locate_remote(pop, spec, draws)
+    return draws, codes
+
+
+def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> int:
+    """Register the chunk's labelled draws as the Arrow view `draws`.
+
+    The score query runs on the draws first; its logistic draws, corrected to the exact
+    fraud counts, come back as the columns `scenario` and `fraud_reported_at`. Returns
+    the number of fraud rows. The caller runs `ctx.rows_sql` (alone or inside
+    `copy_chunk.sql`), then `release`.
+    """
+    draws, fixed, share = draw_chunk(ctx, spec, timer)
+    with timer("arrow view"):
+        uuids = stream(ctx.cfg.seed, "uuids", spec.index)
+        if ctx.cfg.realism == "v3":
+            table = to_arrow_v3(ctx.pop, draws, uuids)
+        else:
+            table = to_arrow(ctx.pop, draws, uuids)
+    params = ctx.params
+    if ctx.cfg.realism == "v3":
+        with timer("behaviour"):
+            signals = behaviour(ctx.pop, draws)
+        for name, values in signals.items():
+            table = table.append_column(name, arrow_np.array(values))
+        params = {**params, **{f"c_{k}": float(v.mean()) for k, v in signals.items()}}
+    with timer("score query"):
+        ctx.con.register("draws", table)
+        scored = ctx.con.execute(ctx.score_sql, params).fetchnumpy()
+        ctx.con.unregister("draws")
+    with timer("labels"):
+        _check_rows(spec, len(scored["row_idx"]), "scored")
+        # Back to draw order by row index, whatever order the query returned.
+        logistic = np.zeros(spec.rows, dtype=bool)
+        logistic[np.asarray(scored["row_idx"])] = np.asarray(scored["logistic_label"])
+        if "blocked" in draws:  # v3: nobody commits new fraud on a blocked card
+            fixed = np.where(draws["blocked"] & (fixed == GENUINE), _HELD, fixed)
+        label = ctx.cfg.label
+        rng = stream(ctx.cfg.seed, "labels", spec.index)
+        merchant = draws["merchant_id"]
+        scenario = correct_labels(
+            logistic,
+            share["logistic"],
+            merchant,
+            draws["event_us"],
+            ctx.pop.merchant_risk[merchant],
+            label.burst_size,
+            int(label.burst_window_minutes * 60_000_000),
+            rng,
+            burst_target=share.get("burst", 0),
+            fixed=fixed,
+        )
+        scenario[scenario == _HELD] = GENUINE
+        if ctx.cfg.realism != "v1":
+            add_noise(scenario, label.noise_rate, rng)
+        if ctx.cfg.realism == "v3":
+            reported = report_times_v3(
+                scenario, draws["event_us"], draws["remote"], fixed, draws["reported_us"], rng
+            )
+        else:
+            reported = report_times(
+                scenario,
+                draws["event_us"],
+                label.report_delay_median_days,
+                label.report_delay_sigma,
+                rng,
+            )
+        auth = _authorise(ctx, draws, scenario, stream(ctx.cfg.seed, "auth", spec.index))
+        table = (
+            table.append_column("scenario", arrow_np.array(scenario))
+            .append_column("fraud_reported_at", reported)
+            .append_column("auth", arrow_np.array(auth))
+        )
+    ctx.con.register("draws", table)
+    return int(np.count_nonzero(scenario))
+
+
+_HELD = -1  # a row the labeler must leave genuine (v3: on a blocked card)
+
+
+def _authorise(
+    ctx: ChunkContext, draws: Draws, scenario: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Auth codes: v1 and v2 approve everything; v3 declines (`sqlgen.generate.auth`)."""
+    if ctx.cfg.realism != "v3":
+        return np.zeros(len(scenario), dtype=np.int8)
+    fraud = (scenario != GENUINE) & (scenario != FALSE_REPORT)
+    blocked = draws.get("blocked", np.zeros(len(scenario), dtype=bool))
+    return authorise(
+        fraud,
+        scenario == code("card_testing"),
+        draws["remote"],
+        draws["amount_base"],
+        blocked,
+        ctx.cfg.auth,
+        rng,
+    )
+
+
+def release(ctx: ChunkContext) -> None:
+    ctx.con.unregister("draws")
+
+
+def _check_rows(spec: ChunkSpec, rows: int, what: str) -> None:
+    """Every draw must survive the catalog joins; a lost row is a bug, never output."""
+    if rows != spec.rows:
+        raise SqlgenError(
+            f"internal check failed: chunk {spec.index} {what} {rows} rows, planned {spec.rows}"
+        )
+
+
+def build_chunk(ctx: ChunkContext, spec: ChunkSpec) -> pa.Table:
+    """The labelled payments of one chunk as Arrow, columns in `schema/payments.yaml` order."""
+    label_chunk(ctx, spec)
+    try:
+        return ctx.con.sql(ctx.rows_sql).to_arrow_table()
+    finally:
+        release(ctx)
+
+
+def write_chunk(ctx: ChunkContext, spec: ChunkSpec, root: Path, timer: Timer = untimed) -> FileStat:
+    """Generate one chunk, COPY it to `root/<relpath>`, fsync it, and describe it."""
+    fraud = label_chunk(ctx, spec, timer)
+    path = root / spec.relpath
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with timer("row query + COPY"):
+            (written,) = ctx.con.execute(
+                render(
+                    "copy_chunk.sql",
+                    query=ctx.rows_sql,
+                    path=path,
+                    row_group_size=ctx.cfg.row_group_size,
+                    compression=ctx.cfg.compression,
+                    compression_level=ctx.cfg.compression_level,
+                )
+            ).fetchone()
+    finally:
+        release(ctx)
+    _check_rows(spec, written, "written")
+    with timer("sha256 + fsync"):
+        sha256 = file_sha256(path, fsync=True)
+    return FileStat(spec.index, spec.relpath, spec.rows, fraud, path.stat().st_size, sha256)
