@@ -166,22 +166,38 @@ def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray,
     )
 
 
+def cards_per_customer_limit(cards: int, customers: int) -> int:
+    """Most cards one customer holds in v3: `MAX_CARDS_PER_CUSTOMER`, or the fewest that
+    fit every card when the config gives more cards than that per customer."""
+    return max(MAX_CARDS_PER_CUSTOMER, -(-cards // customers))
+
+
 def _bounded_owners(owner: np.ndarray, owners: int, rng: np.random.Generator) -> np.ndarray:
-    """Owners with at most `MAX_CARDS_PER_CUSTOMER` cards each where possible: cards
-    beyond a customer's limit go to random customers (a few rounds)."""
+    """Owners with at most `cards_per_customer_limit` cards each: cards beyond a
+    customer's limit go to random customers (a few rounds), then any still over to
+    customers with room left (in random order)."""
     owner = owner.copy()
-    if MAX_CARDS_PER_CUSTOMER * owners < len(owner):
-        return owner
+    limit = cards_per_customer_limit(len(owner), owners)
     for _ in range(20):
-        order = np.argsort(owner, kind="stable")
-        o = owner[order]
-        start = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
-        rank = np.arange(len(o)) - np.repeat(start, np.diff(np.r_[start, len(o)]))
-        over = order[rank >= MAX_CARDS_PER_CUSTOMER]
+        over = _over_limit(owner, limit)
         if len(over) == 0:
-            break
+            return owner
         owner[over] = rng.integers(0, owners, len(over))
+    over = _over_limit(owner, limit)
+    if len(over):  # a tight fit the random rounds did not settle
+        held = np.bincount(np.delete(owner, over), minlength=owners)
+        room = np.repeat(np.arange(owners), limit - held)
+        owner[over] = rng.permutation(room)[: len(over)]
     return owner
+
+
+def _over_limit(owner: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of the cards beyond their owner's first `limit` (in card order)."""
+    order = np.argsort(owner, kind="stable")
+    o = owner[order]
+    start = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
+    rank = np.arange(len(o)) - np.repeat(start, np.diff(np.r_[start, len(o)]))
+    return order[rank >= limit]
 
 
 def create_enum_types(con: duckdb.DuckDBPyConnection, vocabularies: dict) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from sqlgen import __version__
+from sqlgen import __version__, world_size
 from sqlgen.catalogs import build_catalogs, database_tables, write_catalogs
 from sqlgen.chunks import FileStat
 from sqlgen.config import GeneratorConfig
@@ -81,7 +81,7 @@ def build_manifest(
 def log_settings(cfg: GeneratorConfig) -> None:
     log.info(
         "sqlgen %s: rows=%s fraud_rate=%s (%s frauds) seed=%s workers=%s executor=%s "
-        "batch_size=%s realism=%s out_dir=%s",
+        "batch_size=%s realism=%s out_dir=%s world=%s",
         __version__,
         f"{cfg.rows:,}",
         cfg.fraud_rate,
@@ -92,7 +92,17 @@ def log_settings(cfg: GeneratorConfig) -> None:
         f"{cfg.batch_size:,}",
         cfg.realism,
         cfg.out_dir,
+        world_line(cfg),
     )
+
+
+def world_line(cfg: GeneratorConfig) -> str:
+    """The catalog sizes, saying which were derived from rows and the period."""
+    c = cfg.catalog
+    text = (f"{c.num_cards:,} cards/{c.num_customers:,} customers/"
+            f"{c.num_merchants:,} merchants")
+    derived = [n.removeprefix("num_") for n in world_size.SIZE_FIELDS if n in c.derived]
+    return f"{text} ({', '.join(derived)} derived from rows and the period)" if derived else text
 
 
 def _generate(
