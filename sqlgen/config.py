@@ -98,7 +98,9 @@ class CatalogConfig(_Model):
     card_risk_alpha: Float = Field(2.0, gt=0, description="card risk ~ Beta(alpha, beta)")
     card_risk_beta: Float = Field(30.0, gt=0, description="card risk ~ Beta(alpha, beta)")
     max_size_mb: Float = Field(
-        256.0, gt=0, le=1_000_000, description="largest allowed catalog Parquet file, in MB"
+        256.0, gt=0, le=1_000_000,
+        description="largest catalog Parquet file, in MB: a bigger table is written as a "
+        "folder of parts (catalog/<table>/part-NNNNN.parquet)",
     )
     # Sizes left unset and derived from rows and the period (`world_size`): rendered and
     # re-validated as unset, so a later change of rows derives them again.
