@@ -276,9 +276,9 @@ def _generate_and_publish(
                 executor.warm(cfg, catalog_dir)
                 pools = make_pools(cfg.seed, cfg.realism)
             if remote:
-                from sqlgen.remote import RemoteJob, catalog_files
+                from sqlgen.remote import RemoteJob
 
-                remote_job = RemoteJob(delivery.target, catalog_files(catalog_dir))
+                remote_job = RemoteJob(delivery.target)  # workers derive the catalogs
                 job = ChunkJob(cfg, None, None, pools, chunks_to_fail(), remote_job)
             else:
                 job = ChunkJob(cfg, catalog_dir, staged, pools, chunks_to_fail())
