@@ -18,7 +18,8 @@ def test_payments_per_card_month_stay_plausible(tmp_path, rows):
     cfg = with_overrides(load_config(), rows=rows, num_workers=1, out_dir=tmp_path / "out")
     cards = cfg.catalog.num_cards
     assert cfg.catalog.derived == {"num_cards", "num_customers", "num_merchants"}
-    run(cfg, show_progress=False)
+    result = run(cfg, show_progress=False)
+    assert result.manifest["fraud_rows"] == cfg.fraud_target  # exact, whatever the world
     con = duckdb.connect(str(tmp_path / "out" / "sqlgen.duckdb"), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     # payments a month of each card that paid that month (replacement cards excluded)
