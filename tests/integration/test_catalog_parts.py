@@ -122,3 +122,18 @@ def test_schema_location_of_a_table_in_parts_is_its_folder(runs):
     assert default_location("cards", out) == str(out / "catalog" / "cards")
     assert default_location("ground_truth.cards", out) == str(out / "catalog/ground_truth/cards")
     assert default_location("cards", whole) == str(whole / "catalog" / "cards.parquet")
+
+
+def test_parts_of_uneven_compression_are_split_again(tmp_path):
+    # the first half compresses to nothing, the second not at all: equal row ranges sized
+    # from the whole file's size leave the later parts over the bound, so it splits again
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT range AS k, CASE WHEN range < 30000 THEN 'same' "
+                "ELSE md5(range::VARCHAR) || md5((range + 1)::VARCHAR) END AS v FROM range(60000)")
+    whole = write_table(con, "t", tmp_path / "w.parquet", None, "k", 100)[0]
+    bound = whole.stat().st_size / 2**20 / 3
+    files = write_table(con, "t", tmp_path / "t.parquet", None, "k", bound)
+    assert len(files) > 4  # more than the 4 parts the whole file's size suggests
+    assert all(f.stat().st_size <= bound * 2**20 for f in files)
+    assert con.execute("SELECT count(*), count(DISTINCT k) FROM read_parquet(?)",
+                       [[str(f) for f in files]]).fetchone() == (60000, 60000)
