@@ -268,9 +268,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_catalogs(args: argparse.Namespace) -> int:
-    from sqlgen.runner import build_catalogs_only
+    from sqlgen.runner import build_catalogs_only, world_line
 
-    build_catalogs_only(_config(args))
+    cfg = _config(args)
+    log.info("sqlgen catalogs: world=%s", world_line(cfg))
+    build_catalogs_only(cfg)
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from sqlgen import __version__
+from sqlgen import __version__, world_size
 from sqlgen.config import GeneratorConfig
 from sqlgen.errors import SqlgenError, UploadError
 from sqlgen.execute.executor_api import make_executor
@@ -82,7 +82,7 @@ def build_manifest(
 def log_settings(cfg: GeneratorConfig) -> None:
     log.info(
         "sqlgen %s: rows=%s fraud_rate=%s (%s frauds) seed=%s workers=%s executor=%s "
-        "batch_size=%s realism=%s out_dir=%s",
+        "batch_size=%s realism=%s out_dir=%s world=%s",
         __version__,
         f"{cfg.rows:,}",
         cfg.fraud_rate,
@@ -93,7 +93,17 @@ def log_settings(cfg: GeneratorConfig) -> None:
         f"{cfg.batch_size:,}",
         cfg.realism,
         cfg.out_dir,
+        world_line(cfg),
     )
+
+
+def world_line(cfg: GeneratorConfig) -> str:
+    """The catalog sizes, saying which were derived from rows and the period."""
+    c = cfg.catalog
+    text = (f"{c.num_cards:,} cards/{c.num_customers:,} customers/"
+            f"{c.num_merchants:,} merchants")
+    derived = [n.removeprefix("num_") for n in world_size.SIZE_FIELDS if n in c.derived]
+    return f"{text} ({', '.join(derived)} derived from rows and the period)" if derived else text
 
 
 def _generate(
@@ -267,9 +277,9 @@ def _generate_and_publish(
                 executor.warm(cfg, catalog_dir)
                 pools = make_pools(cfg.seed, cfg.realism)
             if remote:
-                from sqlgen.execute.remote import RemoteJob, catalog_files
+                from sqlgen.execute.remote import RemoteJob
 
-                remote_job = RemoteJob(delivery.target, catalog_files(catalog_dir))
+                remote_job = RemoteJob(delivery.target)  # workers derive the catalogs
                 job = ChunkJob(cfg, None, None, pools, chunks_to_fail(), remote_job)
             else:
                 job = ChunkJob(cfg, catalog_dir, staged, pools, chunks_to_fail())

@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     Strict,
     ValidationError,
     create_model,
@@ -27,6 +28,7 @@ from pydantic import (
 )
 
 from sqlgen import scenarios as scenario_registry
+from sqlgen import world_size
 from sqlgen.config.config_messages import describe
 from sqlgen.config.legacy import translate
 from sqlgen.config.yaml_loader import clip, parse_yaml, read_yaml_file
@@ -70,10 +72,18 @@ def _check_tail(top: float, what: str) -> None:
 class CatalogConfig(_Model):
     """Entity catalogs: sizes, popularity and risk."""
 
-    num_customers: Int = Field(50_000, ge=1, le=50_000_000, description="customers in the catalog")
-    num_merchants: Int = Field(5_000, ge=1, le=10_000_000, description="merchants in the catalog")
-    num_cards: Int = Field(
-        75_000, ge=1, le=100_000_000, description="cards, each owned by one customer"
+    num_customers: Int | None = Field(
+        None, ge=1, le=50_000_000,
+        description="customers in the catalog; null: derived from rows and the period",
+    )
+    num_merchants: Int | None = Field(
+        None, ge=1, le=10_000_000,
+        description="merchants in the catalog; null: derived from rows and the period",
+    )
+    num_cards: Int | None = Field(
+        None, ge=1, le=100_000_000,
+        description="cards, each owned by one customer; null: derived from rows and the "
+        "period, ~7 payments a card a month on average",
     )
     zipf_customers: Float = Field(
         0.8,
@@ -92,8 +102,22 @@ class CatalogConfig(_Model):
     card_risk_alpha: Float = Field(2.0, gt=0, description="card risk ~ Beta(alpha, beta)")
     card_risk_beta: Float = Field(30.0, gt=0, description="card risk ~ Beta(alpha, beta)")
     max_size_mb: Float = Field(
-        256.0, gt=0, le=1_000_000, description="largest allowed catalog Parquet file, in MB"
+        256.0, gt=0, le=1_000_000,
+        description="largest catalog Parquet file, in MB: a bigger table is written as a "
+        "folder of parts (catalog/<table>/part-NNNNN.parquet)",
     )
+    # Sizes left unset and derived from rows and the period (`world_size`): rendered and
+    # re-validated as unset, so a later change of rows derives them again.
+    _derived: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @property
+    def derived(self) -> frozenset[str]:
+        """Names of the sizes derived from rows and the period, not set."""
+        return self._derived
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in world_size.SIZE_FIELDS}
 
 
 _HOURLY = (
@@ -454,6 +478,24 @@ class GeneratorConfig(_Model):
             raise ValueError("is empty; give a directory")
         return value
 
+    @model_validator(mode="after")
+    def _size_the_world(self) -> GeneratorConfig:
+        unset = [n for n in world_size.SIZE_FIELDS if getattr(self.catalog, n) is None]
+        if unset:
+            months = world_size.period_months(self.temporal.start_date, self.temporal.end_date)
+            sizes = world_size.derived_sizes(self.rows, months, self.catalog.num_cards)
+            catalog = self.catalog.model_copy(update={n: sizes[n] for n in unset})
+            catalog._derived = frozenset(unset)
+            object.__setattr__(self, "catalog", catalog)  # frozen: settled once, here
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        """The settings as given: derived catalog sizes unset again (see `_size_the_world`)."""
+        data = self.model_dump()
+        for name in self.catalog.derived:
+            data["catalog"][name] = None
+        return data
+
     @property
     def fraud_target(self) -> int:
         return round(self.fraud_rate * self.rows)
@@ -507,7 +549,7 @@ def with_overrides(cfg: GeneratorConfig, **overrides: Any) -> GeneratorConfig:
     given = {k: v for k, v in overrides.items() if v is not None}
     if not given:
         return cfg
-    data = cfg.model_dump()
+    data = cfg.settings()
     data.update(given)
     return validate_config(data, "command line")
 
@@ -526,7 +568,7 @@ def _parse_set(item: str) -> tuple[list[str], Any]:
 
 def apply_sets(cfg: GeneratorConfig, sets: Sequence[str]) -> GeneratorConfig:
     """`cfg` with each `a.b=value` applied in order, then validated like a file."""
-    data = cfg.model_dump()
+    data = cfg.settings()
     for item in sets:
         path, value = _parse_set(item)
         patch: dict[str, Any] = {}

@@ -76,8 +76,9 @@ def _default_note(model: BaseModel, name: str, info: FieldInfo) -> str:
 
 def _model_lines(model: BaseModel, indent: str) -> list[str]:
     lines: list[str] = []
+    derived = getattr(model, "derived", frozenset())  # catalog sizes left unset
     for name, info in type(model).model_fields.items():
-        value = getattr(model, name)
+        value = None if name in derived else getattr(model, name)
         if isinstance(value, BaseModel):
             lines += _comment(info.description or "", indent)
             lines.append(f"{indent}{name}:")
@@ -85,7 +86,7 @@ def _model_lines(model: BaseModel, indent: str) -> list[str]:
             if type(value) in AMOUNT_MODELS.values():
                 lines += _alternatives(type(value), indent + "  ")
             continue
-        note = _default_note(model, name, info)
+        note = "" if name in derived else _default_note(model, name, info)
         lines += _comment(f"{info.description}{_limits(info)}{note}", indent)
         plain = _plain(value)
         if isinstance(plain, list):  # a flow list, wrapped under its key

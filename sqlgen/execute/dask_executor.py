@@ -7,7 +7,7 @@ is a remote one: the worker writes into its own scratch, uploads and keeps nothi
 no shared disk is needed (`remote`). The driver gathers the `FileStat`s and writes the
 manifest.
 
-Worker loss: the job (config, pools and, for a remote job, the catalogs) is itself a
+Worker loss: the job (config, pools and, for a remote job, its S3 target) is itself a
 task whose result every chunk task depends on, not scattered data: when the workers
 holding it die, the scheduler recomputes it from the task it keeps, so a run survives
 losing any worker at any time while one is alive (or comes back). A chunk task whose
@@ -175,7 +175,7 @@ class _Run:
     def _submit_job(self) -> None:
         import dask
 
-        # One task holds the job (a remote job's catalogs may be a few MB).
+        # One task holds the job (the Faker pools may be a few MB).
         with dask.config.set({"distributed.admin.large-graph-warning-threshold": "1GiB"}):
             self.job_future = self.client.submit(
                 _job, self.job, key=f"sqlgen-{self.token}-job-{uuid.uuid4().hex[:6]}", pure=False

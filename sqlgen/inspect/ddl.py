@@ -111,13 +111,16 @@ def file_schema(table: str, realism: str = "v3", id_type: str = "string") -> Tab
 
 
 def default_location(table: str, out_dir: Path | str) -> str:
-    """Where a local run in `out_dir` keeps the table's files, as an absolute path."""
+    """Where a local run in `out_dir` keeps the table's files, as an absolute path (the
+    folder of parts of a catalog written in parts, see `catalog_files`)."""
     root = os.path.abspath(out_dir)
     if table == "payments":
         return os.path.join(root, "payments")
     name = table.removeprefix(f"{TRUTH}.")
     sub = (TRUTH,) if table.startswith(f"{TRUTH}.") else ()
-    return os.path.join(root, "catalog", *sub, f"{name}.parquet")
+    path = os.path.join(root, "catalog", *sub, f"{name}.parquet")
+    parts = path.removesuffix(".parquet")  # a table over catalog.max_size_mb: its parts
+    return parts if not os.path.isfile(path) and os.path.isdir(parts) else path
 
 
 def table_ddl(

@@ -70,9 +70,10 @@ DATA_KEY = re.compile(
     rf"year=\d{{4}}/month=\d{{1,2}}/part-\d{{5}}(?:-(?P<run>{_RUN}))?\.parquet"
 )
 # v3's ground truth sits in `ground_truth/` beside the public catalogs, and its FX table
-# beside them.
+# beside them; a table over `catalog.max_size_mb` is a folder of parts (`catalog_files`).
 CATALOG_KEY = re.compile(
-    rf"(?:ground_truth/)?(?:customers|merchants|cards|fx_rates)(?:-(?P<run>{_RUN}))?\.parquet"
+    r"(?:ground_truth/)?(?:customers|merchants|cards|fx_rates)(?:/part-\d{5})?"
+    rf"(?:-(?P<run>{_RUN}))?\.parquet"
 )
 UPLOAD_THREADS = 4
 

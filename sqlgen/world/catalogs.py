@@ -2,7 +2,8 @@
 
 `build_catalogs` creates the tables `customers`, `merchants` and `cards` (plus the
 reference tables `countries` and `mccs`) in a connection; `write_catalogs` persists
-them as Parquet and enforces `catalog.max_size_mb`; `load_catalogs` reads them back.
+them as Parquet, each file within `catalog.max_size_mb` (bigger tables as parts, see
+`catalog_files`); `load_catalogs` reads them back.
 Realism v3 publishes the generating parameters (risk, popularity, price level) apart,
 in `ground_truth/<table>.parquet`, so the catalogs users query do not carry them.
 """
@@ -16,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlgen import arrow_np, sampling
-from sqlgen.config import DEFAULT_ROW_GROUP_SIZE, CatalogConfig
+from sqlgen.config import CatalogConfig
 from sqlgen.errors import SqlgenError
 from sqlgen.render import render
 from sqlgen.schema import (
@@ -29,6 +30,7 @@ from sqlgen.schema import (
 )
 from sqlgen.seeds import stream
 from sqlgen.world import world
+from sqlgen.world.catalog_files import table_files, write_table
 from sqlgen.world.money import currency_tables
 
 CATALOG_TABLES = ("customers", "merchants", "cards")
@@ -167,22 +169,38 @@ def _card_draws(cfg: CatalogConfig, seed: int, customer_popularity: np.ndarray,
     )
 
 
+def cards_per_customer_limit(cards: int, customers: int) -> int:
+    """Most cards one customer holds in v3: `MAX_CARDS_PER_CUSTOMER`, or the fewest that
+    fit every card when the config gives more cards than that per customer."""
+    return max(MAX_CARDS_PER_CUSTOMER, -(-cards // customers))
+
+
 def _bounded_owners(owner: np.ndarray, owners: int, rng: np.random.Generator) -> np.ndarray:
-    """Owners with at most `MAX_CARDS_PER_CUSTOMER` cards each where possible: cards
-    beyond a customer's limit go to random customers (a few rounds)."""
+    """Owners with at most `cards_per_customer_limit` cards each: cards beyond a
+    customer's limit go to random customers (a few rounds), then any still over to
+    customers with room left (in random order)."""
     owner = owner.copy()
-    if MAX_CARDS_PER_CUSTOMER * owners < len(owner):
-        return owner
+    limit = cards_per_customer_limit(len(owner), owners)
     for _ in range(20):
-        order = np.argsort(owner, kind="stable")
-        o = owner[order]
-        start = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
-        rank = np.arange(len(o)) - np.repeat(start, np.diff(np.r_[start, len(o)]))
-        over = order[rank >= MAX_CARDS_PER_CUSTOMER]
+        over = _over_limit(owner, limit)
         if len(over) == 0:
-            break
+            return owner
         owner[over] = rng.integers(0, owners, len(over))
+    over = _over_limit(owner, limit)
+    if len(over):  # a tight fit the random rounds did not settle
+        held = np.bincount(np.delete(owner, over), minlength=owners)
+        room = np.repeat(np.arange(owners), limit - held)
+        owner[over] = rng.permutation(room)[: len(over)]
     return owner
+
+
+def _over_limit(owner: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of the cards beyond their owner's first `limit` (in card order)."""
+    order = np.argsort(owner, kind="stable")
+    o = owner[order]
+    start = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
+    rank = np.arange(len(o)) - np.repeat(start, np.diff(np.r_[start, len(o)]))
+    return order[rank >= limit]
 
 
 def create_enum_types(con: duckdb.DuckDBPyConnection, vocabularies: dict) -> None:
@@ -263,7 +281,9 @@ def write_catalogs(
     max_size_mb: float,
     realism: str | None = None,
 ) -> None:
-    """Catalog Parquet files; v3 writes the generating parameters to `ground_truth/`."""
+    """Catalog Parquet files, each at most `max_size_mb` (a bigger table is written as a
+    folder of parts: `catalog_files`); v3 writes the generating parameters to
+    `ground_truth/`."""
     directory.mkdir(parents=True, exist_ok=True)
     parts: list[tuple[str, Path, list[str] | None]] = []
     for table in CATALOG_TABLES:
@@ -278,17 +298,8 @@ def write_catalogs(
     if realism == "v3":  # the FX table v3's amounts were converted with
         parts.append((FX_TABLE, directory / f"{FX_TABLE}.parquet", None))
     for table, path, columns in parts:
-        con.execute(
-            render("copy_table.sql", table=table, path=path, columns=columns,
-                   row_group_size=DEFAULT_ROW_GROUP_SIZE)
-        )
-        size_mb = path.stat().st_size / 2**20
-        if size_mb > max_size_mb:
-            path.unlink()
-            raise SqlgenError(
-                f"catalog file {path.relative_to(directory)} would be {size_mb:.1f} MB, over "
-                f"catalog.max_size_mb={max_size_mb:g}; lower the catalog size or raise max_size_mb"
-            )
+        key = "currency" if table == FX_TABLE else table_schema(table).columns[0].name
+        write_table(con, table, path, columns, key, max_size_mb)
 
 
 def database_tables(realism: str | None) -> list[tuple[str | None, str, TableSchema | None]]:
@@ -310,11 +321,14 @@ def load_catalogs(
 ) -> None:
     create_enum_types(con, static_vocabularies())
     for table in CATALOG_TABLES:
-        path = directory / f"{table}.parquet"
-        truth = directory / GROUND_TRUTH / f"{table}.parquet"
-        for p in (path, truth) if realism == "v3" else (path,):
-            if not p.is_file():
-                raise SqlgenError(f"catalog file {p} is missing; run `sqlgen catalogs` first")
+        path = table_files(directory / f"{table}.parquet")
+        truth = table_files(directory / GROUND_TRUTH / f"{table}.parquet")
+        wanted = [(path, directory / f"{table}.parquet")]
+        if realism == "v3":
+            wanted.append((truth, directory / GROUND_TRUTH / f"{table}.parquet"))
+        for files, where in wanted:
+            if not files:
+                raise SqlgenError(f"catalog file {where} is missing; run `sqlgen catalogs` first")
         if realism == "v3":
             key = truth_schema(table).columns[0].name
             con.execute(render("load_catalog_parts.sql", view="catalog_file", public=path,

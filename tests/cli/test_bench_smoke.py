@@ -41,3 +41,13 @@ def test_chunk_stages_prints_every_stage():
         assert float(lines[stage].split()[-3]) > 0  # ms per chunk
     assert "; 2 chunks, " in out  # the first two chunks of the planned run
     assert "COPY of the last chunk's finished rows from a table" in out
+
+
+@pytest.mark.slow
+def test_world_scale_prints_one_row_per_world():
+    out = run_script("world_scale.py", "--cards", "1000,3000", "--rows", "5000")
+    rows = [ln.split() for ln in out.splitlines() if ln.lstrip().startswith(("1,000", "3,000"))]
+    assert [r[0] for r in rows] == ["1,000", "3,000"]
+    for r in rows:
+        run_s, catalog_s, _, _, driver, worker, tree = (float(v.replace(",", "")) for v in r[1:8])
+        assert 0 < catalog_s < run_s and driver > 0 and worker > 0 and tree >= driver

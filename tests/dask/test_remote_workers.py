@@ -124,7 +124,8 @@ def files_under(root: Path) -> set[str]:
 
 @LEVELS
 def test_workers_without_shared_disk_survive_a_kill(aws, cluster, tmp_path, realism):  # noqa: F811
-    """v3 ships the catalogs' ground truth to the workers too (issue 23, 1)."""
+    """Workers derive the catalogs (v3: with their ground truth) from the config and seed;
+    none are shipped (issue 23, 1; issue 27)."""
     from sqlgen.publish.s3 import clients
 
     clients.cache_clear()  # the driver's clients talk to this test's server
@@ -176,8 +177,8 @@ def test_workers_without_shared_disk_survive_a_kill(aws, cluster, tmp_path, real
     ]
     # The driver published nothing locally and left nothing but its lock.
     assert files_under(out) == {".sqlgen/lock", ".sqlgen/owner"}
-    # The workers really could not see the driver's disk, and kept no chunk files (a
-    # worker keeps its copy of the run's catalogs until the next run or its exit).
+    # The workers really could not see the driver's disk, and kept no chunk files (nor
+    # catalog files: they derive the catalogs in memory).
     for proc in workers[1:]:
         seen = subprocess.run(
             ["nsenter", "-t", str(proc.pid), "-m", "find", str(hidden)],

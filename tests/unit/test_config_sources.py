@@ -177,7 +177,8 @@ def test_set_overrides_any_field_with_yaml_values():
     assert cfg.temporal.end_date == dt.date(2025, 2, 1)
     assert cfg.temporal.weekday_weights == (1, 1, 1, 1, 1, 2, 2)
     assert cfg.s3.region == "eu-west-1" and cfg.scheduler is None
-    assert cfg.catalog.num_customers == GeneratorConfig().catalog.num_customers  # untouched
+    # left unset: derived from the cards given (1000 / 1.5 cards a customer, rounded up)
+    assert cfg.catalog.num_customers == 667 and "num_customers" in cfg.catalog.derived
 
 
 def test_set_switches_the_amount_distribution():
