@@ -26,7 +26,7 @@ LAYERS = {
     "config": ("config_doc", "config_messages", "yaml_loader", "legacy"),
     "world": (
         "world", "land_mask", "timezone", "money", "networks", "mcc_profiles", "catalogs",
-        "pools",
+        "pools", "catalog_files",
     ),
     "generate": (
         "plan", "population", "draws", "draws_v3", "episodes", "labeler", "auth", "chunks",
