@@ -107,9 +107,11 @@ class ChunkContext:
         else:
             load_catalogs(self.con, catalog_dir, "v3" if v3 else None)
         self.con.execute(render("card_facts.sql"))
+        if v3:  # the factors of `amount_base` to the configured base currency
+            self.con.execute(render("fx_base.sql"), {"base": cfg.money.base_currency})
         self.pop = Population(cfg, self.con)
         self.pools: Pools | None = None
-        columns = payments_schema(cfg.output.id_type).columns
+        columns = payments_schema(cfg.output.id_type, cfg.realism).columns
         if v3:  # addresses are computed per household, not picked from a pool
             columns = tuple(
                 dataclasses.replace(c, enum=None) if c.name == "ip_address" else c for c in columns

@@ -26,6 +26,7 @@ from sqlgen import scenarios as scenario_registry
 from sqlgen.config_messages import describe
 from sqlgen.errors import ConfigError
 from sqlgen.legacy import translate
+from sqlgen.money import fx_currencies
 from sqlgen.resources import default_config_path
 from sqlgen.yaml_loader import clip, parse_yaml, read_yaml_file
 
@@ -343,6 +344,26 @@ class AuthConfig(_Model):
     )
 
 
+class MoneyConfig(_Model):
+    """v3: the base currency of `amount_base` (amounts converted with the FX table)."""
+
+    base_currency: str = Field(
+        "EUR",
+        description="v3: ISO 4217 code `amount_base` is in: a currency of the FX table "
+        "(catalog/fx_rates.parquet, schema/money.yaml); rounded to its minor units",
+    )
+
+    @field_validator("base_currency")
+    @classmethod
+    def _in_fx_table(cls, value: str) -> str:
+        known = fx_currencies()
+        if value not in known:
+            raise ValueError(
+                f"{clip(value, 20)!r} is not in the FX table; choose one of {', '.join(known)}"
+            )
+        return value
+
+
 class S3Config(_Model):
     """S3 delivery (`--s3` or s3_upload): where the buckets' names are found."""
 
@@ -440,6 +461,7 @@ class GeneratorConfig(_Model):
     behaviour: BehaviourConfig = Field(BehaviourConfig(), description=BehaviourConfig.__doc__)
     auth: AuthConfig = Field(AuthConfig(), description=AuthConfig.__doc__)
     output: OutputConfig = Field(OutputConfig(), description=OutputConfig.__doc__)
+    money: MoneyConfig = Field(MoneyConfig(), description=MoneyConfig.__doc__)
     s3: S3Config = Field(S3Config(), description=S3Config.__doc__)
 
     @field_validator("out_dir", mode="before")

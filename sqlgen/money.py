@@ -35,6 +35,11 @@ def currency_tables() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray([table[c]["per_eur"] for c in codes], dtype=np.float64), minor
 
 
+def fx_currencies() -> tuple[str, ...]:
+    """The currencies of the FX table (`fx_rates`): every payment currency."""
+    return static_vocabularies()["currency"]
+
+
 def local_amounts(base: np.ndarray, currency: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Amounts in each row's currency (codes), on price points, rounded to minor units."""
     per_eur, minor = currency_tables()
