@@ -47,8 +47,10 @@ def _kind(con: duckdb.DuckDBPyConnection, column: str, sql_type: str) -> str:
 
 def single_feature_auc(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, float | None]]:
     out = []
-    for col in table_schema("payments").columns:
-        if col.name in LABEL_COLUMNS:
+    # The run's columns (v3 adds amount_base), in schema order.
+    present = {d[0] for d in con.sql(render("select_all.sql", table="payments")).description}
+    for col in table_schema("payments", "v3").columns:
+        if col.name in LABEL_COLUMNS or col.name not in present:
             continue
         kind = _kind(con, col.name, col.type)
         if kind == "identifier":
