@@ -25,7 +25,7 @@ WITH labelled AS (
 {% if realism == "v3" %}
         -- v3: the amount in the run's base currency at the FX table's rates, rounded
         -- half up to the base currency's minor units, in exact integers (sql/fx_base.sql).
-        ((2 * CAST(round({{ amount(realism) }} * 100) AS HUGEINT) * fx.num + fx.den)
+        ((2 * CAST(round({{ amount(realism) }} * 100) AS BIGINT) * fx.num + fx.den)
          // (2 * fx.den)) * fx.step * 0.01 AS amount_base,
 {% endif %}
         m.country_code,

@@ -131,3 +131,24 @@ def test_unknown_base_currency_is_one_line_and_exit_1(tmp_path):
     assert "money.base_currency" in lines[0] and "'XYZ' is not in the FX table" in lines[0]
     assert "EUR" in lines[0] and "JPY" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("rate", "ok"), [(163.0, True), (1.0389, True), (1.03891, False),
+                                          (400.0, False)])
+def test_fx_rates_must_fit_the_integer_conversion(monkeypatch, rate, ok):
+    """amount_base converts with rates in ten-thousandths below 400 (so BIGINT holds
+    2 * cents * rate): a finer or larger rate in schema/money.yaml fails loudly."""
+    from sqlgen import money
+
+    table = {**money.money(), "currencies": {**money.money()["currencies"],
+                                             "JPY": {"per_eur": rate, "minor_units": 0}}}
+    monkeypatch.setattr(money, "money", lambda: table)
+    money.currency_tables.cache_clear()
+    try:
+        if ok:
+            assert money.currency_tables()[0].max() == max(rate, 11.5)
+        else:
+            with pytest.raises(ValueError, match="at most 4 decimals and below 400"):
+                money.currency_tables()
+    finally:
+        money.currency_tables.cache_clear()
