@@ -34,6 +34,7 @@ def main() -> None:
     manifest = args.source / ".sqlgen" / "current" / "manifest.json"
     layout = json.loads(manifest.read_text())["config"]
     id_type = layout.get("output", {}).get("id_type", "string")
+    realism = layout.get("realism")  # v3 writes amount_base
     level = (
         f"COMPRESSION_LEVEL {int(layout.get('compression_level', 1))}, "
         if layout["compression"] == "zstd"
@@ -52,7 +53,8 @@ def main() -> None:
     vocab["fraud_scenario"] = SCENARIOS
     create_enum_types(con, vocab)
     cols = ", ".join(
-        f"CAST({c.name} AS {c.working_type}) AS {c.name}" for c in payments_schema(id_type).columns
+        f"CAST({c.name} AS {c.working_type}) AS {c.name}"
+        for c in payments_schema(id_type, realism).columns
     )
     con.execute(
         f"CREATE TABLE p AS SELECT {cols}, year(event_time) AS year, "

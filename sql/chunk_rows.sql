@@ -1,7 +1,7 @@
 -- One chunk's labelled rows, in schema order and working types. The Arrow view `draws`
 -- holds the numpy samples (codes, not strings): the catalogs and the small lookup tables
--- (channel_combos, ip_pool, ua_pool, scenario_codes, auth_codes) turn them into values, ENUM labels
--- included, by hash joins on integer keys. The draws carry their labels (`scenario`,
+-- (channel_combos, ip_pool, ua_pool, scenario_codes, auth_codes; v3 also fx_base) turn
+-- them into values, ENUM labels included, by hash joins on integer keys. The draws carry their labels (`scenario`,
 -- `fraud_reported_at`) and authorisation outcome (`auth`); one DuckDB thread keeps draw order.
 {% from "_chunk_macros.sql" import amount %}
 WITH labelled AS (
@@ -22,6 +22,12 @@ WITH labelled AS (
 {% endif %}
         {{ amount(realism) }} AS amount,
         m.currency,
+{% if realism == "v3" %}
+        -- v3: the amount in the run's base currency at the FX table's rates, rounded
+        -- half up to the base currency's minor units, in exact integers (sql/fx_base.sql).
+        ((2 * CAST(round({{ amount(realism) }} * 100) AS BIGINT) * fx.num + fx.den)
+         // (2 * fx.den)) * fx.step * 0.01 AS amount_base,
+{% endif %}
         m.country_code,
         m.mcc_code,
         k.channel,
@@ -63,6 +69,9 @@ WITH labelled AS (
     FROM draws AS d
     JOIN card_facts AS c ON c.card_id = d.card_id
     JOIN merchants AS m ON m.merchant_id = d.merchant_id
+{% if realism == "v3" %}
+    JOIN fx_base AS fx ON fx.currency = m.currency
+{% endif %}
     JOIN channel_combos AS k ON k.combo = d.combo
 {% if realism != "v3" %}
     JOIN ip_pool AS ip ON ip.ip_idx = d.ip_idx

@@ -115,9 +115,10 @@ def _read_schema(table: str) -> TableSchema:
     return TableSchema(check_identifier(data["table"]), tuple(columns))
 
 
-def payments_schema(id_type: str = "string") -> TableSchema:
-    """The payments table as a run with this `output.id_type` writes it."""
-    return table_schema("payments").with_id_type(id_type)
+def payments_schema(id_type: str = "string", realism: str | None = None) -> TableSchema:
+    """The payments table as a run with this `output.id_type` and realism writes it
+    (v3 adds `amount_base`; v1 and v2 keep their columns)."""
+    return table_schema("payments", realism).with_id_type(id_type)
 
 
 @cache

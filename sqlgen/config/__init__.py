@@ -34,6 +34,7 @@ from sqlgen.config.legacy import translate
 from sqlgen.config.yaml_loader import clip, parse_yaml, read_yaml_file
 from sqlgen.errors import ConfigError
 from sqlgen.resources import default_config_path
+from sqlgen.schema import static_vocabularies
 
 log = logging.getLogger("sqlgen")
 
@@ -256,6 +257,18 @@ class FeatureConfig(_Model):
         return value
 
 
+# v3's default label noise: 4% of frauds never reported, matched by as many genuine
+# payments reported as fraud. Published figures are dispute-level and wide: Mastercard
+# and Visa attribute ~70-75% of card disputes to first-party misuse ("friendly fraud"),
+# Riskified finds friendly-fraud indicators in ~50% of fraud chargebacks; survey work
+# (Security.org 2022) finds a third of fraudulent charges under $50 and two thirds of
+# cardholders without alerts taking days to notice, so small frauds go unreported. An
+# issuer's fraud labels are confirmed cases, far cleaner than raw disputes, and no
+# published figure measures their noise: 4% each way is our choice, small enough that
+# the labels stay usable and large enough that a model must tolerate noise.
+V3_NOISE_RATE = 0.04
+
+
 class LabelConfig(_Model):
     """Fraud labels: p = expit(logit(fraud_rate) + w_amount*log(amount+1) +
     w_mrisk*merchant_risk + w_crisk*card_risk + w_night*[local hour < 6]), then corrected
@@ -287,12 +300,15 @@ class LabelConfig(_Model):
         description="v2: 0 = easy (strong, clean signal) .. 1 = hard (faint); scales the "
         "logistic weights and how far scenario frauds stand out",
     )
-    noise_rate: Float = Field(
-        0.0,
+    noise_rate: Float | None = Field(
+        None,
         ge=0,
         lt=0.5,
         description="v2: share of frauds never reported (labelled genuine), matched by as many "
-        "genuine payments falsely reported (fraud_scenario 'false_report')",
+        "genuine payments falsely reported (fraud_scenario 'false_report'); v3: unreported "
+        "frauds keep their true fraud_scenario with label_fraud false and no "
+        "fraud_reported_at, false reports are approved card-not-present payments; null: the "
+        f"realism's default (v1, v2: 0; v3: {V3_NOISE_RATE})",
     )
     report_delay_median_days: Float = Field(
         7.0, gt=0, le=365, description="v2: median days from a fraud to its report (lognormal)"
@@ -369,6 +385,26 @@ class AuthConfig(_Model):
         2.0, ge=0, le=120, description="v3: after a block the holder's payments move to a "
         "new card; for this many days a quarter are still tried on the old one (declined)"
     )
+
+
+class MoneyConfig(_Model):
+    """v3: the base currency of `amount_base` (amounts converted with the FX table)."""
+
+    base_currency: str = Field(
+        "EUR",
+        description="v3: ISO 4217 code `amount_base` is in: a currency of the FX table "
+        "(catalog/fx_rates.parquet, schema/money.yaml); rounded to its minor units",
+    )
+
+    @field_validator("base_currency")
+    @classmethod
+    def _in_fx_table(cls, value: str) -> str:
+        known = static_vocabularies()["currency"]  # the FX table's currencies
+        if value not in known:
+            raise ValueError(
+                f"{clip(value, 20)!r} is not in the FX table; choose one of {', '.join(known)}"
+            )
+        return value
 
 
 class S3Config(_Model):
@@ -468,6 +504,7 @@ class GeneratorConfig(_Model):
     behaviour: BehaviourConfig = Field(BehaviourConfig(), description=BehaviourConfig.__doc__)
     auth: AuthConfig = Field(AuthConfig(), description=AuthConfig.__doc__)
     output: OutputConfig = Field(OutputConfig(), description=OutputConfig.__doc__)
+    money: MoneyConfig = Field(MoneyConfig(), description=MoneyConfig.__doc__)
     s3: S3Config = Field(S3Config(), description=S3Config.__doc__)
 
     @field_validator("out_dir", mode="before")
@@ -499,6 +536,13 @@ class GeneratorConfig(_Model):
     @property
     def fraud_target(self) -> int:
         return round(self.fraud_rate * self.rows)
+
+    @property
+    def label_noise_rate(self) -> float:
+        """`label.noise_rate`, or the realism's default when it is null."""
+        if self.label.noise_rate is not None:
+            return self.label.noise_rate
+        return V3_NOISE_RATE if self.realism == "v3" else 0.0
 
     @property
     def resolved_executor(self) -> str:

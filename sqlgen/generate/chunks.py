@@ -45,6 +45,7 @@ from sqlgen.generate.labeler import (
     GENUINE,
     SCENARIOS,
     add_noise,
+    add_noise_v3,
     correct_labels,
     report_times,
     report_times_v3,
@@ -106,9 +107,11 @@ class ChunkContext:
         else:
             load_catalogs(self.con, catalog_dir, "v3" if v3 else None)
         self.con.execute(render("card_facts.sql"))
+        if v3:  # the factors of `amount_base` to the configured base currency
+            self.con.execute(render("fx_base.sql"), {"base": cfg.money.base_currency})
         self.pop = Population(cfg, self.con)
         self.pools: Pools | None = None
-        columns = payments_schema(cfg.output.id_type).columns
+        columns = payments_schema(cfg.output.id_type, cfg.realism).columns
         if v3:  # addresses are computed per household, not picked from a pool
             columns = tuple(
                 dataclasses.replace(c, enum=None) if c.name == "ip_address" else c for c in columns
@@ -154,7 +157,8 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
     """The code -> value tables chunks join to (see `sql/create_lookup.sql`)."""
     vocab, combos = static_vocabularies(), combo_table()
     pos = combos["channel"] == vocab["channel"].index("pos")
-    scenario = np.arange(len(SCENARIOS) + 1)
+    # Code 0 is genuine, k > 0 scenario k reported, -k scenario k never reported (v3).
+    scenario = np.arange(-len(SCENARIOS), len(SCENARIOS) + 1)
     auth = np.arange(len(vocab["decline_reason"]) + 1)
     lookups = {
         "channel_combos": {
@@ -181,7 +185,10 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
         "scenario_codes": {  # code 0 is a genuine payment: no scenario
             "scenario": ("tinyint", scenario),
             "label_fraud": ("boolean", scenario > 0),
-            "fraud_scenario": ("fraud_scenario_enum", [None, *SCENARIOS]),
+            "fraud_scenario": (
+                "fraud_scenario_enum",
+                [None if c == 0 else SCENARIOS[abs(c) - 1] for c in scenario],
+            ),
         },
         "auth_codes": {  # code 0 approved, k > 0 declined for reason k - 1
             "auth": ("tinyint", auth),
@@ -377,13 +384,17 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
             fixed=fixed,
         )
         scenario[scenario == _HELD] = GENUINE
-        if ctx.cfg.realism != "v1":
-            add_noise(scenario, label.noise_rate, rng)
+        # The issuer decides on the truth; noise changes what is reported afterwards.
+        auth = _authorise(ctx, draws, scenario, stream(ctx.cfg.seed, "auth", spec.index))
         if ctx.cfg.realism == "v3":
+            add_noise_v3(scenario, ctx.cfg.label_noise_rate, auth == 0, draws["remote"],
+                         stream(ctx.cfg.seed, "noise", spec.index))
             reported = report_times_v3(
                 scenario, draws["event_us"], draws["remote"], fixed, draws["reported_us"], rng
             )
         else:
+            if ctx.cfg.realism != "v1":
+                add_noise(scenario, ctx.cfg.label_noise_rate, rng)
             reported = report_times(
                 scenario,
                 draws["event_us"],
@@ -391,14 +402,13 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
                 label.report_delay_sigma,
                 rng,
             )
-        auth = _authorise(ctx, draws, scenario, stream(ctx.cfg.seed, "auth", spec.index))
         table = (
             table.append_column("scenario", arrow_np.array(scenario))
             .append_column("fraud_reported_at", reported)
             .append_column("auth", arrow_np.array(auth))
         )
     ctx.con.register("draws", table)
-    return int(np.count_nonzero(scenario))
+    return int(np.count_nonzero(scenario > GENUINE))  # reported: label_fraud
 
 
 _HELD = -1  # a row the labeler must leave genuine (v3: on a blocked card)

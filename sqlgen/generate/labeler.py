@@ -75,6 +75,35 @@ def add_noise(scenario: np.ndarray, rate: float, rng: np.random.Generator) -> No
     scenario[rng.choice(genuine, k, replace=False)] = FALSE_REPORT
 
 
+def add_noise_v3(
+    scenario: np.ndarray,
+    rate: float,
+    approved: np.ndarray,
+    remote: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """v3 label noise, in place: `rate` of the chunk's frauds are never reported and as
+    many genuine payments are reported as fraud, so both the reported count
+    (label_fraud) and the true count stay exact.
+
+    An unreported fraud keeps its scenario as a negative code (`-code`: label_fraud
+    false, fraud_scenario still the truth, no fraud_reported_at); any fraud can be one.
+    Its card may still be blocked: by its episode's other reports, or, when none is
+    reported, for a reason the data does not show (issuers also reissue cards after a
+    breach). A false report (friendly fraud: the holder disputes a purchase of their
+    own) falls on an approved card-not-present genuine payment: a declined payment
+    cannot be charged back.
+    """
+    frauds = np.flatnonzero(scenario > GENUINE)
+    genuine = np.flatnonzero((scenario == GENUINE) & approved & remote)
+    k = min(round(rate * len(frauds)), len(genuine))
+    if k <= 0:
+        return
+    missed = rng.choice(frauds, k, replace=False)
+    scenario[missed] = -scenario[missed]
+    scenario[rng.choice(genuine, k, replace=False)] = FALSE_REPORT
+
+
 def report_times(
     scenario: np.ndarray,
     event_us: np.ndarray,
@@ -114,7 +143,8 @@ def report_times_v3(
         # At least a second after the payment: never at its own instant.
         delay = np.maximum((days * _DAY_US).astype(np.int64), 1_000_000)
         reported[rows] = np.asarray(event_us, dtype=np.int64)[rows] + delay
-    return arrow_np.array(reported, type=pa.timestamp("us"), mask=scenario == GENUINE)
+    # Genuine rows and unreported frauds (negative codes) have no report.
+    return arrow_np.array(reported, type=pa.timestamp("us"), mask=scenario <= GENUINE)
 
 
 def _merchant_then_time(merchant_id: np.ndarray, event_us: np.ndarray) -> np.ndarray:

@@ -98,7 +98,7 @@ def file_schema(table: str, realism: str = "v3", id_type: str = "string") -> Tab
     if table not in TABLES:
         raise SqlgenError(f"unknown table {table!r}; choose one of {', '.join(TABLES)}")
     if table == "payments":
-        return table_schema("payments").with_id_type(id_type)
+        return table_schema("payments", realism).with_id_type(id_type)
     if id_type != "string":
         raise SqlgenError("--id-type applies to the payments table only")
     if realism == "v1":

@@ -45,10 +45,17 @@ def _kind(con: duckdb.DuckDBPyConnection, column: str, sql_type: str) -> str:
     return "identifier" if distinct > rows // 2 else "category"
 
 
+def _columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The columns of the run's payments (v3 adds amount_base)."""
+    return {d[0] for d in con.sql(render("select_all.sql", table="payments")).description}
+
+
 def single_feature_auc(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, float | None]]:
     out = []
-    for col in table_schema("payments").columns:
-        if col.name in LABEL_COLUMNS:
+    # The run's columns (v3 adds amount_base), in schema order.
+    present = _columns(con)
+    for col in table_schema("payments", "v3").columns:
+        if col.name in LABEL_COLUMNS or col.name not in present:
             continue
         kind = _kind(con, col.name, col.type)
         if kind == "identifier":
@@ -64,7 +71,8 @@ def build_report(out_dir: Path) -> tuple[str, list[tuple[str, str, float | None]
     with report_database(out_dir) as con:
         parts = missing_extras()
         parts += ["== rows and frauds per scenario"]
-        parts += [table_text(con, render("report_scenarios.sql"))]
+        base = "amount_base" in _columns(con)
+        parts += [table_text(con, render("report_scenarios.sql", base=base))]
         for dim in DIMENSIONS:
             parts += [
                 f"== fraud rate by {dim}",

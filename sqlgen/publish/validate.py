@@ -63,10 +63,12 @@ def _file_facts(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list, int, 
     return columns, rows, frauds
 
 
-def null_problems(con: duckdb.DuckDBPyConnection, path: Path, rel: str) -> list[str]:
+def null_problems(
+    con: duckdb.DuckDBPyConnection, path: Path, rel: str, realism: str | None = None
+) -> list[str]:
     """One problem per column that schema/payments.yaml declares non-nullable but that
     holds nulls in this file (the file's schema already checked)."""
-    required = [c.name for c in payments_schema().columns if not c.nullable]
+    required = [c.name for c in payments_schema(realism=realism).columns if not c.nullable]
     counts = con.execute(render("validate_nulls.sql", columns=required, path=path)).fetchone()
     return [f"{rel}: {n} nulls in non-nullable column {name}"
             for name, n in zip(required, counts, strict=True) if n]
@@ -152,7 +154,8 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
     problems += [f"missing file: {p}" for p in sorted(set(listed) - on_disk)]
     problems += [f"extra file not in manifest: {p}" for p in sorted(on_disk - set(listed))]
     expected_cols = [
-        (c.name, c.described_type) for c in payments_schema(_id_type(manifest)).columns
+        (c.name, c.described_type)
+        for c in payments_schema(_id_type(manifest), manifest.get("realism")).columns
     ]
     con = duckdb.connect()
     rows = frauds = 0
@@ -171,7 +174,7 @@ def validate(out_dir: Path, fraud_target: int | None = None) -> tuple[list[str],
             problems.append(f"{rel}: schema differs from schema/payments.yaml")
         else:
             try:  # reads the column data: a damaged page shows here, not in the footer
-                problems += null_problems(con, path, rel)
+                problems += null_problems(con, path, rel, manifest.get("realism"))
             except duckdb.Error as exc:
                 problems.append(f"{rel}: unreadable Parquet ({str(exc).splitlines()[0]})")
                 continue

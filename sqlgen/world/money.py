@@ -14,6 +14,10 @@ from sqlgen.resources import resource_dir
 from sqlgen.schema import static_vocabularies
 
 _DECIMALS = 2  # amounts are DECIMAL(12,2): a currency may use at most 2 minor units
+# amount_base's integer conversion (sql/fx_base.sql): rates in ten-thousandths, and
+# 2 * (largest amount in cents, 1e12) * rate * 1e4 must stay below 2^63.
+_RATE_SCALE = 10_000
+_MAX_RATE = 400.0  # 2 * 1e12 * 400 * 1e4 = 8e18 < 2^63 (9.2e18); JPY is 163
 
 
 @cache
@@ -32,7 +36,17 @@ def currency_tables() -> tuple[np.ndarray, np.ndarray]:
     minor = np.asarray([table[c]["minor_units"] for c in codes], dtype=np.int64)
     if minor.max() > _DECIMALS:
         raise ValueError("a currency with 3 minor units does not fit DECIMAL(12,2) amounts")
-    return np.asarray([table[c]["per_eur"] for c in codes], dtype=np.float64), minor
+    per_eur = np.asarray([table[c]["per_eur"] for c in codes], dtype=np.float64)
+    # amount_base converts in exact integers with rates in ten-thousandths (sql/fx_base.sql).
+    scaled = per_eur * _RATE_SCALE
+    if np.any(np.abs(scaled - np.round(scaled)) > 1e-6) or per_eur.max() >= _MAX_RATE:
+        raise ValueError(f"schema/money.yaml: rates need at most 4 decimals and below {_MAX_RATE}")
+    return per_eur, minor
+
+
+def fx_currencies() -> tuple[str, ...]:
+    """The currencies of the FX table (`fx_rates`): every payment currency."""
+    return static_vocabularies()["currency"]
 
 
 def local_amounts(base: np.ndarray, currency: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -18,7 +18,7 @@ def test_config_prints_the_builtin_default_as_loadable_yaml(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text(proc.stdout)
     assert load_config(path) == load_config()
-    assert "# payments in the run" in proc.stdout and "noise_rate: 0.0" in proc.stdout
+    assert "# payments in the run" in proc.stdout and "noise_rate: null" in proc.stdout
 
 
 def test_config_shows_a_given_config_with_sets(tmp_path):

@@ -27,10 +27,12 @@ def context(tiny, tmp_path):
 def test_written_chunk_holds_its_planned_rows_and_frauds(context, tmp_path):
     spec = plan_chunks(context.cfg)[0]
     stat = write_chunk(context, spec, tmp_path / "out")
-    rows, frauds = duckdb.connect().execute(  # its own connection: nothing left pending
+    # fetchall: fetchone would leave the default connection's result unfinished for the
+    # next test that uses it.
+    ((rows, frauds),) = duckdb.execute(
         "SELECT count(*), count(*) FILTER (label_fraud) FROM read_parquet(?)",
         [str(tmp_path / "out" / spec.relpath)],
-    ).fetchone()
+    ).fetchall()
     assert (stat.rows, stat.fraud_rows) == (rows, frauds) == (spec.rows, spec.fraud_target)
 
 

@@ -13,9 +13,9 @@ from sqlgen.runner import run
 from sqlgen.schema import table_schema
 
 
-def rows_of(out: Path) -> list[tuple]:
+def rows_of(out: Path, realism: str | None = None) -> list[tuple]:
     con = duckdb.connect()
-    cols = ", ".join(table_schema("payments").names)
+    cols = ", ".join(table_schema("payments", realism).names)
     return con.execute(
         f"SELECT {cols} FROM read_parquet('{out}/payments/**/*.parquet') ORDER BY transaction_id"
     ).fetchall()
@@ -222,6 +222,6 @@ def test_v3_generate_dataframe_matches_run(tiny, tmp_path):
     cfg = with_overrides(tiny, realism="v3")
     run(cfg, show_progress=False)
     path = write_parquet(generate_dataframe(cfg), tmp_path / "all.parquet")
-    cols = ", ".join(table_schema("payments").names)
+    cols = ", ".join(table_schema("payments", "v3").names)  # amount_base included
     mine = duckdb.connect().execute(f"SELECT {cols} FROM '{path}' ORDER BY transaction_id")
-    assert mine.fetchall() == rows_of(cfg.out_dir)
+    assert mine.fetchall() == rows_of(cfg.out_dir, "v3")

@@ -154,7 +154,8 @@ def test_households_own_their_addresses_and_browsers_are_modern(v3):
     _, con = v3
     own, shared_ips, msie, nt11 = con.execute(
         """WITH per_ip AS (SELECT ip_address, count(DISTINCT customer_id) AS c
-                           FROM payments WHERE ip_address IS NOT NULL AND NOT label_fraud
+                           FROM payments
+                           WHERE ip_address IS NOT NULL AND fraud_scenario IS NULL
                            GROUP BY ALL)
            SELECT avg((c = 1)::INT), count(*) FILTER (WHERE c > 1),
                   (SELECT count(*) FROM payments WHERE user_agent LIKE '%MSIE%'),
@@ -218,7 +219,7 @@ def test_in_person_travel_speed_is_possible(v3):
                    FROM (SELECT card_id, latitude, longitude, event_time,
                                 lead(latitude) OVER w AS lat2, lead(longitude) OVER w AS lon2,
                                 lead(event_time) OVER w AS t2
-                         FROM payments WHERE channel = 'pos' AND NOT label_fraud
+                         FROM payments WHERE channel = 'pos' AND fraud_scenario IS NULL
                          WINDOW w AS (PARTITION BY card_id ORDER BY event_time))
                    WHERE lat2 IS NOT NULL"""
             ).fetchall(),

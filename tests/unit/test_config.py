@@ -162,6 +162,7 @@ def test_sections_are_all_found():
         ("behaviour", None),
         ("auth", None),
         ("output", None),
+        ("money", None),
         ("s3", None),
     }
 

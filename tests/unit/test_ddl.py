@@ -22,9 +22,24 @@ def test_duckdb_ddl_creates_the_written_types(id_type):
     con = duckdb.connect()
     con.execute(table_ddl("payments", "duckdb", id_type=id_type))
     described = [(r[0], r[1]) for r in con.execute("DESCRIBE payments").fetchall()]
-    expected = [(c.name, c.described_type) for c in payments_schema(id_type).columns]
+    expected = [(c.name, c.described_type) for c in payments_schema(id_type, "v3").columns]
     assert described == [*expected, ("year", "INTEGER"), ("month", "INTEGER")]
+    assert ("amount_base", "DECIMAL(12,2)") in described
     assert ("transaction_id", "UUID" if id_type == "uuid" else "VARCHAR") in described
+
+
+@pytest.mark.parametrize("fmt", ["duckdb", "athena", "spark"])
+def test_amount_base_is_a_v3_column_only(fmt):
+    """v1 and v2 files keep their columns: their DDL has no amount_base; v3's has it
+    right after `currency`."""
+    names = {}
+    for realism in ("v1", "v2", "v3"):
+        ddl = table_ddl("payments", fmt, location="/data/payments", realism=realism)
+        names[realism] = re.findall(r"^\s+`?(\w+)`? ", ddl, flags=re.MULTILINE)
+    assert "amount_base" not in names["v1"] and "amount_base" not in names["v2"]
+    v3 = names["v3"]
+    assert v3[v3.index("currency") + 1] == "amount_base"
+    assert [n for n in v3 if n != "amount_base"] == names["v2"]
 
 
 @pytest.mark.parametrize(
@@ -47,9 +62,10 @@ def _columns(ddl: str) -> list[tuple[str, str]]:
 def test_athena_ddl_is_a_partitioned_external_parquet_table():
     ddl = table_ddl("payments", "athena")
     cols = dict(_columns(ddl))
-    assert list(cols) == table_schema("payments").names
+    assert list(cols) == table_schema("payments", "v3").names
     assert cols["transaction_id"] == "string" and cols["event_time"] == "timestamp"
     assert cols["amount"] == "decimal(12,2)" and cols["time_offset"] == "smallint"
+    assert cols["amount_base"] == "decimal(12,2)"
     assert "PARTITIONED BY (`year` int, `month` int)" in ddl
     assert "STORED AS PARQUET" in ddl and "LOCATION 's3://YOUR-RAW-BUCKET/payments/';" in ddl
     assert ddl.rstrip().endswith("MSCK REPAIR TABLE `payments`;")

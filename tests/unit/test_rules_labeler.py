@@ -8,8 +8,10 @@ import pyarrow as pa
 
 from sqlgen.generate.labeler import (
     BURST,
+    FALSE_REPORT,
     FILL,
     LOGISTIC,
+    add_noise_v3,
     correct_labels,
     report_times,
     report_times_v3,
@@ -103,3 +105,87 @@ def test_v3_report_times_per_scenario_channel_and_cap():
     out = report_times_v3(scenario, event, remote, planned, planned_reported, _Median(50.0))
     delay = out.cast(pa.int64()).to_numpy(zero_copy_only=False)[:4] - event[:4]
     assert delay.tolist() == [120 * DAY] * 4
+
+
+# ---- v3 label noise (`labeler.add_noise_v3`) ----------------------------------------
+
+
+def _noise_chunk():
+    """40 rows: 10 frauds (codes 1..6) and 30 genuine payments, of which only rows
+    20..29 are approved card-not-present (the rows a false report may fall on)."""
+    scenario = np.zeros(40, dtype=np.int8)
+    scenario[:10] = [1, 1, 2, 3, 4, 4, 5, 6, 1, 5]
+    approved = np.ones(40, dtype=bool)
+    remote = np.ones(40, dtype=bool)
+    remote[10:20] = False  # genuine in person
+    approved[30:] = False  # genuine declined online
+    return scenario, approved, remote
+
+
+def test_v3_noise_unreports_frauds_and_reports_approved_cnp_genuine_rows():
+    scenario, approved, remote = _noise_chunk()
+    before = scenario.copy()
+    add_noise_v3(scenario, 0.3, approved, remote, np.random.default_rng(5))
+    k = 3  # round(0.3 * 10 frauds)
+    missed = np.flatnonzero(scenario < 0)
+    false = np.flatnonzero(scenario == FALSE_REPORT)
+    assert len(missed) == len(false) == k
+    assert set(missed) <= set(range(10))  # only true frauds go unreported ...
+    assert (scenario[missed] == -before[missed]).all()  # ... and keep their scenario
+    assert set(false) <= set(range(20, 30))  # never on a fraud, in person or declined
+    assert ((scenario > 0).sum(), (before > 0).sum()) == (10, 10)  # reported count exact
+    true_fraud = (scenario != 0) & (scenario != FALSE_REPORT)
+    assert true_fraud.sum() == 10 and (true_fraud == (before > 0)).all()  # truth kept
+    untouched = np.setdiff1d(np.arange(40), np.concatenate([missed, false]))
+    assert (scenario[untouched] == before[untouched]).all()
+
+
+def test_v3_noise_rate_zero_changes_nothing_and_is_deterministic():
+    scenario, approved, remote = _noise_chunk()
+    before = scenario.copy()
+    add_noise_v3(scenario, 0.0, approved, remote, np.random.default_rng(5))
+    assert (scenario == before).all()
+    a, b = before.copy(), before.copy()
+    add_noise_v3(a, 0.2, approved, remote, np.random.default_rng(9))
+    add_noise_v3(b, 0.2, approved, remote, np.random.default_rng(9))
+    assert (a == b).all()
+
+
+def test_v3_noise_is_capped_by_the_rows_a_false_report_may_fall_on():
+    scenario, approved, remote = _noise_chunk()
+    approved[21:] = False  # one approved card-not-present genuine row left: row 20
+    add_noise_v3(scenario, 0.4, approved, remote, np.random.default_rng(3))
+    assert np.flatnonzero(scenario == FALSE_REPORT).tolist() == [20]
+    assert (scenario < 0).sum() == 1 and (scenario > 0).sum() == 10
+
+
+def test_v3_noise_picks_frauds_and_genuine_rows_uniformly():
+    """Over many chunks, each fraud is unreported with probability k / frauds and each
+    eligible genuine row reported with k / eligible: counts within 4.5 binomial sigmas."""
+    scenario, approved, remote = _noise_chunk()
+    trials, k = 2_000, 3
+    missed = np.zeros(40)
+    false = np.zeros(40)
+    rng = np.random.default_rng(11)
+    for _ in range(trials):
+        s = scenario.copy()
+        add_noise_v3(s, 0.3, approved, remote, rng)
+        missed += s < 0
+        false += s == FALSE_REPORT
+    for counts, rows, p in ((missed, range(10), k / 10), (false, range(20, 30), k / 10)):
+        sigma = np.sqrt(trials * p * (1 - p))
+        assert np.abs(counts[list(rows)] - trials * p).max() < 4.5 * sigma
+    assert false[:20].sum() == false[30:].sum() == 0 and missed[10:].sum() == 0
+
+
+def test_v3_unreported_frauds_have_no_report_false_reports_come_after_the_payment():
+    scenario = np.array([-1, -4, 7, 7, 0, 1], dtype=np.int8)  # 7: false_report
+    remote = np.ones(6, dtype=bool)
+    planned = np.zeros(6, dtype=np.int8)
+    event = np.full(6, 100 * DAY, dtype=np.int64)
+    out = report_times_v3(scenario, event, remote, planned, np.zeros(6, dtype=np.int64),
+                          np.random.default_rng(4))
+    assert out.is_null().to_pylist() == [True, True, False, False, True, False]
+    t = out.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    assert (t[[2, 3]] - event[[2, 3]] >= 1_000_000).all()  # at least a second later
+    assert (t[[2, 3]] - event[[2, 3]] <= 120 * DAY).all()  # within the chargeback window
