@@ -159,6 +159,12 @@ def test_a_holder_pays_only_from_own_devices_within_their_count(ctx):
     assert (slot >= 0).all()  # one of the holder's own devices
     assert (slot < pop.devices.count[owner]).all()  # and one they have
     assert (slot == pop.devices.count[owner] - 1).any()  # the last one is used too
+    # Slot k >= 1 is used when u < 0.4**k for each k: slot 0 in 60% of payments, slot 1
+    # in 0.4 - 0.16 = 24% (holders with three devices or more).
+    many = pop.devices.count[owner] >= 3
+    assert many.sum() > 200
+    assert abs((slot[many] == 0).mean() - 0.6) < 0.08
+    assert abs((slot[many] == 1).mean() - 0.24) < 0.07
 
 
 def test_trips_half_domestic_the_rest_spread_over_countries_by_weight(ctx):
