@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sqlgen.episodes import VISIT
 from sqlgen.scenarios.base import DAY_US
 from tests.unit.test_rules_generation import ctx  # noqa: F401  (module fixture)
 
@@ -23,3 +24,44 @@ def test_attempts_past_the_window_wrap_around_into_it_as_episodes_of_their_own(c
     # Their episodes are their own: the high bit set on the wrapped rows only.
     high = (a["episode"] >> 31) & 1 == 1
     assert (high == wrapped).all()
+
+
+def test_some_rings_try_the_card_again_an_hour_to_five_days_after_its_block(ctx):  # noqa: F811
+    a = ctx.pop.planner.whole_plan()
+    fraud = np.flatnonzero(a["code"] > 0)
+    after = fraud[a["t"][fraud] >= a["block"][fraud]]
+    assert len(after) >= 3  # 30% of episodes of two attempts or more come back
+    gap = a["t"][after] - a["block"][after]
+    assert (gap >= 3_600_000_000).all() and (gap < 5 * DAY_US).all()
+    # Only the episode's last attempt comes back: one per episode.
+    assert len(np.unique(a["episode"][after])) == len(after)
+
+
+def test_counterfeit_attempts_are_in_person_at_the_shop_the_rest_online(ctx):  # noqa: F811
+    from sqlgen.chunks import draw_chunk
+    from sqlgen.plan import plan_chunks
+
+    # No scenario plans card-present attempts yet: mark some planned ones present.
+    draws, codes, _ = draw_chunk(ctx, plan_chunks(ctx.cfg)[1])
+    d = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in draws.items()}
+    codes = codes.copy()
+    fraud = np.flatnonzero(codes > 0)
+    assert len(fraud) >= 4
+    shop, online = fraud[::2], fraud[1::2]
+    visits = np.flatnonzero(codes == 0)[:50]  # planted visits: the holder's own, online
+    codes[visits] = VISIT
+    d["ip_city"][visits], d["zone"][visits], d["away"][visits] = -1, -1, True
+    d["present"] = np.zeros(len(codes), bool)
+    d["present"][shop] = True
+    d["remote"][:] = False
+    ctx.pop.planner.place(d, codes, np.random.default_rng(0))
+    w, m = ctx.pop.world, d["merchant_id"][shop]
+    assert not d["remote"][shop].any() and d["remote"][online].all()
+    assert (d["latitude"][shop] == w.merchant_lat[m]).all()
+    assert (d["longitude"][shop] == w.merchant_lon[m]).all()
+    assert (d["zone"][shop] == w.merchant_zone[m]).all()
+    owner = ctx.pop.card_owner[d["card_id"][visits]]
+    assert (codes[visits] == 0).all() and d["remote"][visits].all()
+    assert (d["ip_city"][visits] == w.customer_home[owner]).all()
+    assert (d["zone"][visits] == w.customer_zone[owner]).all()
+    assert not d["away"][visits].any()

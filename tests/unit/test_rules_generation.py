@@ -359,6 +359,8 @@ def test_small_sums_at_digital_goods_merchants(ctx):
     amount = draws["amount_base"][rows]
     small = np.isin(np.round(amount, 2), [0.99, 1.49, 1.99, 2.99, 4.99])
     assert 0.2 < small.mean() < 0.4  # _MICRO_SHARE 0.3 of them (few others land there)
+    # EUR price points of digital goods, each of the five in use.
+    assert np.unique(np.round(amount[small], 2)).tolist() == [0.99, 1.49, 1.99, 2.99, 4.99]
 
 
 def test_payments_moved_by_the_last_resort_are_placed_for_their_new_holder(ctx):
