@@ -65,3 +65,31 @@ def test_counterfeit_attempts_are_in_person_at_the_shop_the_rest_online(ctx):  #
     assert (d["ip_city"][visits] == w.customer_home[owner]).all()
     assert (d["zone"][visits] == w.customer_zone[owner]).all()
     assert not d["away"][visits].any()
+
+
+def test_campaigns_are_bounded_bumps_over_a_base_rate_of_one():
+    from sqlgen.episodes import campaigns
+
+    # 60 days: 1 + 60 // 20 = 4 bumps of height 0.8 x lognormal(0, 0.6) (mean 0.96) and
+    # width U(2, 10) days (mean 6): each adds 0.96 x 6 x sqrt(2 pi) = 14.4 day-units,
+    # so at most 4 x 14.4 / 60 = 0.96 a day on average, less what spills past the edges.
+    x = np.array([campaigns(seed, 3, 60) for seed in range(500)])
+    assert x.shape == (500, 60)
+    assert x.min() >= 1.0 and np.isfinite(x).all() and x.max() < 20
+    assert 0.8 < x.mean() - 1 < 0.96
+    assert (campaigns(7, 3, 60) == x[7]).all()  # from the seed
+    assert not (campaigns(7, 4, 60) == x[7]).all()  # each scenario its own
+
+
+def test_only_card_present_rows_have_no_device_new_devices_are_online(ctx):  # noqa: F811
+    from sqlgen.chunks import draw_chunk
+    from sqlgen.plan import plan_chunks
+
+    d, codes, _ = draw_chunk(ctx, plan_chunks(ctx.cfg)[0])
+    remote, null, fresh = d["remote"], d["device_null"], d["device_fresh"]
+    assert remote.sum() > 100 and (~remote).sum() > 100
+    assert (null == ~remote).all()  # a shop sees no device; every online payment one
+    genuine_online = remote & (codes == 0)
+    assert (fresh <= remote).all()
+    # About 15% of genuine online payments come from a new device.
+    assert 0.08 < fresh[genuine_online].mean() < 0.22
