@@ -93,3 +93,15 @@ def test_only_card_present_rows_have_no_device_new_devices_are_online(ctx):  # n
     assert (fresh <= remote).all()
     # About 15% of genuine online payments come from a new device.
     assert 0.08 < fresh[genuine_online].mean() < 0.22
+
+
+def test_campaign_centres_are_uniform_over_the_whole_run_edges_included():
+    from sqlgen.episodes import campaigns
+
+    # A bump of mass h w sqrt(2 pi) (mean 14.4 day-units) centred uniformly on [0, 60):
+    # day 0 gets on average half a bump's mass per bump x 4 / 60 = 0.48; day 59, being
+    # one day inside the right edge, that plus one day of bump (about 0.96 x 4 / 60).
+    x = np.array([campaigns(seed, 3, 60)[[0, 59]] for seed in range(10_000)]) - 1
+    first, last = x.mean(axis=0)
+    assert abs(first - 0.48) < 0.025, first
+    assert abs(last - 0.544) < 0.025, last

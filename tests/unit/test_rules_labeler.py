@@ -96,3 +96,38 @@ def test_v3_report_times_per_scenario_channel_and_cap():
     out = report_times_v3(scenario, event, remote, planned, planned_reported, _Median(50.0))
     delay = out.cast(pa.int64()).to_numpy(zero_copy_only=False)[:4] - event[:4]
     assert delay.tolist() == [120 * DAY] * 4
+
+
+def test_every_planned_scenario_keeps_its_planned_report_logistic_too():
+    codes = np.array([1, 2, 4, 5, 6], dtype=np.int8)  # every planned scenario (v3)
+    event = np.full(5, 100 * DAY, dtype=np.int64)
+    planned_reported = event + np.arange(1, 6) * DAY
+    out = report_times_v3(codes, event, np.ones(5, bool), codes, planned_reported,
+                          _Median(50.0))
+    assert out.cast(pa.int64()).to_numpy().tolist() == planned_reported.tolist()
+
+
+def test_a_last_missing_fraud_is_a_burst_of_one_not_fill():
+    # One payment per merchant, far apart: no window holds two payments.
+    n = 6
+    merchant = np.arange(n)
+    event = np.arange(n, dtype=np.int64) * 10**9
+    out = correct_labels(np.zeros(n, bool), 0, merchant, event, np.ones(n), 3, 1_000,
+                         np.random.default_rng(4), burst_target=1)
+    assert (out == BURST).sum() == 1 and (out != 0).sum() == 1
+    # Two missing: no lone payment makes a burst then; both are fill.
+    out = correct_labels(np.zeros(n, bool), 0, merchant, event, np.ones(n), 3, 1_000,
+                         np.random.default_rng(4), burst_target=2)
+    assert (out == FILL).sum() == 2 and (out != 0).sum() == 2
+
+
+def test_a_burst_can_take_every_payment_of_merchant_zero():
+    # Three payments a second apart at merchant 0 (the only one with risk): one wave
+    # within the 10 s window takes all three.
+    merchant = np.array([0, 0, 0, 1, 1])
+    event = np.array([0, 1, 2, 500, 900], dtype=np.int64) * 1_000_000
+    risk = np.array([1.0, 1.0, 1.0, 0.0, 0.0])
+    for seed in range(5):
+        out = correct_labels(np.zeros(5, bool), 0, merchant, event, risk, 3, 10_000_000,
+                             np.random.default_rng(seed), burst_target=3)
+        assert out.tolist() == [BURST] * 3 + [0, 0], seed
