@@ -105,3 +105,42 @@ def test_campaign_centres_are_uniform_over_the_whole_run_edges_included():
     first, last = x.mean(axis=0)
     assert abs(first - 0.48) < 0.025, first
     assert abs(last - 0.544) < 0.025, last
+
+
+def _velocity(card: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """`episodes.behaviour`'s velocity for hand-made rows: every card owned by customer 0,
+    paying at home (so only the time and card columns matter)."""
+    from types import SimpleNamespace
+
+    from sqlgen.episodes import behaviour
+
+    n = len(card)
+    world = SimpleNamespace(customer_lat=np.zeros(1), customer_lon=np.zeros(1),
+                            customer_rad=np.zeros(1), customer_cos=np.ones(1))
+    pop = SimpleNamespace(card_owner=np.zeros(int(card.max()) + 1, np.int64), world=world,
+                          merchant_country=np.zeros(1, np.int64),
+                          customer_country=np.zeros(1, np.int64))
+    d = {"card_id": card, "event_us": t, "latitude": np.zeros(n), "longitude": np.zeros(n),
+         "remote": np.ones(n, bool), "merchant_id": np.zeros(n, np.int64)}
+    return behaviour(pop, d)["velocity"]
+
+
+def test_velocity_counts_the_cards_payments_in_the_hour_before_to_the_microsecond():
+    # A 75,000-card world (the default), March 2025: card 74,999 pays at 10:00, 10:59:59.9
+    # and 11:00:00.1; card 5 at 10:00 and 10:30. The hour before includes its ends.
+    t0 = 1_740_787_200_000_000 + 10 * 3_600_000_000
+    card = np.array([74_999, 74_999, 74_999, 5, 5])
+    t = t0 + np.array([0, 3_599_900_000, 3_600_100_000, 0, 1_800_000_000])
+    counts = np.round(np.expm1(_velocity(card, t))).astype(int).tolist()
+    assert counts == [0, 1, 1, 0, 1]
+    t = t0 + np.array([0, 3_600_000_000, 3_600_000_001, 0, 1])
+    assert np.round(np.expm1(_velocity(card, t))).astype(int).tolist() == [0, 1, 1, 0, 1]
+
+
+def test_velocity_in_minutes_where_microsecond_keys_would_overflow():
+    # 3 million cards x a month of microseconds passes 2**62: times become whole minutes
+    # after the chunk's first payment. 60 min 54 s after it is minute 60: within the hour.
+    t0 = 1_740_787_200_000_000
+    card = np.array([2_999_999, 2_999_999, 2_999_999])
+    t = t0 + np.array([0, 3_654_000_000, 29 * 86_400_000_000])
+    assert np.round(np.expm1(_velocity(card, t))).astype(int).tolist() == [0, 1, 0]
