@@ -168,3 +168,24 @@ def test_zone_offsets_follow_daylight_saving_over_a_month():
     switch = t0 + 8 * DAY_US + 7 * HOUR_US
     assert off.at(np.array([0, 0]), np.array([switch - MINUTE_US, switch])).tolist() \
         == [-300, -240]
+
+
+def test_user_agents_only_of_browsers_shipped_by_the_runs_year():
+    from sqlgen import networks
+
+    _, by_kind = networks.user_agents()
+    kinds = tuple(by_kind)
+    u = (np.arange(20_000) + 0.5) / 20_000
+    for k, name in enumerate(kinds):
+        codes, weights, years = by_kind[name]
+        year_of = dict(zip(codes.tolist(), years.tolist(), strict=True))
+        kind = np.full(len(u), k)
+        got = networks.device_user_agents(kind, kinds, u, 2023)
+        assert {year_of[c] for c in got.tolist()} == {2023}, name  # none from 2024
+        # By 2024 (or with no year), every browser of the kind with a weight shows up.
+        for year in (2024, None):
+            got = set(networks.device_user_agents(kind, kinds, u, year).tolist())
+            assert got == set(codes[weights > 0].tolist()), (name, year)
+        # Before any shipped: all of them.
+        assert set(networks.device_user_agents(kind, kinds, u, 2000).tolist()) \
+            == set(codes[weights > 0].tolist())
