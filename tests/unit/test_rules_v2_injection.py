@@ -58,3 +58,30 @@ def test_compromised_merchant_cards_were_seen_at_one_merchant_before(chunk):
     for r in fraud:
         visits = np.flatnonzero(genuine & (card == card[r]) & (t < t[r]))
         assert len(visits), r  # the card paid genuinely before it was used elsewhere
+
+
+def test_account_takeover_keeps_each_cards_earlier_payment_genuine(chunk):
+    from types import SimpleNamespace
+
+    from sqlgen.scenarios import account_takeover
+    from sqlgen.scenarios.base import Injector
+
+    ctx, spec, draws, _, _ = chunk
+    # 300 rows, one card each (row i is card i's only payment), in time order; a quota
+    # of 120 attacks needs 61 earlier payments: many rows, so clashes would show.
+    n = 300
+    d = {k: np.asarray(v)[:n].copy() for k, v in draws.items()
+         if isinstance(v, np.ndarray) and len(v) == len(draws["card_id"])}
+    d["card_id"] = np.arange(n)
+    d["event_us"] = np.linspace(spec.t0_us, spec.t0_us + 10 * 86_400_000_000, n).astype(
+        np.int64)
+    before = {k: v.copy() for k, v in d.items()}
+    small = SimpleNamespace(rows=n, t0_us=spec.t0_us, t1_us=spec.t1_us)
+    inj = Injector(ctx.pop, small, d, np.random.default_rng(6))
+    account_takeover.inject(inj, 120)
+    attacks = np.flatnonzero(inj.codes == code("account_takeover"))
+    assert len(attacks) > 60
+    for r in attacks:
+        c = d["card_id"][r]  # the card's earlier payment: row c, untouched and genuine
+        assert inj.codes[c] == 0 and d["card_id"][c] == c, r
+        assert d["event_us"][c] == before["event_us"][c] < d["event_us"][r], r
