@@ -189,3 +189,21 @@ def test_user_agents_only_of_browsers_shipped_by_the_runs_year():
         # Before any shipped: all of them.
         assert set(networks.device_user_agents(kind, kinds, u, 2000).tolist()) \
             == set(codes[weights > 0].tolist())
+
+
+def test_a_sleeping_cards_draw_is_redrawn_three_times_then_stands(ctx):  # noqa: F811
+    import dataclasses
+
+    from sqlgen.plan import plan_chunks
+
+    w = ctx.pop.world
+    spec = dataclasses.replace(plan_chunks(ctx.cfg)[0], rows=200_000)
+    d = draws_v3.skeleton_v3(ctx.pop, spec, np.random.default_rng(1))
+    month = spec.year * 12 + spec.month
+    # q: the share of draws landing on a card asleep this month (by card popularity);
+    # a draw stays there only if it and its three redraws all do: q**4 of the rows.
+    p = np.diff(w.cards.cdf, prepend=0.0)
+    q = p[draws_v3._dormant(np.arange(len(p)), month, w.seed)].sum()
+    assert 0.1 < q < 0.2
+    asleep = draws_v3._dormant(d["card_id"], month, w.seed).sum()
+    assert 0.6 < asleep / (spec.rows * q**4) < 1.5, (asleep, spec.rows * q**4)
