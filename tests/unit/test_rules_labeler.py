@@ -131,3 +131,23 @@ def test_a_burst_can_take_every_payment_of_merchant_zero():
         out = correct_labels(np.zeros(5, bool), 0, merchant, event, risk, 3, 10_000_000,
                              np.random.default_rng(seed), burst_target=3)
         assert out.tolist() == [BURST] * 3 + [0, 0], seed
+
+
+def test_bursts_get_three_waves_per_burst_needed_plus_one_then_fill():
+    # Merchant 0: three payments at one instant (risk 1 each); merchants 1-12: one lone
+    # payment each, far apart (risk 1). A wave is anchored on a payment by risk, so it
+    # lands on merchant 0 (a burst of 3) with probability 3/15 = 0.2; elsewhere its
+    # window holds one payment and it is skipped. One burst of 3 is wanted: 3 x (1 + 1)
+    # = 6 waves, so it is all fill with probability 0.8**6 = 0.262.
+    merchant = np.r_[[0, 0, 0], np.arange(1, 13)]
+    event = np.r_[[0, 0, 0], np.arange(1, 13) * 10**9].astype(np.int64)
+    risk = np.ones(15)
+    outcomes = []
+    for seed in range(2_000):
+        out = correct_labels(np.zeros(15, bool), 0, merchant, event, risk, 3, 1_000_000,
+                             np.random.default_rng(seed), burst_target=3)
+        assert (out != 0).sum() == 3
+        burst = (out == BURST).sum()
+        assert burst in (0, 3) and (burst == 0 or (out[:3] == BURST).all())
+        outcomes.append(burst == 0)
+    assert abs(np.mean(outcomes) - 0.8**6) < 0.035, np.mean(outcomes)
