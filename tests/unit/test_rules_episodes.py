@@ -144,3 +144,29 @@ def test_velocity_in_minutes_where_microsecond_keys_would_overflow():
     card = np.array([2_999_999, 2_999_999, 2_999_999])
     t = t0 + np.array([0, 3_654_000_000, 29 * 86_400_000_000])
     assert np.round(np.expm1(_velocity(card, t))).astype(int).tolist() == [0, 1, 0]
+
+
+def test_a_residential_proxy_exits_through_a_household_of_the_city_any_customer(ctx):  # noqa: F811
+    from sqlgen.chunks import draw_chunk
+    from sqlgen.plan import plan_chunks
+
+    draws, _, _ = draw_chunk(ctx, plan_chunks(ctx.cfg)[1])
+    pop = ctx.pop
+    # Every ring attempt seen in the home city of customer 0 (customer ids start at 0).
+    city = pop.world.customer_home[0]
+    residents = np.flatnonzero(pop.world.customer_home == city)
+    assert 0 < len(residents) <= 20
+
+    def addresses(proxy: bool) -> np.ndarray:
+        d = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in draws.items()}
+        d["fraud_city"] = np.where(d["fraud_device"] >= 0, city, -1)
+        d["proxy"] = (d["fraud_device"] >= 0) & proxy
+        pop.planner.devices(d, np.random.default_rng(3))
+        return np.asarray(d["ip"])
+
+    ring = addresses(False)  # the ring's own addresses (hashed, no randomness)
+    rows = np.flatnonzero(ring != np.asarray(draws["ip"]))  # the ring's devices' rows
+    assert len(rows) > 5 * len(residents)
+    # Through a proxy, each of those rows leaves from a resident's home line instead.
+    via = addresses(True)
+    assert (via[rows] != ring[rows]).all()
