@@ -382,17 +382,18 @@ def _score(results: list[tuple[str, str, str]], equivalent: dict[str, str], seed
 
 def rescore(logs: list[Path], equivalent: dict[str, str], min_rate: float) -> int:
     """The score of earlier runs' output, with today's triage of equivalent mutants: the
-    sample of the first log, each mutant's status from the last log that ran it."""
+    mutants of every log (parts of one sample), each with its status in the last log
+    that ran it (a re-run of the survivors after new tests, or of time-outs)."""
     results: dict[str, tuple[str, str, str]] = {}
     seed = None
-    for i, log in enumerate(logs):
+    for log in logs:
         for line in log.read_text().splitlines():
             if line.startswith("mutation_sample:") and seed is None:
                 seed = line.rsplit("seed ", 1)[-1]
             parts = line.split()
             if len(parts) >= 3 and parts[0] in (mutation_check.KILLED, mutation_check.SURVIVED,
                                                 mutation_check.ERROR) \
-                    and parts[1].endswith("s") and (i == 0 or parts[2] in results):
+                    and parts[1].endswith("s"):
                 results[parts[2]] = (parts[2], parts[2].split(":", 1)[0], parts[0])
     return _score(list(results.values()), equivalent, seed, min_rate)
 
