@@ -80,7 +80,8 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "publication": (
         ("sqlgen/writer.py", "sqlgen/ownership.py"),
-        ("tests/unit/test_publish_order.py", "tests/integration/test_publish.py",
+        ("tests/unit/test_rules_publication.py", "tests/unit/test_publish_order.py",
+         "tests/integration/test_publish.py",
          "-k", "not (fault_raised and fallback) and not failing_once and not brackets "
          "and not glob"),
     ),
