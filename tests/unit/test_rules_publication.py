@@ -55,3 +55,42 @@ def test_tidying_before_reading_closes_the_lock_file(tmp_path):
     for _ in range(5):
         out.recover_for_reading()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def _first_layout(root):
+    """An out_dir of the first layout: real payments/ and catalog/, a database file,
+    `.sqlgen/lock` and no owner marker."""
+    for name in ("payments", "catalog"):
+        (root / name).mkdir(parents=True)
+    (root / "payments" / "part-0.parquet").write_bytes(b"p")
+    (root / "sqlgen.duckdb").write_bytes(b"db")
+    (root / ".sqlgen").mkdir()
+    (root / ".sqlgen" / "lock").touch()
+    return OutputDir(root)
+
+
+def test_claiming_a_first_layout_out_dir_converts_it_once_and_marks_it(tmp_path):
+    from sqlgen import ownership
+
+    out = _first_layout(tmp_path / "out")
+    inode = os.lstat(out.root / "payments").st_ino
+    assert ownership.status(out) == "legacy"
+    ownership.claim(out, "legacy")
+    # Marked as ours (the next run sees an owned out_dir, not the first layout again).
+    marker = json.loads((out.state / ownership.OWNER).read_text())
+    assert marker == {"created_by": "sqlgen", "layout": 2}
+    assert ownership.status(out) == "owned"
+    # The database moved behind sqlgen's link; the real directories stay where they are.
+    assert out.is_our_link("sqlgen.duckdb")
+    assert (out.runs / ownership.LEGACY_RUN / "sqlgen.duckdb").read_bytes() == b"db"
+    assert os.lstat(out.root / "payments").st_ino == inode
+
+
+@pytest.mark.parametrize("kind", ["owned", "new"])
+def test_claiming_an_owned_or_new_out_dir_converts_nothing(tmp_path, kind):
+    from sqlgen import ownership
+
+    out = _first_layout(tmp_path / "out")
+    ownership.claim(out, kind)
+    assert not out.runs.exists() and not (out.state / ownership.OWNER).exists()
+    assert (out.root / "sqlgen.duckdb").read_bytes() == b"db"
