@@ -348,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
             if status == mutation_check.ERROR:
                 print("    " + detail.replace("\n", "\n    "), flush=True)
+            elif detail == "timed out":  # on a loaded host a survivor may just be slow
+                print(f"    timed out after --timeout {args.timeout:g} s: counted killed; "
+                      "confirm with --only and a longer --timeout", flush=True)
     print(f"\n{len(results)} mutants in {time.monotonic() - started:.0f} s")
     return _score(results, equivalent, seed, args.min_rate)
 
