@@ -94,3 +94,21 @@ def test_claiming_an_owned_or_new_out_dir_converts_nothing(tmp_path, kind):
     ownership.claim(out, kind)
     assert not out.runs.exists() and not (out.state / ownership.OWNER).exists()
     assert (out.root / "sqlgen.duckdb").read_bytes() == b"db"
+
+
+def test_the_database_link_is_made_once_and_durably(tmp_path, monkeypatch):
+    out = OutputDir(tmp_path)
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.path.realpath(f"/proc/self/fd/{fd}"))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    out.ensure_links()
+    assert out.is_our_link("sqlgen.duckdb")
+    assert os.path.realpath(tmp_path) in synced  # the new link's directory entry
+    synced.clear()
+    out.ensure_links()  # already there: nothing to do, nothing to sync
+    assert synced == []
