@@ -618,8 +618,8 @@ def behaviour(pop: Population, d: Draws) -> dict[str, np.ndarray]:
     owner = pop.card_owner[card]
     # Earlier payments of the same card within the hour; minutes instead of microseconds
     # where packed (card, time) keys would overflow 62 bits.
-    t_min = int(t.min(initial=0))
-    t_rel, hour = (t - t_min if t_min else t), HOUR_US
+    t_min = int(t.min()) if len(t) else 0  # times from the chunk's first payment
+    t_rel, hour = t - t_min, HOUR_US
     if (int(card.max(initial=0)) + 1) * (int(t_rel.max(initial=0)) + hour + 1) >= 1 << 62:
         t_rel, hour = t_rel // 60_000_000, 60
     count = sampling.recent_counts(card, t_rel, hour)

@@ -67,3 +67,22 @@ def test_a_lost_answer_to_the_landed_manifest_put_keeps_the_run(aws, monkeypatch
     delivery.abandon()
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=RAW)["Contents"]}
     assert keys == {data_key, ".sqlgen/payments/manifest.json"}
+
+
+def test_abandon_keeps_a_committed_runs_objects_and_needs_no_target(aws):
+    s3 = aws["s3"]
+    s3.create_bucket(Bucket=RAW)
+    cfg = S3Config(prefix="payments/")
+    run = "20250101T000000000000Z-0123abcd"  # runner.new_run_id's form
+    # Before `begin` got a target (SSM failed): nothing to remove, no error.
+    Delivery(cfg, run, with_catalogs=False).abandon()
+    delivery = Delivery(cfg, run, with_catalogs=False)
+    delivery.target = Target(cfg, RAW, run)
+    key = delivery.target.key("year=2025/month=01/part-00000.parquet")
+    s3.put_object(Bucket=RAW, Key=key, Body=b"data")
+    delivery.committed = True  # the manifest listing it may be stored: it stays
+    delivery.abandon()
+    assert s3.get_object(Bucket=RAW, Key=key)["Body"].read() == b"data"
+    delivery.committed = False  # not committed: this run's objects go
+    delivery.abandon()
+    assert s3.list_objects_v2(Bucket=RAW).get("KeyCount", 0) == 0

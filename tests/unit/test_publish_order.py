@@ -83,6 +83,11 @@ def test_publication_happens_in_the_protocols_order(good, monkeypatch, exchange)
     swap = _index(events, "rename", lambda v: v.endswith(f" -> {state / 'current'}"))
     unjournal = _index(events, "unlink", lambda v: v == str(state / "publish.json"))
     assert promote < journal_tmp < commit < first_move < catalog_move < swap < unjournal
+    if not exchange:  # two renames a directory: aside, then the new one in, then the next
+        back = _index(events, "rename",
+                      lambda v: v == f"{run_dir / 'payments'} -> {out / 'payments'}")
+        assert first_move < back < catalog_move
+        assert events[first_move][1] == f"{out / 'payments'} -> {run_dir / 'payments.prev'}"
     # The run's files are durable before the commit point...
     synced = {v for k, v in events[promote:commit] if k == "fsync"}
     assert {str(run_dir / "payments"), str(run_dir / "catalog"), str(run_dir),

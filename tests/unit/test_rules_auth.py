@@ -146,3 +146,25 @@ def test_rates_at_their_bounds():
         for testing in (~one, one):
             out = authorise(one, testing, one, amount, ~one, cfg, np.random.default_rng(1))
             assert (out != APPROVED).mean() == declined, (rate, testing[0])
+
+
+def test_screen_declines_five_genuine_per_fraud_caught_by_channel_and_amount():
+    # 2,000 fraud attempts all stopped (about 70% of them `suspected_fraud`), then
+    # 90,000 approved genuine rows in three interleaved kinds: online at 0.04 EUR, online
+    # at 0 EUR (read as one cent) and in person at 0.04 EUR. The median log amount is
+    # log(0.04), so the weights are sqrt(amount / 0.04) x 3 online: 3 : 1.5 : 1.
+    n_fraud, n = 2_000, 90_000
+    fraud = np.r_[np.ones(n_fraud, bool), np.zeros(n, bool)]
+    remote = np.r_[np.ones(n_fraud, bool), np.tile([True, True, False], n // 3)]
+    amount = np.r_[np.ones(n_fraud), np.tile([0.04, 0.0, 0.04], n // 3)]
+    none = np.zeros(len(fraud), bool)
+    cfg = AuthConfig(genuine_decline_rate=0.0, fraud_decline_rate=1.0)
+    out = authorise(fraud, none, remote, amount, none, cfg, np.random.default_rng(3))
+    sf = reason_code("suspected_fraud")
+    caught = int((out[:n_fraud] == sf).sum())
+    assert 0.65 < caught / n_fraud < 0.75
+    flagged = (out[n_fraud:] == sf).reshape(-1, 3).sum(axis=0)
+    assert set(np.unique(out[n_fraud:])) == {APPROVED, sf}
+    # Five false positives per fraud caught, shared 3 : 1.5 : 1 (6 : 3 : 2).
+    assert abs(flagged.sum() / (5 * caught) - 1) < 0.05, (flagged, caught)
+    assert np.allclose(flagged / flagged.sum(), [6 / 11, 3 / 11, 2 / 11], atol=0.015), flagged

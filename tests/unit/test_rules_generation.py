@@ -161,6 +161,12 @@ def test_a_holder_pays_only_from_own_devices_within_their_count(ctx):
     assert (slot >= 0).all()  # one of the holder's own devices
     assert (slot < pop.devices.count[owner]).all()  # and one they have
     assert (slot == pop.devices.count[owner] - 1).any()  # the last one is used too
+    # Slot k >= 1 is used when u < 0.4**k for each k: slot 0 in 60% of payments, slot 1
+    # in 0.4 - 0.16 = 24% (holders with three devices or more).
+    many = pop.devices.count[owner] >= 3
+    assert many.sum() > 200
+    assert abs((slot[many] == 0).mean() - 0.6) < 0.08
+    assert abs((slot[many] == 1).mean() - 0.24) < 0.07
 
 
 def test_trips_half_domestic_the_rest_spread_over_countries_by_weight(ctx):
@@ -355,6 +361,8 @@ def test_small_sums_at_digital_goods_merchants(ctx):
     amount = draws["amount_base"][rows]
     small = np.isin(np.round(amount, 2), [0.99, 1.49, 1.99, 2.99, 4.99])
     assert 0.2 < small.mean() < 0.4  # _MICRO_SHARE 0.3 of them (few others land there)
+    # EUR price points of digital goods, each of the five in use.
+    assert np.unique(np.round(amount[small], 2)).tolist() == [0.99, 1.49, 1.99, 2.99, 4.99]
 
 
 def test_payments_moved_by_the_last_resort_are_placed_for_their_new_holder(ctx):

@@ -189,3 +189,58 @@ def test_v3_unreported_frauds_have_no_report_false_reports_come_after_the_paymen
     t = out.cast(pa.int64()).to_numpy(zero_copy_only=False)
     assert (t[[2, 3]] - event[[2, 3]] >= 1_000_000).all()  # at least a second later
     assert (t[[2, 3]] - event[[2, 3]] <= 120 * DAY).all()  # within the chargeback window
+
+
+def test_every_planned_scenario_keeps_its_planned_report_logistic_too():
+    codes = np.array([1, 2, 4, 5, 6], dtype=np.int8)  # every planned scenario (v3)
+    event = np.full(5, 100 * DAY, dtype=np.int64)
+    planned_reported = event + np.arange(1, 6) * DAY
+    out = report_times_v3(codes, event, np.ones(5, bool), codes, planned_reported,
+                          _Median(50.0))
+    assert out.cast(pa.int64()).to_numpy().tolist() == planned_reported.tolist()
+
+
+def test_a_last_missing_fraud_is_a_burst_of_one_not_fill():
+    # One payment per merchant, far apart: no window holds two payments.
+    n = 6
+    merchant = np.arange(n)
+    event = np.arange(n, dtype=np.int64) * 10**9
+    out = correct_labels(np.zeros(n, bool), 0, merchant, event, np.ones(n), 3, 1_000,
+                         np.random.default_rng(4), burst_target=1)
+    assert (out == BURST).sum() == 1 and (out != 0).sum() == 1
+    # Two missing: no lone payment makes a burst then; both are fill.
+    out = correct_labels(np.zeros(n, bool), 0, merchant, event, np.ones(n), 3, 1_000,
+                         np.random.default_rng(4), burst_target=2)
+    assert (out == FILL).sum() == 2 and (out != 0).sum() == 2
+
+
+def test_a_burst_can_take_every_payment_of_merchant_zero():
+    # Three payments a second apart at merchant 0 (the only one with risk): one wave
+    # within the 10 s window takes all three.
+    merchant = np.array([0, 0, 0, 1, 1])
+    event = np.array([0, 1, 2, 500, 900], dtype=np.int64) * 1_000_000
+    risk = np.array([1.0, 1.0, 1.0, 0.0, 0.0])
+    for seed in range(5):
+        out = correct_labels(np.zeros(5, bool), 0, merchant, event, risk, 3, 10_000_000,
+                             np.random.default_rng(seed), burst_target=3)
+        assert out.tolist() == [BURST] * 3 + [0, 0], seed
+
+
+def test_bursts_get_three_waves_per_burst_needed_plus_one_then_fill():
+    # Merchant 0: three payments at one instant (risk 1 each); merchants 1-12: one lone
+    # payment each, far apart (risk 1). A wave is anchored on a payment by risk, so it
+    # lands on merchant 0 (a burst of 3) with probability 3/15 = 0.2; elsewhere its
+    # window holds one payment and it is skipped. One burst of 3 is wanted: 3 x (1 + 1)
+    # = 6 waves, so it is all fill with probability 0.8**6 = 0.262.
+    merchant = np.r_[[0, 0, 0], np.arange(1, 13)]
+    event = np.r_[[0, 0, 0], np.arange(1, 13) * 10**9].astype(np.int64)
+    risk = np.ones(15)
+    outcomes = []
+    for seed in range(2_000):
+        out = correct_labels(np.zeros(15, bool), 0, merchant, event, risk, 3, 1_000_000,
+                             np.random.default_rng(seed), burst_target=3)
+        assert (out != 0).sum() == 3
+        burst = (out == BURST).sum()
+        assert burst in (0, 3) and (burst == 0 or (out[:3] == BURST).all())
+        outcomes.append(burst == 0)
+    assert abs(np.mean(outcomes) - 0.8**6) < 0.035, np.mean(outcomes)
