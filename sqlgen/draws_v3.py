@@ -118,7 +118,8 @@ class World:
         active = cfg.catalog.num_cards
         card_pop = np.asarray(ctx.card_popularity)[:active]
         cap_share = cfg.behaviour.max_card_payments_per_day / _LOAD / per_day
-        self.cards = sampling.CdfSampler(bounded_weights(card_pop, cap_share))
+        self.card_weights = bounded_weights(card_pop, cap_share)
+        self.cards = sampling.CdfSampler(self.card_weights)
         self.n_cards = active  # cards payments are moved to over a cap
         self.n_all_cards = len(ctx.card_popularity)
         self._offsets: dict[tuple[int, int], world.ZoneOffsets] = {}
@@ -306,7 +307,7 @@ def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> D
     return {"event_us": utc, "card_id": cards, "amount_raw": amount, **placed}
 
 
-_RUNS = 0.02  # of genuine payments followed by a run of more at the same merchant
+_RUNS = 0.04  # of genuine payments followed by a run of more at the same merchant
 _RUN_GAP_US = 90e6  # median gap within a run (a retry, another item in an app)
 
 
