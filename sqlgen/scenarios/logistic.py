@@ -22,8 +22,9 @@ _COUNTERFEIT = 0.3  # of cards used in person with a cloned card (`Rings.cashout
 def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     """v3: a stolen card (riskier cards more often) used a few times, hours to days
     apart, by a fraudster of a ring: at risky merchants or where the holder would
-    shop, online from the ring's devices or (30%) in person with a cloned card (mostly in
-    the victim's town), in the ring's hours (night for some), amounts a little above the card's own level."""
+    shop, online from the ring's devices or (30%) in person with a cloned card (mostly
+    in the victim's town), in the ring's hours (night for some), amounts a little above
+    the card's own level."""
     sizes = spree_sizes(n, 1, 4, rng)
     k = len(sizes)
     ring = pl.rings.pick(k, rng)

@@ -97,7 +97,7 @@ def _chunk(ctx):
 
 
 def test_rings_place_phone_orders_as_holders_do(ctx):
-    draws, codes, _ = _chunk(ctx)
+    draws, _, _ = _chunk(ctx)
     combos = combo_table()
     ring_rows = np.flatnonzero((draws["fraud_device"] >= 0) & ~draws["present"]
                                & (draws["ring"] >= 0))
@@ -110,7 +110,7 @@ def test_rings_place_phone_orders_as_holders_do(ctx):
 
 
 def test_burst_fingerprints_are_new_devices(ctx):
-    draws, codes, _ = _chunk(ctx)
+    draws, _, _ = _chunk(ctx)
     burst_rows = (draws["plan_code"] == scenario_code("burst")) & (draws["fraud_device"] >= 0)
     other = (draws["plan_code"] > 0) & (draws["plan_code"] != scenario_code("burst")) & (
         draws["fraud_device"] >= 0)
