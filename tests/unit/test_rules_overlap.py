@@ -120,3 +120,33 @@ def test_burst_fingerprints_are_new_devices(ctx):
     assert draws["device_fresh"][burst_rows].any()
     assert not draws["device_fresh"][other].any()
     assert episodes._FRESH_FINGERPRINT == {"burst": 0.6}
+
+
+def test_genuine_runs_repeat_card_and_merchant_within_minutes():
+    from types import SimpleNamespace
+
+    from sqlgen import draws_v3
+
+    n = 40_000
+    rng = np.random.default_rng(7)
+    t = np.sort(rng.integers(DAY0, DAY0 + DAY_US, n))
+    d = {"event_us": t, "card_id": np.arange(n), "merchant_id": np.arange(n) + 10 * n,
+         "remote": np.zeros(n, dtype=bool), "away": np.zeros(n, dtype=bool),
+         "latitude": np.zeros(n), "longitude": np.zeros(n),
+         "zone": np.zeros(n, dtype=np.int16), "ip_city": np.full(n, -1, dtype=np.int64),
+         "amount_raw": np.full(n, 10.0)}
+    spec = SimpleNamespace(t0_us=DAY0, t1_us=DAY0 + DAY_US)
+    draws_v3.genuine_runs(None, spec, d, np.zeros(n, dtype=np.int8), rng)
+    # Each card had one payment at its own merchant: a card with more is a run.
+    count = np.bincount(d["card_id"], minlength=n)
+    assert (d["merchant_id"] - d["card_id"] == 10 * n).all()  # same card, same merchant
+    runs = count[count > 1]
+    # 4% of payments start a run of 1-4 more (mean 2.5): about 10% of rows are in runs.
+    assert draws_v3._RUNS == 0.04
+    assert 0.034 < len(runs) / n < 0.046
+    assert runs.max() <= 5
+    order = np.lexsort((d["event_us"], d["card_id"]))
+    c, tt = d["card_id"][order], d["event_us"][order]
+    gaps = np.diff(tt)[np.diff(c) == 0]
+    assert 60e6 < np.median(gaps) < 130e6  # about a minute and a half (microseconds)
+    assert (d["amount_raw"] >= 3.0).all() and (d["amount_raw"] <= 15.0).all()
