@@ -356,7 +356,10 @@ def test_small_sums_at_digital_goods_merchants(ctx):
     assert len(rows) > 100
     amount = draws["amount_base"][rows]
     small = np.isin(np.round(amount, 2), [0.99, 1.49, 1.99, 2.99, 4.99])
-    assert 0.2 < small.mean() < 0.4  # _MICRO_SHARE 0.3 of them (few others land there)
+    # _MICRO_SHARE 0.5 of the skeleton's rows there (few others land on those points);
+    # genuine runs (12% of them start one there) then add rows priced off their first
+    # payment, not on the points: about a fifth of the rows.
+    assert 0.3 < small.mean() < 0.5
 
 
 def test_payments_moved_by_the_last_resort_are_placed_for_their_new_holder(ctx):

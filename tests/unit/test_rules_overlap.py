@@ -136,15 +136,20 @@ def test_genuine_runs_repeat_card_and_merchant_within_minutes():
          "zone": np.zeros(n, dtype=np.int16), "ip_city": np.full(n, -1, dtype=np.int64),
          "amount_raw": np.full(n, 10.0)}
     spec = SimpleNamespace(t0_us=DAY0, t1_us=DAY0 + DAY_US)
-    draws_v3.genuine_runs(None, spec, d, np.zeros(n, dtype=np.int8), rng)
+    digital = np.zeros(11 * n, dtype=bool)
+    digital[10 * n + n // 2:] = True  # the second half's merchants sell digital goods
+    draws_v3.genuine_runs(SimpleNamespace(is_testing_merchant=digital), spec, d,
+                          np.zeros(n, dtype=np.int8), rng)
     # Each card had one payment at its own merchant: a card with more is a run.
     count = np.bincount(d["card_id"], minlength=n)
     assert (d["merchant_id"] - d["card_id"] == 10 * n).all()  # same card, same merchant
-    runs = count[count > 1]
-    # 4% of payments start a run of 1-4 more (mean 2.5): about 10% of rows are in runs.
-    assert draws_v3._RUNS == 0.04
-    assert 0.034 < len(runs) / n < 0.046
-    assert runs.max() <= 5
+    runs = count > 1
+    # 4% of payments start a run of 1-4 more, 12% at digital-goods merchants.
+    assert (draws_v3._RUNS, draws_v3._DIGITAL_RUNS) == (0.04, 0.12)
+    half = n // 2
+    assert 0.032 < runs[:half].sum() / half < 0.048
+    assert 0.105 < runs[half:].sum() / half < 0.135
+    assert count.max() <= 5
     order = np.lexsort((d["event_us"], d["card_id"]))
     c, tt = d["card_id"][order], d["event_us"][order]
     gaps = np.diff(tt)[np.diff(c) == 0]
