@@ -120,7 +120,8 @@ class World:
         active = cfg.catalog.num_cards
         card_pop = np.asarray(ctx.card_popularity)[:active]
         cap_share = cfg.behaviour.max_card_payments_per_day / _LOAD / per_day
-        self.cards = sampling.CdfSampler(bounded_weights(card_pop, cap_share))
+        self.card_weights = bounded_weights(card_pop, cap_share)
+        self.cards = sampling.CdfSampler(self.card_weights)
         self.n_cards = active  # cards payments are moved to over a cap
         self.n_all_cards = len(ctx.card_popularity)
         self._offsets: dict[tuple[int, int], world.ZoneOffsets] = {}
@@ -308,17 +309,23 @@ def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> D
     return {"event_us": utc, "card_id": cards, "amount_raw": amount, **placed}
 
 
-_RUNS = 0.02  # of genuine payments followed by a run of more at the same merchant
+_RUNS = 0.04  # of genuine payments followed by a run of more at the same merchant
 _RUN_GAP_US = 90e6  # median gap within a run (a retry, another item in an app)
+# At digital-goods and misc merchants (`population.testing_merchants`) runs are more
+# common: in-app purchases and top-ups come several small sums at a time, the shape of
+# a card test.
+_DIGITAL_RUNS = 0.12
 
 
 def genuine_runs(ctx: Population, spec: ChunkSpec, d: Draws, codes: np.ndarray,
                  rng: np.random.Generator) -> None:
-    """Genuine life makes velocity too: some payments are followed within minutes by
-    1-4 more of the same card at the same merchant (a retry after a decline, more items
-    in an app, a split bill), written over other random genuine rows of the chunk."""
+    """Genuine life makes velocity too: some payments (`_RUNS`; `_DIGITAL_RUNS` at
+    digital-goods merchants) are followed within minutes by 1-4 more of the same card
+    at the same merchant (a retry after a decline, more items in an app, a split bill),
+    written over other random genuine rows of the chunk."""
     genuine = np.flatnonzero(codes == 0)
-    src = genuine[rng.random(len(genuine)) < _RUNS]
+    rate = np.where(ctx.is_testing_merchant[d["merchant_id"][genuine]], _DIGITAL_RUNS, _RUNS)
+    src = genuine[rng.random(len(genuine)) < rate]
     src = src[d["event_us"][src] < spec.t1_us - 30 * 60_000_000]
     sizes = rng.integers(1, 5, len(src))
     k = int(sizes.sum())

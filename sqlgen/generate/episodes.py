@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sqlgen import sampling
-from sqlgen.combos import Draws, combo_table, own_kind, vocab_code
+from sqlgen.combos import Draws, combo_code, combo_table, own_kind, vocab_code
 from sqlgen.errors import SqlgenError
 from sqlgen.generate import draws_v3
 from sqlgen.generate.plan import ChunkSpec, to_us
@@ -77,7 +77,7 @@ _KEEP_US = DAY_US  # attempts kept before the latest slice (slices a little out 
 # 4 slices of its length).
 _BACK_US = 4 * DAY_US
 _CACHED_DAYS = 4  # day blocks kept for reuse
-_ATTEMPTS_PER_RING = 40  # rings in a run: planned attempts / this (at least 20)
+_ATTEMPTS_PER_RING = 100  # rings in a run: planned attempts / this (at least 20)
 _PROXY_SHARE = 0.8  # of fraud rows seen near the victim's home (residential proxies)
 _RING_DEVICES = (2, 8)  # devices per ring (inclusive)
 _RING_IPS = 4  # addresses per ring (proxies, a few hosting ranges)
@@ -89,16 +89,28 @@ _RING_IP_DAYS = (3.0, 60.0)
 # network (malware, remote access, someone of the household).
 _OWN_DEVICE = {"account_takeover": 0.45, "compromised_merchant": 0.25, "logistic": 0.3,
                "burst": 0.1}
+# Of a scenario's attempts from the ring's devices, this share come through an
+# anti-detect browser that shows a new fingerprint for each payment: a device never
+# seen before, as a genuine guest checkout or new browser is.
+_FRESH_FINGERPRINT = {"burst": 0.6}
 _RING_FAVOURITES = 12  # merchants a ring cashes out at
-_FAVOURITE_SHARE = 0.25  # of a ring's attempts at its favourites (else anywhere online)
+_FAVOURITE_SHARE = 0.15  # of a ring's attempts at its favourites (else anywhere online)
+# Cloned cards are mostly used near where they were skimmed (a local crew, or a mule of
+# the ring in the victim's town): this share of card-present fraud is at a shop of the
+# victim's own shopping town, the rest in the ring's city.
+LOCAL_CASHOUT = 0.6
+# Of a ring's card-not-present attempts, this share are mail or telephone orders (the
+# genuine remote share of moto in `schema/reference.yaml`, 5 of 38): channel moto,
+# entry manual, like the holder's own phone orders.
+_MOTO_SHARE = 5 / 38
 _NIGHT_RINGS = 0.2  # rings working at night, local time (centred near 02:00)
 _RETRY_SHARE = 0.3  # episodes whose ring tries the card again after its block
 _CARD_LEVEL_SIGMA = 0.5  # spread of cards' spending levels (log scale)
 _NEW_DEVICE = 0.15  # genuine remote payments from a new device (phone, browser, guest)
 _BIG_PURCHASE = 0.01  # genuine payments several times the card's usual
-_MICRO_SHARE = 0.3  # genuine payments at digital-goods merchants that are small sums
+_MICRO_SHARE = 0.5  # genuine payments at digital-goods merchants that are small sums
 _AFTER_BLOCK_REPORT_US = (60_000_000, HOUR_US)  # an attempt after the block: reported this soon
-_TRY_BLOCKED = 0.25  # of a holder's payments in the grace days still tried on the old card
+_TRY_BLOCKED = 0.5  # of a holder's payments in the grace days still tried on the old card
 _SALT_RING_DEVICE = 0x51A6
 _SALT_IP = 0x1B7E
 
@@ -129,11 +141,22 @@ class Rings:
         self.home_merchants = pop.home_merchants
         self.customer_country, self.card_owner = pop.customer_country, pop.card_owner
         self.in_city = w.in_city
+        self.victim_town = w.customer_shop_city
         self.seed = seed
 
     def shops(self, ring: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A shop in each ring's city (-1 where the city has none)."""
         return self.in_city.draw(self.city[ring], rng)
+
+    def cashout_shops(self, ring: np.ndarray, card: np.ndarray,
+                      rng: np.random.Generator) -> np.ndarray:
+        """Where a cloned card is used in person: a shop of the victim's own shopping
+        town (`LOCAL_CASHOUT` of the time: no distance from home to give it away), else
+        a shop of the ring's city (-1 where that city has none)."""
+        ring_shop = self.shops(ring, rng)
+        local = self.in_city.draw(self.victim_town[self.card_owner[card]], rng)
+        near = (rng.random(len(ring)) < LOCAL_CASHOUT) & (local >= 0)
+        return np.where(near, local, ring_shop)
 
     def pick(self, k: int, rng: np.random.Generator) -> np.ndarray:
         return rng.integers(0, self.n, k)
@@ -197,6 +220,7 @@ class Planner:
         risk = pop.merchant_risk * pop.merchant_popularity * pop.world.fraud_weight
         self._breach = sampling.CdfSampler(risk if risk.sum() > 0 else np.ones(len(risk)))
         self._risky: sampling.CdfSampler | None = None
+        self._by_country: sampling.GroupSampler | None = None
         self._n_days = int((self.t1 - self.t0) // DAY_US)
         self._planners = [s for s in REGISTRY if s.plan is not None and self.totals.get(s.name)]
         self._per_day = {s.name: largest_remainder(self.totals[s.name],
@@ -224,6 +248,16 @@ class Planner:
     # -- what scenario planners use ------------------------------------------------
     def victims(self, k: int, rng: np.random.Generator) -> np.ndarray:
         return self.pop.world.cards.draw(k, rng)
+
+    def victims_in(self, country: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Cards (by payments) of holders living in each given country (any card where
+        a country has none)."""
+        if self._by_country is None:
+            w = self.pop.world
+            owner_country = self.pop.customer_country[self.pop.card_owner[:w.n_cards]]
+            self._by_country = sampling.GroupSampler(owner_country, w.card_weights)
+        card = self._by_country.draw(country, rng)
+        return np.where(card >= 0, card, self.victims(len(country), rng))
 
     def risky_victims(self, k: int, rng: np.random.Generator) -> np.ndarray:
         """Cards by payments x hidden card risk (the logistic draw's card risk)."""
@@ -538,7 +572,10 @@ class Planner:
         ecom = vocab_code("channel", "ecom")
         entry = np.where(rng.random(len(f)) < 0.8, vocab_code("pos_entry_mode", "ecommerce"),
                          vocab_code("pos_entry_mode", "credential_on_file"))
-        d["combo"][f] = (ecom * n_dev + kind) * n_ent + entry
+        combo = (ecom * n_dev + kind) * n_ent + entry
+        # Phone and mail orders too, as the holder's own remote payments are.
+        moto = rng.random(len(f)) < _MOTO_SHARE
+        d["combo"][f] = np.where(moto, combo_code("moto", "desktop", "manual"), combo)
         d["ua_idx"][f] = networks.device_user_agents(
             kind, vocab["device_type"], u2, self.cfg.temporal.end_date.year)
         # Addresses too: one per (ring, city, slot, period), in a provider block of the
@@ -564,6 +601,9 @@ class Planner:
                                                 self.pop.customer_country[host], lease)
         d["device_null"][f] = False
         d["device_fresh"][f] = False
+        u = rng.random(len(f))
+        for name, share in _FRESH_FINGERPRINT.items():
+            d["device_fresh"][f[(d["plan_code"][f] == scenario_code(name)) & (u < share)]] = True
         d["is_recurring"][f] = False
         remote = combo_table()["channel"][d["combo"]] != vocab_code("channel", "pos")
         fresh = remote & (d["fraud_device"] < 0) & (rng.random(len(remote)) < _NEW_DEVICE)

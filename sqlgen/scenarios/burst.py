@@ -7,6 +7,8 @@ import numpy as np
 
 from sqlgen.scenarios.base import Attempts, ReportDelay, Scenario, attempts, spree_sizes
 
+SAME_COUNTRY = 0.8  # of a wave's cards (after its first) held in the merchant's country
+
 
 def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     """v3: a cash-out wave: a ring uses `label.burst_size` (±2) stolen cards at one of
@@ -22,6 +24,11 @@ def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     card = pl.victims(len(wave), rng)
     first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     merchant = pl.rings.merchants(ring, card[first], rng)
+    # Card numbers are sold in batches by issuer country: most of a wave's other cards
+    # are of holders of the merchant's country (a domestic purchase for each of them).
+    rest = np.flatnonzero(rng.random(len(wave)) < SAME_COUNTRY)
+    rest = rest[rest != first[wave[rest]]]
+    card[rest] = pl.victims_in(pl.pop.merchant_country[merchant[wave[rest]]], rng)
     window = int(label.burst_window_minutes * 60e6)
     t = centre[wave] + rng.integers(-window, window + 1, len(wave))
     return attempts(t, card, merchant[wave], SCENARIO.code, ring[wave],

@@ -86,8 +86,9 @@ def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     first = visit + (rng.uniform(2, 30, v) * DAY_US).astype(np.int64)
     first = pl.rings.start_near(ring, first, rng)
     ep, offset = spree_offsets(sizes, 3 * 3600e6, 1.0, rng)
-    # Skimmed cards are cloned and used in shops of the ring's city; the others online.
-    shop = pl.rings.shops(ring, rng)
+    # Skimmed cards are cloned and used in shops near where they were skimmed (the
+    # victim's town) or of the ring's city; the others online.
+    shop = pl.rings.cashout_shops(ring, card, rng)
     present = (rng.random(v) < _COUNTERFEIT) & (shop >= 0)
     merchant = np.where(present[ep], shop[ep], pl.rings.merchants(ring[ep], card[ep], rng))
     device = np.where(present, -1, pl.rings.device(ring, rng))

@@ -15,15 +15,16 @@ from sqlgen.scenarios.base import (
     spree_sizes,
 )
 
-_RISKY_MERCHANT = 0.5  # of attempts at merchants by hidden risk x popularity
-_COUNTERFEIT = 0.3  # of cards used in person with a cloned card, in the ring's city
+_RISKY_MERCHANT = 0.3  # of attempts at merchants by hidden risk x popularity
+_COUNTERFEIT = 0.3  # of cards used in person with a cloned card (`Rings.cashout_shops`)
 
 
 def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     """v3: a stolen card (riskier cards more often) used a few times, hours to days
     apart, by a fraudster of a ring: at risky merchants or where the holder would
-    shop, online from the ring's devices or (15%) in person with a cloned card, in the
-    ring's hours (night for some), amounts a little above the card's own level."""
+    shop, online from the ring's devices or (30%) in person with a cloned card (mostly
+    in the victim's town), in the ring's hours (night for some), amounts a little above
+    the card's own level."""
     sizes = spree_sizes(n, 1, 4, rng)
     k = len(sizes)
     ring = pl.rings.pick(k, rng)
@@ -33,7 +34,7 @@ def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     risky = rng.random(len(ep)) < _RISKY_MERCHANT
     merchant = np.where(risky, pl.breach_merchants(len(ep), rng),
                         pl.rings.merchants(ring[ep], card[ep], rng))
-    shop = pl.rings.shops(ring, rng)
+    shop = pl.rings.cashout_shops(ring, card, rng)
     present = (rng.random(k) < _COUNTERFEIT) & (shop >= 0)
     merchant = np.where(present[ep], shop[ep], merchant)
     amount = pl.amounts(card[ep], rng, shift=0.2)

@@ -103,10 +103,12 @@ def test_genuine_runs_repeat_a_card_at_its_merchant_within_minutes():
     }
     before = {k: v.copy() for k, v in d.items()}
     codes = np.zeros(n, np.int8)
-    draws_v3.genuine_runs(None, spec, d, codes, rng)
+    ctx = SimpleNamespace(is_testing_merchant=np.zeros(n + 10**6, bool))  # none digital
+    draws_v3.genuine_runs(ctx, spec, d, codes, rng)
     moved = np.flatnonzero(d["card_id"] != before["card_id"])
-    # 2% of rows start a run of 1-4 more (2.5 on average): about 5% of rows rewritten.
-    assert 0.035 < len(moved) / n < 0.065
+    # 4% of rows (none at digital-goods merchants) start a run of 1-4 more (2.5 on
+    # average): about 10% of rows rewritten.
+    assert 0.08 < len(moved) / n < 0.12
     origin = d["card_id"][moved]  # each origin row's card id is its index
     for key in ("merchant_id", "remote", "latitude", "ip_city"):
         assert (d[key][moved] == before[key][origin]).all(), key

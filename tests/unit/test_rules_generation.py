@@ -133,7 +133,9 @@ def test_blocked_card_is_tried_only_in_the_grace_days(ctx):
         planner.card_block[:] = saved
     stay = (d["card_id"] == 7).reshape(6, 600).mean(axis=1)
     assert stay[0] == 1.0  # before the block: nothing moves
-    assert (stay[1:4] > 0.18).all() and (stay[1:4] < 0.32).all()  # a quarter still tried
+    # Half are still tried on the old card (stored credentials, habit; issue 24: a
+    # report before a payment is not a fraud label on its own).
+    assert (stay[1:4] > 0.42).all() and (stay[1:4] < 0.58).all()
     assert stay[4] == 0.0 and stay[5] == 0.0  # after the two grace days: all moved
 
 
@@ -211,7 +213,7 @@ def test_a_ring_spends_at_its_favourites_or_where_the_holder_would(ctx):
             return np.full(n, self.value, dtype=np.int64)
 
     rings = Rings.__new__(Rings)
-    from sqlgen.generate.episodes import _RING_FAVOURITES
+    from sqlgen.generate.episodes import _FAVOURITE_SHARE, _RING_FAVOURITES
 
     favourites = 100 + np.arange(_RING_FAVOURITES)
     rings.favourites = np.array([favourites] * 2)
@@ -222,7 +224,9 @@ def test_a_ring_spends_at_its_favourites_or_where_the_holder_would(ctx):
         rings.home_merchants = Fixed(local)
         got = rings.merchants(ring, card, np.random.default_rng(2))
         fav = np.isin(got, favourites)
-        assert 0.2 < fav.mean() < 0.8
+        # 15% at its favourites (issue 24: fewer, so a merchant's reports so far
+        # say less), the rest where the holder would shop.
+        assert _FAVOURITE_SHARE == 0.15 and abs(fav.mean() - 0.15) < 0.025
         assert (got[~fav] == want).all()
 
 
@@ -360,7 +364,10 @@ def test_small_sums_at_digital_goods_merchants(ctx):
     assert len(rows) > 100
     amount = draws["amount_base"][rows]
     small = np.isin(np.round(amount, 2), [0.99, 1.49, 1.99, 2.99, 4.99])
-    assert 0.2 < small.mean() < 0.4  # _MICRO_SHARE 0.3 of them (few others land there)
+    # _MICRO_SHARE 0.5 of the skeleton's rows there (few others land on those points);
+    # genuine runs (12% of them start one there) then add rows priced off their first
+    # payment, not on the points: about a fifth of the rows.
+    assert 0.3 < small.mean() < 0.5
     # EUR price points of digital goods, each of the five in use.
     assert np.unique(np.round(amount[small], 2)).tolist() == [0.99, 1.49, 1.99, 2.99, 4.99]
 
