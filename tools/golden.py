@@ -47,7 +47,7 @@ def case_config(name: str, out_dir: Path, num_workers: int):
     """The config of case `name`, writing into `out_dir` with `num_workers` workers."""
     from sqlgen.config import load_config, validate_config
 
-    data = load_config(None).model_dump()
+    data = load_config(None).settings()  # derived world sizes follow the case's rows
     for key, value in CASES[name].items():
         if isinstance(value, dict):
             data[key] = {**data[key], **value}
