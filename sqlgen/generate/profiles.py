@@ -33,6 +33,7 @@ class Profile:
 
     name: str  # the realism level: the payments schema's and the SQL templates' `realism`
     world: bool  # catalogs in real places, FX to the base currency, household addresses
+    catalog_files: bool  # catalogs published beside the payments (v1: workers build them)
     quotas: Callable  # (cfg, target) -> the chunk's labeler quota per scenario
     draw: Callable  # (pop, spec, rng, share, timer) -> (draws in time order, codes)
     to_arrow: Callable  # (pop, draws, uuid_rng) -> the Arrow view `draws`
@@ -53,6 +54,7 @@ PROFILES = {
     "v1": Profile(
         name="v1",
         world=False,
+        catalog_files=False,
         quotas=stages.logistic_only,
         draw=stages.draw_independent,
         to_arrow=to_arrow,
@@ -64,6 +66,7 @@ PROFILES = {
     "v2": Profile(
         name="v2",
         world=False,
+        catalog_files=True,
         quotas=stages.scenario_split,
         draw=stages.StagedDraw(
             skeleton_v2, stages.inject_quotas, stages.attributes_cardholders
@@ -77,6 +80,7 @@ PROFILES = {
     "v3": Profile(
         name="v3",
         world=True,
+        catalog_files=True,
         quotas=stages.logistic_only,
         draw=stages.StagedDraw(skeleton_v3, stages.play_episodes, stages.attributes_world),
         to_arrow=to_arrow_v3,

@@ -60,6 +60,7 @@ def test_what_each_level_does():
     )
     assert [p.world for p in (v1, v2, v3)] == [False, False, True]
     assert [p.catalog_level for p in (v1, v2, v3)] == [None, None, "v3"]
+    assert [p.catalog_files for p in (v1, v2, v3)] == [False, True, True]
     assert v1.signals is None and v2.signals is None and v3.signals is not None
 
 
