@@ -27,6 +27,10 @@ from sqlgen.publish.s3_commit import Target
 class RemoteJob:
     target: Target  # where the run's data objects go
 
+    def run_chunk(self, job: ChunkJob, spec: ChunkSpec) -> FileStat:
+        """`tasks.run_chunk` for a job with this remote part (`run_remote_chunk`)."""
+        return run_remote_chunk(job, spec)
+
 
 def run_remote_chunk(job: ChunkJob, spec: ChunkSpec) -> FileStat:
     """Write the chunk into local scratch, upload it, keep nothing."""
