@@ -3,8 +3,11 @@
 `chunks` runs the same steps for every level: quotas, draws (with the scenarios written
 into them), the Arrow view, behaviour signals, the score query, exact-count labels,
 authorisation, label noise and report times, the row query and COPY. A `Profile` says
-what each step does at one level; `profile_for(cfg.realism)` picks it once. Nothing else
-in `sqlgen/generate` asks which level it runs (`tests/unit/test_profiles.py`).
+what each step does at one level; `profile_for(cfg.realism)` picks it once. No other
+module of `sqlgen/generate` compares the realism string (`tests/unit/test_profiles.py`),
+except `plan` (its labelled target leaves out v3's run-wide episodes; it sits below the
+episodes, so it cannot import the profiles). The runner takes `world` and
+`catalog_files` from the profile too.
 
 - v1 (legacy): independent columns, no scenarios, raw logit features, everything approved.
 - v2: coherent cardholders, scenario quotas injected per chunk, centred and
