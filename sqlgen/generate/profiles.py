@@ -4,10 +4,8 @@
 into them), the Arrow view, behaviour signals, the score query, exact-count labels,
 authorisation, label noise and report times, the row query and COPY. A `Profile` says
 what each step does at one level; `profile_for(cfg.realism)` picks it once. No other
-module of `sqlgen/generate` compares the realism string (`tests/unit/test_profiles.py`),
-except `plan` (its labelled target leaves out v3's run-wide episodes; it sits below the
-episodes, so it cannot import the profiles). The runner takes `world` and
-`catalog_files` from the profile too.
+module of `sqlgen/generate` compares the realism string (`tests/unit/test_profiles.py`);
+the runner takes `world` and `catalog_files` from the profile too.
 
 - v1 (legacy): independent columns, no scenarios, raw logit features, everything approved.
 - v2: coherent cardholders, scenario quotas injected per chunk, centred and
@@ -37,6 +35,7 @@ class Profile:
     name: str  # the realism level: the payments schema's and the SQL templates' `realism`
     world: bool  # catalogs in real places, FX to the base currency, household addresses
     catalog_files: bool  # catalogs published beside the payments (v1: workers build them)
+    labelled: Callable  # (cfg) -> the run's frauds the chunks label (the plan splits them)
     quotas: Callable  # (cfg, target) -> the chunk's labeler quota per scenario
     draw: Callable  # (pop, spec, rng, share, timer) -> (draws in time order, codes)
     to_arrow: Callable  # (pop, draws, uuid_rng) -> the Arrow view `draws`
@@ -58,6 +57,7 @@ PROFILES = {
         name="v1",
         world=False,
         catalog_files=False,
+        labelled=stages.all_labelled,
         quotas=stages.logistic_only,
         draw=stages.draw_independent,
         to_arrow=to_arrow,
@@ -70,6 +70,7 @@ PROFILES = {
         name="v2",
         world=False,
         catalog_files=True,
+        labelled=stages.all_labelled,
         quotas=stages.scenario_split,
         draw=stages.StagedDraw(
             skeleton_v2, stages.inject_quotas, stages.attributes_cardholders
@@ -84,6 +85,7 @@ PROFILES = {
         name="v3",
         world=True,
         catalog_files=True,
+        labelled=stages.unplanned,
         quotas=stages.logistic_only,
         draw=stages.StagedDraw(skeleton_v3, stages.play_episodes, stages.attributes_world),
         to_arrow=to_arrow_v3,

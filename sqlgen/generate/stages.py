@@ -7,6 +7,7 @@ each step. Stages of the same job share a signature:
 - draw: `(pop, spec, rng, share, timer) -> (draws, codes)`, numpy draws in time order and
   the scenario codes written into them (`share["logistic"]` may grow by the scenarios'
   unplaced remainder). v1 draws in one step; v2 and v3 in the steps of `StagedDraw`.
+- labelled: `(cfg) -> frauds`, the run's frauds the chunks label (`plan` splits them).
 - quotas: `(cfg, target) -> {scenario: count}`, the chunk's labeler quota.
 - authorise: `(cfg, draws, scenario, rng) -> auth codes` (0 approved, k > 0 reason k - 1).
 - report: `(cfg, spec, draws, scenario, fixed, auth, rng) -> fraud_reported_at`, label
@@ -40,7 +41,7 @@ from sqlgen.generate.labeler import (
     report_times,
     report_times_v3,
 )
-from sqlgen.scenarios import code, fraudster_devices, inject, split_quota
+from sqlgen.scenarios import code, fraudster_devices, inject, planned_quotas, split_quota
 from sqlgen.seeds import stream
 
 if TYPE_CHECKING:
@@ -161,6 +162,16 @@ def logistic_only(cfg: GeneratorConfig, target: int) -> dict[str, int]:
 def scenario_split(cfg: GeneratorConfig, target: int) -> dict[str, int]:
     """The chunk's quota split over the configurable scenarios by their weights (v2)."""
     return split_quota(cfg, target)
+
+
+def all_labelled(cfg: GeneratorConfig) -> int:
+    """The run's frauds the chunks label: all of them (v1, v2)."""
+    return cfg.fraud_target
+
+
+def unplanned(cfg: GeneratorConfig) -> int:
+    """v3: the frauds the run's planned episodes leave to the chunks' logistic draw."""
+    return cfg.fraud_target - sum(planned_quotas(cfg).values())
 
 
 # --- authorise ----------------------------------------------------------------------

@@ -22,10 +22,8 @@ from sqlgen.generate.profiles import PROFILES, Profile, profile_for, score_param
 
 GENERATE = Path(profiles.__file__).parent
 LEVELS = typing.get_args(GeneratorConfig.model_fields["realism"].annotation)
-STAGES = ("quotas", "draw", "to_arrow", "authorise", "report")
-# plan.py: the run's labelled target leaves out v3's run-wide planned episodes. plan sits
-# below the episodes (they import its ChunkSpec), so it cannot import the profiles.
-ALLOWED = {"profiles.py": "the profiles themselves", "plan.py": "labelled_target (v3)"}
+STAGES = ("labelled", "quotas", "draw", "to_arrow", "authorise", "report")
+ALLOWED = {"profiles.py"}  # the profiles themselves
 
 
 def test_every_realism_level_has_a_profile_with_every_stage():
@@ -49,6 +47,8 @@ def test_what_each_level_does():
     assert v2.draw.scenarios is stages.inject_quotas
     assert v3.draw.scenarios is stages.play_episodes
     # v1 and v3 give the whole chunk quota to the logistic draw (v3 plans the rest run-wide).
+    assert v1.labelled is v2.labelled is stages.all_labelled
+    assert v3.labelled is stages.unplanned
     assert v1.quotas is v3.quotas is stages.logistic_only
     assert v2.quotas is stages.scenario_split
     assert v1.authorise is v2.authorise is stages.approve_all
