@@ -24,6 +24,7 @@ from sqlgen.execute.tasks import ChunkJob, chunks_to_fail
 from sqlgen.files import file_sha256
 from sqlgen.generate.chunks import FileStat
 from sqlgen.generate.plan import plan_chunks
+from sqlgen.generate.profiles import profile_for
 from sqlgen.publish.writer import DATABASE, OutputDir
 from sqlgen.world.catalogs import build_catalogs, database_tables, write_catalogs
 from sqlgen.world.pools import make_pools
@@ -142,7 +143,7 @@ def _begin_delivery(cfg: GeneratorConfig, run_id: str):
         return None
     from sqlgen.publish.s3_commit import Delivery  # boto3 is imported only when uploading
 
-    return Delivery(cfg.s3, run_id, with_catalogs=cfg.realism != "v1").begin()
+    return Delivery(cfg.s3, run_id, with_catalogs=profile_for(cfg.realism).catalog_files).begin()
 
 
 def _publish(out: OutputDir, run_id: str, manifest: dict | None) -> None:
@@ -268,9 +269,10 @@ def _generate_and_publish(
             if remote and delivery.error is not None:
                 raise delivery.error  # no local copy to fall back on: stop before work
             with phase("catalogs"):
-                build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
+                profile = profile_for(cfg.realism)
+                build_catalogs(con, cfg.catalog, cfg.seed, world=profile.world)
                 catalog_dir = None
-                if cfg.realism != "v1":
+                if profile.catalog_files:
                     write_catalogs(con, staged_catalog, cfg.catalog.max_size_mb, cfg.realism)
                     catalog_dir = staged_catalog
                 # Workers load the catalogs while the driver fills the Faker pools.
@@ -361,7 +363,7 @@ def build_catalogs_only(cfg: GeneratorConfig) -> Path:
         _, staged = out.stage(run_id)
         con = duckdb.connect()
         try:
-            build_catalogs(con, cfg.catalog, cfg.seed, world=cfg.realism == "v3")
+            build_catalogs(con, cfg.catalog, cfg.seed, world=profile_for(cfg.realism).world)
             write_catalogs(con, staged, cfg.catalog.max_size_mb, cfg.realism)
             out.build_database(con, database_tables(cfg.realism), out.staged_run(run_id) / DATABASE)
             _publish(out, run_id, None)

@@ -60,6 +60,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "generation": (
         ("sqlgen/generate/draws_v3.py", "sqlgen/generate/episodes.py", "sqlgen/world/world.py",
          "sqlgen/world/money.py", "sqlgen/world/networks.py", "sqlgen/generate/plan.py",
+         "sqlgen/generate/spec.py",
          "sqlgen/scenarios/base.py",
          "sqlgen/scenarios/card_testing.py", "sqlgen/scenarios/account_takeover.py",
          "sqlgen/scenarios/compromised_merchant.py", "sqlgen/scenarios/burst.py"),

@@ -6,11 +6,7 @@ pools filled, SQL rendered) and reused for every chunk that process runs.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import math
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,37 +19,12 @@ from sqlgen.combos import Draws, combo_table
 from sqlgen.config import GeneratorConfig
 from sqlgen.errors import SqlgenError
 from sqlgen.files import file_sha256
-from sqlgen.generate.auth import authorise
-from sqlgen.generate.draws import (
-    attributes_v2,
-    draw_v1,
-    skeleton_v2,
-    sort_by_time,
-    to_arrow,
-)
-from sqlgen.generate.draws_v3 import (
-    attributes_v3,
-    genuine_runs,
-    locate_remote,
-    settle_v3,
-    skeleton_v3,
-    to_arrow_v3,
-)
-from sqlgen.generate.episodes import behaviour
-from sqlgen.generate.labeler import (
-    FALSE_REPORT,
-    GENUINE,
-    SCENARIOS,
-    add_noise,
-    add_noise_v3,
-    correct_labels,
-    report_times,
-    report_times_v3,
-)
+from sqlgen.generate.labeler import GENUINE, SCENARIOS, correct_labels
 from sqlgen.generate.plan import ChunkSpec
 from sqlgen.generate.population import Population
+from sqlgen.generate.profiles import profile_for, score_params
+from sqlgen.generate.stages import Timer, untimed
 from sqlgen.render import render
-from sqlgen.scenarios import code, fraudster_devices, inject, split_quota, strength
 from sqlgen.schema import payments_schema, static_vocabularies
 from sqlgen.seeds import stream
 from sqlgen.world.catalogs import build_catalogs, create_enum_types, load_catalogs
@@ -101,25 +72,25 @@ class ChunkContext:
         # Draw times are UTC microseconds: the cast to TIMESTAMPTZ must not read them as
         # the host's local time.
         use_utc(self.con)
-        v3 = cfg.realism == "v3"
+        self.profile = profile = profile_for(cfg.realism)
         if catalog_dir is None:
-            build_catalogs(self.con, cfg.catalog, cfg.seed, world=v3)
+            build_catalogs(self.con, cfg.catalog, cfg.seed, world=profile.world)
         else:
-            load_catalogs(self.con, catalog_dir, "v3" if v3 else None)
+            load_catalogs(self.con, catalog_dir, profile.catalog_level)
         self.con.execute(render("card_facts.sql"))
-        if v3:  # the factors of `amount_base` to the configured base currency
+        if profile.world:  # the factors of `amount_base` to the configured base currency
             self.con.execute(render("fx_base.sql"), {"base": cfg.money.base_currency})
         self.pop = Population(cfg, self.con)
         self.pools: Pools | None = None
-        columns = payments_schema(cfg.output.id_type, cfg.realism).columns
-        if v3:  # addresses are computed per household, not picked from a pool
+        columns = payments_schema(cfg.output.id_type, profile.name).columns
+        if profile.world:  # addresses are computed per household, not picked from a pool
             columns = tuple(
                 dataclasses.replace(c, enum=None) if c.name == "ip_address" else c for c in columns
             )
         query_args = {
             "columns": columns,
             "type_attr": "working_type",
-            "realism": cfg.realism,
+            "realism": profile.name,
         }
         self.score_sql = render("chunk_score.sql", **query_args)
         self.rows_sql = render("chunk_rows.sql", **query_args)
@@ -212,127 +183,19 @@ def _create_lookups(con: duckdb.DuckDBPyConnection, pools: Pools) -> None:
         con.unregister("lookup_src")
 
 
-_V3_AMOUNT = 0.35
-_V3_NIGHT = 0.5
-
-
-def score_params(cfg: GeneratorConfig) -> dict[str, float]:
-    """The bound parameters of `sql/chunk_score.sql`: intercept, weights and centres."""
-    # v2 scales the weights by difficulty: x3 at the default 0.5, from x13 (0) to x0.7 (1).
-    scale = 3 * strength(cfg.label.difficulty) ** 1.5 if cfg.realism != "v1" else 1.0
-    return {
-        "intercept": math.log(cfg.fraud_rate / (1 - cfg.fraud_rate)),
-        # v3's logistic draw leans on behaviour: amount and night count less.
-        "w_amount": cfg.label.w_amount * scale * (_V3_AMOUNT if cfg.realism == "v3" else 1.0),
-        "w_mrisk": cfg.label.w_mrisk * scale,
-        "w_crisk": cfg.label.w_crisk * scale,
-        "w_night": cfg.label.w_night * scale * (_V3_NIGHT if cfg.realism == "v3" else 1.0),
-        **(
-            {
-                "w_cnp": cfg.label.w_cnp,
-                "w_abroad": cfg.label.w_abroad,
-                "w_velocity": cfg.label.w_velocity,
-                "w_far": cfg.label.w_far,
-            }
-            if cfg.realism == "v3"
-            else {}
-        ),
-        **_centres(cfg),
-    }
-
-
-def _centres(cfg: GeneratorConfig) -> dict[str, float]:
-    """Typical value of each logit feature (v2), so p stays near fraud_rate on average.
-
-    The legacy (v1) formula adds raw features to logit(fraud_rate); with positive
-    weights p saturates and the exact-count correction then unlabels nearly at random.
-    """
-    if cfg.realism == "v1":
-        return {"c_amount": 0.0, "c_mrisk": 0.0, "c_crisk": 0.0, "c_night": 0.0}
-    amount = cfg.feature.amount
-    if amount.distribution == "lognormal":
-        c_amount = amount.mu
-    elif amount.distribution == "normal":
-        c_amount = math.log(amount.mean + 1)
-    else:
-        c_amount = math.log((amount.low + amount.high) / 2 + 1)
-    cat, hourly = cfg.catalog, cfg.temporal.hourly_weights
-    return {
-        "c_amount": c_amount,
-        "c_mrisk": cat.merchant_risk_alpha / (cat.merchant_risk_alpha + cat.merchant_risk_beta),
-        "c_crisk": cat.card_risk_alpha / (cat.card_risk_alpha + cat.card_risk_beta),
-        "c_night": sum(hourly[:6]) / sum(hourly),
-    }
-
-
 def quotas(cfg: GeneratorConfig, target: int) -> dict[str, int]:
-    """A chunk's labeler quota per scenario. v3 plans every scenario with a planner for
-    the whole run (`sqlgen.generate.episodes`): the chunk's quota is the logistic draw's."""
-    if cfg.realism == "v3":
-        return {"logistic": target}
-    return split_quota(cfg, target)
-
-
-# A stage timer: called with a stage name, returns the context that times it.
-# `benchmarks/chunk_stages.py` passes one that adds up seconds per stage.
-Timer = Callable[[str], AbstractContextManager]
-
-
-def untimed(_stage: str) -> AbstractContextManager:
-    return contextlib.nullcontext()
+    """A chunk's labeler quota per scenario (the profile's `quotas` stage)."""
+    return profile_for(cfg.realism).quotas(cfg, target)
 
 
 def draw_chunk(
     ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed
 ) -> tuple[Draws, np.ndarray, dict]:
     """The chunk's numpy draws in time order, injected scenario codes, and quotas."""
-    cfg, pop = ctx.cfg, ctx.pop
-    rng = stream(cfg.seed, "chunk", spec.index)
-    share = quotas(cfg, spec.fraud_target)
-    if cfg.realism == "v1":
-        with timer("draws"):
-            return draw_v1(pop, spec, rng), np.zeros(spec.rows, dtype=np.int8), share
-    if cfg.realism == "v3":
-        draws, codes = _draw_v3(ctx, spec, rng, share, timer)
-        return draws, codes, share
-    with timer("skeleton"):
-        skeleton = skeleton_v2(pop, spec, rng)
-    with timer("scenarios"):
-        scenario_rng = stream(cfg.seed, "scenarios", spec.index)
-        codes, unplaced = inject(pop, spec, skeleton, share, scenario_rng)
-        share["logistic"] += unplaced
-    with timer("time sort"):
-        skeleton, codes = sort_by_time(skeleton, codes, spec)
-    with timer("attributes"):
-        draws = attributes_v2(pop, skeleton, rng)
-        fraudster_devices(pop, draws, codes, scenario_rng)
+    rng = stream(ctx.cfg.seed, "chunk", spec.index)
+    share = ctx.profile.quotas(ctx.cfg, spec.fraud_target)
+    draws, codes = ctx.profile.draw(ctx.pop, spec, rng, share, timer)
     return draws, codes, share
-
-
-def _draw_v3(
-    ctx: ChunkContext, spec: ChunkSpec, rng: np.random.Generator, share: dict, timer: Timer
-) -> tuple[Draws, np.ndarray]:
-    """v3: the world's genuine traffic, the run's planned episodes of this time slice
-    written over it, caps and blocks settled, then attributes in time order."""
-    cfg, pop = ctx.cfg, ctx.pop
-    planner = pop.planner
-    with timer("skeleton"):
-        skeleton = skeleton_v3(pop, spec, rng)
-    with timer("scenarios"):
-        scenario_rng = stream(cfg.seed, "scenarios", spec.index)
-        codes = planner.materialize(spec, skeleton, scenario_rng)
-        planner.settle(spec, skeleton, codes, scenario_rng)
-        genuine_runs(pop, spec, skeleton, codes, stream(cfg.seed, "runs", spec.index))
-        settle_v3(pop, spec, skeleton, codes, stream(cfg.seed, "settle", spec.index),
-                  block=planner.card_block)
-        planner.place(skeleton, codes, scenario_rng)
-    with timer("time sort"):
-        skeleton, codes = sort_by_time(skeleton, codes, spec)
-    with timer("attributes"):
-        draws = attributes_v3(pop, spec, skeleton, rng)
-        planner.devices(draws, scenario_rng)
-        locate_remote(pop, spec, draws)
-    return draws, codes
 
 
 def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> int:
@@ -343,17 +206,14 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
     the number of fraud rows. The caller runs `ctx.rows_sql` (alone or inside
     `copy_chunk.sql`), then `release`.
     """
+    cfg, profile = ctx.cfg, ctx.profile
     draws, fixed, share = draw_chunk(ctx, spec, timer)
     with timer("arrow view"):
-        uuids = stream(ctx.cfg.seed, "uuids", spec.index)
-        if ctx.cfg.realism == "v3":
-            table = to_arrow_v3(ctx.pop, draws, uuids)
-        else:
-            table = to_arrow(ctx.pop, draws, uuids)
+        table = profile.to_arrow(ctx.pop, draws, stream(cfg.seed, "uuids", spec.index))
     params = ctx.params
-    if ctx.cfg.realism == "v3":
+    if profile.signals is not None:
         with timer("behaviour"):
-            signals = behaviour(ctx.pop, draws)
+            signals = profile.signals(ctx.pop, draws)
         for name, values in signals.items():
             table = table.append_column(name, arrow_np.array(values))
         params = {**params, **{f"c_{k}": float(v.mean()) for k, v in signals.items()}}
@@ -368,8 +228,8 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
         logistic[np.asarray(scored["row_idx"])] = np.asarray(scored["logistic_label"])
         if "blocked" in draws:  # v3: nobody commits new fraud on a blocked card
             fixed = np.where(draws["blocked"] & (fixed == GENUINE), _HELD, fixed)
-        label = ctx.cfg.label
-        rng = stream(ctx.cfg.seed, "labels", spec.index)
+        label = cfg.label
+        rng = stream(cfg.seed, "labels", spec.index)
         merchant = draws["merchant_id"]
         scenario = correct_labels(
             logistic,
@@ -385,23 +245,8 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
         )
         scenario[scenario == _HELD] = GENUINE
         # The issuer decides on the truth; noise changes what is reported afterwards.
-        auth = _authorise(ctx, draws, scenario, stream(ctx.cfg.seed, "auth", spec.index))
-        if ctx.cfg.realism == "v3":
-            add_noise_v3(scenario, ctx.cfg.label_noise_rate, auth == 0, draws["remote"],
-                         stream(ctx.cfg.seed, "noise", spec.index))
-            reported = report_times_v3(
-                scenario, draws["event_us"], draws["remote"], fixed, draws["reported_us"], rng
-            )
-        else:
-            if ctx.cfg.realism != "v1":
-                add_noise(scenario, ctx.cfg.label_noise_rate, rng)
-            reported = report_times(
-                scenario,
-                draws["event_us"],
-                label.report_delay_median_days,
-                label.report_delay_sigma,
-                rng,
-            )
+        auth = profile.authorise(cfg, draws, scenario, stream(cfg.seed, "auth", spec.index))
+        reported = profile.report(cfg, spec, draws, scenario, fixed, auth, rng)
         table = (
             table.append_column("scenario", arrow_np.array(scenario))
             .append_column("fraud_reported_at", reported)
@@ -412,25 +257,6 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
 
 
 _HELD = -1  # a row the labeler must leave genuine (v3: on a blocked card)
-
-
-def _authorise(
-    ctx: ChunkContext, draws: Draws, scenario: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """Auth codes: v1 and v2 approve everything; v3 declines (`sqlgen.generate.auth`)."""
-    if ctx.cfg.realism != "v3":
-        return np.zeros(len(scenario), dtype=np.int8)
-    fraud = (scenario != GENUINE) & (scenario != FALSE_REPORT)
-    blocked = draws.get("blocked", np.zeros(len(scenario), dtype=bool))
-    return authorise(
-        fraud,
-        scenario == code("card_testing"),
-        draws["remote"],
-        draws["amount_base"],
-        blocked,
-        ctx.cfg.auth,
-        rng,
-    )
 
 
 def release(ctx: ChunkContext) -> None:

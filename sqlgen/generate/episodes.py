@@ -45,7 +45,7 @@ from sqlgen import sampling
 from sqlgen.combos import Draws, combo_code, combo_table, own_kind, vocab_code
 from sqlgen.errors import SqlgenError
 from sqlgen.generate import draws_v3
-from sqlgen.generate.plan import ChunkSpec, to_us
+from sqlgen.generate.spec import ChunkSpec, to_us
 from sqlgen.sampling import largest_remainder
 from sqlgen.scenarios import REGISTRY, VISIT, planned_quotas
 from sqlgen.scenarios import code as scenario_code

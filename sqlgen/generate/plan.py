@@ -10,39 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from sqlgen.config import GeneratorConfig
+from sqlgen.generate.profiles import profile_for
+from sqlgen.generate.spec import ChunkSpec, to_us
 from sqlgen.sampling import largest_remainder
-from sqlgen.scenarios import planned_quotas
-
-_EPOCH = dt.datetime(1970, 1, 1)
-_US = 1_000_000
-
-
-def to_us(moment: dt.datetime) -> int:
-    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
-
-
-@dataclass(frozen=True)
-class ChunkSpec:
-    index: int
-    rows: int
-    fraud_target: int
-    t0_us: int  # inclusive
-    t1_us: int  # exclusive
-    year: int
-    month: int
-
-    @property
-    def relpath(self) -> str:
-        """File path relative to the payments root (Hive partition + part name).
-
-        `month=1`, not `month=01`: DuckDB's Hive inference types a value as a number
-        only when it reads back the same, so a zero-padded month stays VARCHAR."""
-        return f"year={self.year}/month={self.month}/part-{self.index:05d}.parquet"
 
 
 def _months(start: dt.datetime, end: dt.datetime) -> list[tuple[int, int, int, int]]:
@@ -57,12 +31,11 @@ def _months(start: dt.datetime, end: dt.datetime) -> list[tuple[int, int, int, i
 
 
 def labelled_target(cfg: GeneratorConfig) -> int:
-    """Frauds the chunks label themselves. v3 plans the episodes of the run once
-    (`sqlgen.generate.episodes`): each chunk adds the planned attempts of its time slice, so the
-    run's total stays exactly `round(fraud_rate * rows)`."""
-    if cfg.realism != "v3":
-        return cfg.fraud_target
-    return cfg.fraud_target - sum(planned_quotas(cfg).values())
+    """Frauds the chunks label themselves (the profile's `labelled` stage): all of them,
+    or (v3) those the run's planned episodes leave over (`sqlgen.generate.episodes`):
+    each chunk adds the planned attempts of its time slice, so the run's total stays
+    exactly `round(fraud_rate * rows)`."""
+    return profile_for(cfg.realism).labelled(cfg)
 
 
 def plan_chunks(cfg: GeneratorConfig) -> list[ChunkSpec]:

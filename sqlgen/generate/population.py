@@ -15,6 +15,7 @@ import numpy as np
 from sqlgen import sampling
 from sqlgen.config import GeneratorConfig
 from sqlgen.generate.draws import Devices
+from sqlgen.generate.profiles import profile_for
 from sqlgen.render import render
 from sqlgen.scenarios.card_testing import TESTING_MCCS
 
@@ -24,7 +25,7 @@ class Population:
 
     def __init__(self, cfg: GeneratorConfig, con: duckdb.DuckDBPyConnection):
         self.cfg = cfg
-        v3 = cfg.realism == "v3"
+        v3 = profile_for(cfg.realism).world
 
         def fetch(table: str) -> dict:
             return con.execute(render("catalog_arrays.sql", table=table, world=v3)).fetchnumpy()

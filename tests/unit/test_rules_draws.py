@@ -103,8 +103,8 @@ def test_genuine_runs_repeat_a_card_at_its_merchant_within_minutes():
     }
     before = {k: v.copy() for k, v in d.items()}
     codes = np.zeros(n, np.int8)
-    ctx = SimpleNamespace(is_testing_merchant=np.zeros(n + 10**6, bool))  # none digital
-    draws_v3.genuine_runs(ctx, spec, d, codes, rng)
+    shops = SimpleNamespace(is_testing_merchant=np.zeros(n + 10**6, bool))  # none digital
+    draws_v3.genuine_runs(shops, spec, d, codes, rng)
     moved = np.flatnonzero(d["card_id"] != before["card_id"])
     # 4% of rows (none at digital-goods merchants) start a run of 1-4 more (2.5 on
     # average): about 10% of rows rewritten.

@@ -9,10 +9,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from sqlgen.combos import combo_code, combo_table, vocab_code
 from sqlgen.config import load_config, with_overrides
 from sqlgen.generate import episodes
 from sqlgen.generate.chunks import ChunkContext, draw_chunk
-from sqlgen.combos import combo_code, combo_table, vocab_code
 from sqlgen.generate.episodes import Rings
 from sqlgen.generate.plan import plan_chunks, to_us
 from sqlgen.scenarios import burst
