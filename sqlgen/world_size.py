@@ -23,6 +23,11 @@ MIN_MERCHANTS = 60
 # The config's upper limits on each size (kept in step with CatalogConfig).
 MAX_CARDS, MAX_CUSTOMERS, MAX_MERCHANTS = 100_000_000, 50_000_000, 10_000_000
 SIZE_FIELDS = ("num_cards", "num_customers", "num_merchants")
+# Every process still holds the catalogs whole (generation by shards is not built), so a
+# world derived from `rows` stops growing here: 100k cards (about 2.1M payments over 90
+# days at the mean above) keep a worker's memory near the built-in default's. Bigger
+# runs give each card more payments; explicit sizes still win (up to MAX_CARDS).
+MAX_DERIVED_CARDS = 100_000
 
 
 def period_months(start: dt.date, end: dt.date) -> float:
@@ -32,11 +37,12 @@ def period_months(start: dt.date, end: dt.date) -> float:
 
 def derived_sizes(rows: int, months: float, cards: int | None = None) -> dict[str, int]:
     """Catalog sizes for `rows` payments over `months`: cards so the mean card pays
-    `CARD_PAYMENTS_PER_MONTH` a month (unless `cards` is given), customers and merchants
-    in fixed ratios to the cards, each within its floor and the config's limits."""
+    `CARD_PAYMENTS_PER_MONTH` a month (unless `cards` is given; at most
+    `MAX_DERIVED_CARDS`), customers and merchants in fixed ratios to the cards, each
+    within its floor and the config's limits."""
     if cards is None:
         per_card = CARD_PAYMENTS_PER_MONTH * months
-        cards = min(MAX_CARDS, max(MIN_CARDS, round(rows / per_card)))
+        cards = min(MAX_DERIVED_CARDS, max(MIN_CARDS, round(rows / per_card)))
     customers = min(MAX_CUSTOMERS, max(1, math.ceil(cards / CARDS_PER_CUSTOMER)))
     merchants = min(MAX_MERCHANTS, max(MIN_MERCHANTS, round(cards / CARDS_PER_MERCHANT)))
     return {"num_cards": cards, "num_customers": customers, "num_merchants": merchants}

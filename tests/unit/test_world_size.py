@@ -34,13 +34,22 @@ def test_period_months_counts_both_ends():
         (840_000, 12.0, 10_000, 6_667, 667),
         # a small run keeps the floors: 450 cards, 300 customers, 60 merchants
         (1_000, 3.0, 450, 300, 60),
-        # a huge run stops at the config's limits on cards (100M); customers follow
-        (10_000_000_000, 3.0, 100_000_000, 50_000_000, 6_666_667),
+        # a bigger run stops at MAX_DERIVED_CARDS (100k; every process holds the world):
+        # 10M rows over 3 months would be 476_190 cards
+        (10_000_000, 3.0, 100_000, 66_667, 6_667),
+        (10_000_000_000, 3.0, 100_000, 66_667, 6_667),
+        # 2_100_007 rows: 100_000.3 cards rounds to 100_000, at the cap exactly
+        (2_100_007, 3.0, 100_000, 66_667, 6_667),
     ],
 )
 def test_derived_sizes_hand_checked(rows, months, cards, customers, merchants):
     assert derived_sizes(rows, months) == {
         "num_cards": cards, "num_customers": customers, "num_merchants": merchants}
+
+
+def test_given_cards_are_not_capped():
+    # the cap is on the derived world only: 500_000 cards given stay 500_000
+    assert derived_sizes(10_000_000, 3.0, cards=500_000)["num_cards"] == 500_000
 
 
 def test_given_cards_size_the_rest():
@@ -60,9 +69,10 @@ def test_default_config_derives_from_rows_and_period():
 
 def test_changing_rows_derives_again_and_explicit_sizes_win():
     cfg = load_config()
-    bigger = apply_sets(cfg, ["rows=4000000"])
-    assert bigger.catalog.num_cards == 193_254  # 4M / (7 * 90 / 30.4375) = 193_253.97
-    assert with_overrides(cfg, rows=4_000_000).catalog == bigger.catalog
+    bigger = apply_sets(cfg, ["rows=1500000"])
+    assert bigger.catalog.num_cards == 72_470  # 1.5M / (7 * 90 / 30.4375) = 72_470.24
+    assert with_overrides(cfg, rows=1_500_000).catalog == bigger.catalog
+    assert apply_sets(cfg, ["rows=4000000"]).catalog.num_cards == 100_000  # 193_254 capped
     given = apply_sets(cfg, ["catalog.num_cards=75000", "catalog.num_merchants=5000",
                              "rows=4000000"])
     assert given.catalog.num_cards == 75_000 and given.catalog.num_merchants == 5_000
