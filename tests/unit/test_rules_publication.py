@@ -112,3 +112,101 @@ def test_the_database_link_is_made_once_and_durably(tmp_path, monkeypatch):
     synced.clear()
     out.ensure_links()  # already there: nothing to do, nothing to sync
     assert synced == []
+
+
+# -- issue 25, sample 2060912937: which run a copied out_dir holds; the lock's file ----
+
+PART = "payments/year=2026/month=1/part-0.parquet"
+
+
+def _owned(root, manifest_run=RUN, files=(PART,), inodes=None, current=True):
+    """An owned out_dir as a copy leaves it (inode numbers not the recorded ones): real
+    payments/ (one Parquet file) and catalog/, run RUN with a database, its manifest
+    (naming `manifest_run`, listing `files`) and inodes.json (`inodes`, else bogus)."""
+    from sqlgen.publish import ownership
+
+    out = OutputDir(root)
+    (root / PART).parent.mkdir(parents=True)
+    (root / PART).write_bytes(b"p")
+    (root / "catalog").mkdir()
+    run = out.runs / RUN
+    run.mkdir(parents=True)
+    (run / "sqlgen.duckdb").write_bytes(b"db")
+    manifest = {"run_id": manifest_run, "files": [{"path": f} for f in files]}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "inodes.json").write_text(json.dumps(inodes or {"payments": 1, "catalog": 2}))
+    ownership.mark(out)
+    if current:
+        os.symlink(f"runs/{RUN}", out.current)
+    return out
+
+
+def test_a_copied_payments_dir_is_ours_only_under_the_published_runs_manifest(tmp_path):
+    from sqlgen.publish import ownership
+
+    assert ownership.status(_owned(tmp_path / "a")) == "owned"
+    # The same files, but the manifest in current/ names another run: not proven ours.
+    other = _owned(tmp_path / "b", manifest_run="20261205T060000Z-ffffffff")
+    with pytest.raises(SqlgenError, match="payments"):
+        ownership.status(other)
+
+
+def test_a_copied_out_dir_is_found_published_by_its_manifests_exact_file_set(tmp_path):
+    assert _owned(tmp_path / "a", current=False).published_run() == RUN
+    listed_more = (PART, "payments/year=2026/month=2/part-0.parquet")
+    assert _owned(tmp_path / "b", files=listed_more, current=False).published_run() is None
+    assert _owned(tmp_path / "c", files=(), current=False).published_run() is None
+
+
+def test_a_run_is_published_by_inodes_only_if_both_directories_match(tmp_path):
+    root = tmp_path / "out"
+    out = _owned(root, files=(), current=False)  # the manifest proves nothing
+    real = {n: os.lstat(root / n).st_ino for n in ("payments", "catalog")}
+    off = {**real, "catalog": real["catalog"] + 1}
+    (out.runs / RUN / "inodes.json").write_text(json.dumps(off))
+    assert out.published_run() is None  # payments/ matches, catalog/ does not
+    (out.runs / RUN / "inodes.json").write_text(json.dumps(real))
+    assert out.published_run() == RUN
+
+
+def test_current_is_broken_only_without_a_pending_publication(tmp_path):
+    out = _owned(tmp_path / "out", current=False)
+    assert out.current_is_broken()  # owned, real directories, no current, no journal
+    out.journal.write_text("{}")
+    assert not out.current_is_broken()  # a publication in progress completes it instead
+
+
+def test_building_the_database_replaces_a_stale_temporary_file(tmp_path):
+    import duckdb
+
+    tmp = tmp_path / "sqlgen.duckdb.tmp"
+    stale = duckdb.connect(str(tmp))
+    stale.execute("CREATE TABLE stale AS SELECT 1 AS x")
+    stale.close()
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT 7 AS y")
+    OutputDir(tmp_path / "out").build_database(con, [("", "t", None)], tmp)
+    con.close()
+    db = duckdb.connect(str(tmp), read_only=True)
+    try:
+        assert db.execute("SELECT table_name FROM information_schema.tables").fetchall() == [("t",)]
+        assert db.execute("SELECT y FROM t").fetchall() == [(7,)]
+    finally:
+        db.close()
+
+
+def test_the_lock_closes_its_file_when_released(tmp_path, monkeypatch):
+    from sqlgen.publish import writer
+
+    opened = []
+
+    def tracking_open(*args, **kwargs):
+        fh = open(*args, **kwargs)  # noqa: SIM115 - closed by the code under test
+        opened.append(fh)
+        return fh
+
+    monkeypatch.setattr(writer, "open", tracking_open, raising=False)
+    out = OutputDir(tmp_path / "out")
+    with out.lock():
+        assert [fh.closed for fh in opened] == [False]
+    assert [fh.closed for fh in opened] == [True]
