@@ -209,4 +209,8 @@ def test_the_lock_closes_its_file_when_released(tmp_path, monkeypatch):
     out = OutputDir(tmp_path / "out")
     with out.lock():
         assert [fh.closed for fh in opened] == [False]
-    assert [fh.closed for fh in opened] == [True]
+        # A second run on the same out_dir is refused, and closes the file it opened.
+        with pytest.raises(SqlgenError, match="another sqlgen run"), out.lock():
+            pass
+        assert [fh.closed for fh in opened] == [False, True]
+    assert [fh.closed for fh in opened] == [True, True]
