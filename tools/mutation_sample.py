@@ -55,7 +55,9 @@ sys.modules.setdefault("mutation_check", mutation_check)
 _spec.loader.exec_module(mutation_check)
 
 # Module groups: the modules mutated and the tests run against their mutants (tight
-# selections: the rule-level tests first, so most mutants fail fast with -x).
+# selections: the rule-level tests first, so most mutants fail fast with -x). A test
+# path with `*` is a glob (`tests/unit/test_rules_<group>_*.py`: a group's further
+# rule files are picked up without editing this table).
 GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "generation": (
         ("sqlgen/generate/draws_v3.py", "sqlgen/generate/episodes.py", "sqlgen/world/world.py",
@@ -68,21 +70,25 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "tests/unit/test_rules_episodes.py", "tests/unit/test_rules_caps.py",
          "tests/unit/test_rules_v2_injection.py",
          "tests/unit/test_rules_world.py", "tests/unit/test_world.py", "tests/unit/test_plan.py",
-         "tests/unit/test_plan_partition.py", "tests/integration/test_fraud_v3.py",
+         "tests/unit/test_plan_partition.py", "tests/unit/test_rules_overlap.py",
+         "tests/unit/test_rules_generation_*.py", "tests/integration/test_fraud_v3.py",
          "-k", "not difficulty_profile and not shuffled"),
     ),
     "labelling": (
         ("sqlgen/generate/labeler.py",),
         ("tests/unit/test_rules_labeler.py", "tests/unit/test_labeler.py",
+         "tests/unit/test_rules_labelling_*.py",
          "tests/unit/test_rules_generation.py::test_false_reports_fall_on_genuine_payments_only"),
     ),
     "auth": (
         ("sqlgen/generate/auth.py",),
-        ("tests/unit/test_rules_auth.py", "tests/unit/test_auth.py"),
+        ("tests/unit/test_rules_auth.py", "tests/unit/test_auth.py",
+         "tests/unit/test_rules_auth_*.py"),
     ),
     "publication": (
         ("sqlgen/publish/writer.py", "sqlgen/publish/ownership.py"),
         ("tests/unit/test_rules_publication.py", "tests/unit/test_publish_order.py",
+         "tests/unit/test_rules_publication_*.py",
          "tests/integration/test_publish.py",
          "-k", "not (fault_raised and fallback) and not failing_once and not brackets "
          "and not glob"),
@@ -90,6 +96,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "s3": (
         ("sqlgen/publish/s3.py", "sqlgen/publish/s3_commit.py"),
         ("tests/s3/test_rules_s3.py", "tests/s3/test_commit.py", "tests/s3/test_upload.py",
+         "tests/s3/test_rules_s3_*.py",
          "-k", "not dask"),
     ),
 }
@@ -285,10 +292,22 @@ def load_equivalent(path: Path = EQUIVALENT) -> dict[str, str]:
     return {e["id"]: " ".join(str(e["reason"]).split()) for e in entries}
 
 
+def selected_tests(repo: Path, group: str) -> tuple[str, ...]:
+    """The group's pytest arguments in `repo`: globs expanded (sorted), missing files dropped."""
+    out: list[str] = []
+    for t in GROUPS[group][1]:
+        if not t.startswith("tests/"):
+            out.append(t)
+        elif "*" in t:
+            out.extend(sorted(str(p.relative_to(repo)) for p in repo.glob(t)))
+        elif (repo / t.split("::")[0]).exists():
+            out.append(t)
+    return tuple(out)
+
+
 def run_mutant(repo: Path, m: Mutant, timeout: float) -> tuple[str, float, str]:
     start = time.monotonic()
-    tests = tuple(t for t in GROUPS[m.group][1]
-                  if not t.startswith("tests/") or (repo / t.split("::")[0]).exists())
+    tests = selected_tests(repo, m.group)
     text = (repo / m.file).read_text()
     with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
         copy = mutation_check._copy(repo, Path(tmp))

@@ -31,3 +31,14 @@ def test_every_triaged_equivalent_mutant_still_exists():
     ids = {m.id for m in mutation_sample.all_mutants()}
     triaged = mutation_sample.load_equivalent()
     assert triaged and set(triaged) <= ids
+
+
+def test_group_test_globs_pick_up_new_rule_files(tmp_path):
+    (tmp_path / "tests/unit").mkdir(parents=True)
+    for name in ("test_rules_auth.py", "test_rules_auth_b.py", "test_rules_auth_a.py",
+                 "test_rules_authx.py"):
+        (tmp_path / "tests/unit" / name).write_text("")
+    got = mutation_sample.selected_tests(tmp_path, "auth")
+    # the listed file that exists, then the glob's matches sorted; missing files dropped
+    assert got == ("tests/unit/test_rules_auth.py", "tests/unit/test_rules_auth_a.py",
+                   "tests/unit/test_rules_auth_b.py")
