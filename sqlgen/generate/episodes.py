@@ -47,7 +47,7 @@ from sqlgen.errors import SqlgenError
 from sqlgen.generate import draws_v3
 from sqlgen.generate.spec import ChunkSpec, to_us
 from sqlgen.sampling import largest_remainder
-from sqlgen.scenarios import REGISTRY, VISIT, planned_quotas
+from sqlgen.scenarios import REGISTRY, VISIT, card_testing, planned_quotas
 from sqlgen.scenarios import code as scenario_code
 from sqlgen.scenarios.base import DAY_US, HOUR_US, Attempts
 from sqlgen.schema import static_vocabularies
@@ -92,7 +92,8 @@ _OWN_DEVICE = {"account_takeover": 0.45, "compromised_merchant": 0.25, "logistic
 # Of a scenario's attempts from the ring's devices, this share come through an
 # anti-detect browser that shows a new fingerprint for each payment: a device never
 # seen before, as a genuine guest checkout or new browser is.
-_FRESH_FINGERPRINT = {"burst": 0.6}
+# Card-testing bots rotate fingerprints as well.
+_FRESH_FINGERPRINT = {"burst": 0.6, "card_testing": 0.6}
 _RING_FAVOURITES = 12  # merchants a ring cashes out at
 _FAVOURITE_SHARE = 0.15  # of a ring's attempts at its favourites (else anywhere online)
 # Cloned cards are mostly used near where they were skimmed (a local crew, or a mule of
@@ -461,7 +462,7 @@ class Planner:
         level[big] *= rng.lognormal(1.2, 0.4, int(big.sum()))
         d["amount_raw"] *= level
         micro = self.pop.is_testing_merchant[d["merchant_id"]] & (rng.random(n) < _MICRO_SHARE)
-        d["amount_raw"][micro] = rng.choice([0.99, 1.49, 1.99, 2.99, 4.99],
+        d["amount_raw"][micro] = rng.choice(card_testing.MICRO_PRICES,
                                             int(micro.sum())) / self.pop.merchant_scale[
             d["merchant_id"][micro]]
         a = self.plan(spec.t0_us, spec.t1_us)
@@ -602,8 +603,15 @@ class Planner:
         d["device_null"][f] = False
         d["device_fresh"][f] = False
         u = rng.random(len(f))
+        fresh = np.zeros(len(f), dtype=bool)
         for name, share in _FRESH_FINGERPRINT.items():
-            d["device_fresh"][f[(d["plan_code"][f] == scenario_code(name)) & (u < share)]] = True
+            fresh |= (d["plan_code"][f] == scenario_code(name)) & (u < share)
+        d["device_fresh"][f[fresh]] = True
+        # A new fingerprint shows a browser of its own too (of the device's kind, by
+        # popularity), not the ring device's every time.
+        d["ua_idx"][f[fresh]] = networks.device_user_agents(
+            kind[fresh], vocab["device_type"], rng.random(int(fresh.sum())),
+            self.cfg.temporal.end_date.year)
         d["is_recurring"][f] = False
         remote = combo_table()["channel"][d["combo"]] != vocab_code("channel", "pos")
         fresh = remote & (d["fraud_device"] < 0) & (rng.random(len(remote)) < _NEW_DEVICE)

@@ -37,10 +37,13 @@ def inject(inj: Injector, quota: int) -> None:
     inj.online(rows, merchant[ep], amount, start[ep] + elapsed, card[ep], SCENARIO.code)
 
 
-# Test amounts in EUR before conversion: the currency's usual small sums follow from the
-# FX table and price points (0.99 EUR, 1 GBP, 150 JPY), not 0.50-5.00 in every currency.
+# Small digital sums in EUR before conversion (the merchant's price level and currency
+# follow): the price points of genuine in-app purchases, top-ups and donations
+# (`episodes` gives genuine payments at these merchants the same ones), so a test buys
+# what a holder would.
+MICRO_PRICES = np.asarray([0.99, 1.49, 1.99, 2.99, 4.99])
 _SMALL = 0.15  # a test at an ordinary shop: the low end of its usual amounts
-_TEST_EUR = np.asarray([0.5, 1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0])
+DIGITAL = 0.7  # of runs at digital-goods and misc merchants (frictionless small sums)
 
 
 def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
@@ -52,13 +55,13 @@ def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     start = pl.rings.start(ring, t0, t1, rng)
     ep, offset = spree_offsets(sizes, 60e6, 0.8, rng)
     card = pl.victims(k, rng)
-    # 40% at digital-goods and misc merchants with a fixed small sum; the others at
-    # shops the holder might use, with a small purchase for that shop.
-    digital = rng.random(k) < 0.4
+    # `DIGITAL` at digital-goods and misc merchants with a small price point; the others
+    # at shops the holder might use, with a small purchase for that shop.
+    digital = rng.random(k) < DIGITAL
     merchant = np.where(digital, rng.choice(pl.pop.testing_merchants, k),
                         pl.rings.merchants(ring, card, rng))[ep]
     small = sampling.amounts(pl.cfg.feature.amount, len(ep), rng) * _SMALL
-    amount = np.where(digital[ep], rng.choice(_TEST_EUR, len(ep)) / pl.pop.merchant_scale[
+    amount = np.where(digital[ep], rng.choice(MICRO_PRICES, len(ep)) / pl.pop.merchant_scale[
         merchant], small)
     device = pl.rings.device(ring, rng)
     return attempts(start[ep] + offset, card[ep], merchant, SCENARIO.code, ring[ep],

@@ -112,14 +112,129 @@ def test_rings_place_phone_orders_as_holders_do(ctx):
 def test_burst_fingerprints_are_new_devices(ctx):
     draws, _, _ = _chunk(ctx)
     burst_rows = (draws["plan_code"] == scenario_code("burst")) & (draws["fraud_device"] >= 0)
-    other = (draws["plan_code"] > 0) & (draws["plan_code"] != scenario_code("burst")) & (
-        draws["fraud_device"] >= 0)
+    rotating = np.isin(draws["plan_code"], [scenario_code("burst"),
+                                             scenario_code("card_testing")])
+    other = (draws["plan_code"] > 0) & ~rotating & (draws["fraud_device"] >= 0)
     assert burst_rows.sum() > 10
-    # A fresh fingerprint is a device never seen before (a random id); other scenarios'
-    # ring rows never are.
+    # A fresh fingerprint is a device never seen before (a random id); ring rows of
+    # scenarios other than burst and card testing never are.
     assert draws["device_fresh"][burst_rows].any()
     assert not draws["device_fresh"][other].any()
-    assert episodes._FRESH_FINGERPRINT == {"burst": 0.6}
+    assert episodes._FRESH_FINGERPRINT == {"burst": 0.6, "card_testing": 0.6}
+
+
+def test_card_testing_bots_rotate_fingerprints_and_browsers(ctx):
+    planner = ctx.pop.planner
+    n = 400  # one ring device (ring 0, slot 1) testing cards all day, card testing
+    t = DAY0 + np.arange(n, dtype=np.int64) * 60_000_000
+    city = int(planner.rings.city[0])
+    d = {"fraud_device": np.full(n, 1, dtype=np.int64), "ring": np.zeros(n, dtype=np.int64),
+         "plan_code": np.full(n, scenario_code("card_testing"), dtype=np.int8),
+         "event_us": t, "fraud_city": np.full(n, city, dtype=np.int64),
+         "proxy": np.zeros(n, dtype=bool),
+         "combo": np.full(n, combo_code("ecom", "desktop", "ecommerce"), dtype=np.int64),
+         "ua_idx": np.full(n, -1, dtype=np.int32),
+         "device_uuid": np.zeros((n, 16), dtype=np.uint8), "ip": np.zeros(n, dtype=np.int64),
+         "ip_city": np.zeros(n, dtype=np.int64), "device_null": np.ones(n, dtype=bool),
+         "device_fresh": np.zeros(n, dtype=bool), "is_recurring": np.ones(n, dtype=bool)}
+    planner.devices(d, np.random.default_rng(13))
+    fresh = d["device_fresh"]
+    assert 0.5 < fresh.mean() < 0.7  # _FRESH_FINGERPRINT["card_testing"]
+    # The ring's own device: one id and one browser all day (one lease period).
+    assert len(np.unique(d["device_uuid"][~fresh], axis=0)) == 1
+    assert len(np.unique(d["ua_idx"][~fresh])) == 1
+    # A new fingerprint shows a browser of its own: several user agents, each one
+    # fitting the device's kind (the combo's device_type; a phone order is keyed in on
+    # the merchant's desktop).
+    assert len(np.unique(d["ua_idx"][fresh])) > 3
+    from sqlgen.schema import static_vocabularies
+    from sqlgen.world import networks
+
+    _, by_kind = networks.user_agents()
+    kinds = static_vocabularies()["device_type"]
+    dev_type = combo_table()["device_type"][d["combo"]]
+    ecom = combo_table()["channel"][d["combo"]] == vocab_code("channel", "ecom")
+    for k, name in enumerate(kinds):
+        rows = ecom & (dev_type == k)
+        if rows.any():
+            assert np.isin(d["ua_idx"][rows], by_kind[name][0]).all()
+
+
+class _FakeRings:
+    """Ring 0 lives in a city with shop 500; ring 1's city has no shop. Every ring's
+    online merchant is 900, its device ring * 8 + 1, its hour noon."""
+
+    def pick(self, k, rng):
+        return np.arange(k) % 2
+
+    def start(self, ring, t0, t1, rng):
+        return np.full(len(ring), t0 + 12 * 3_600_000_000)
+
+    def shops(self, ring, rng):
+        return np.where(ring == 0, 500, -1)
+
+    def merchants(self, ring, card, rng):
+        return np.full(len(ring), 900)
+
+    def device(self, ring, rng):
+        return ring * 8 + 1
+
+
+def _fake_planner(**pop):
+    from types import SimpleNamespace
+
+    cfg = load_config(TINY)
+    label = SimpleNamespace(burst_size=5, burst_window_minutes=10)
+    return SimpleNamespace(
+        cfg=SimpleNamespace(label=label, feature=cfg.feature), rings=_FakeRings(),
+        victims=lambda k, rng: np.arange(k) + 100,
+        victims_in=lambda country, rng: np.full(len(country), 7),
+        amounts=lambda card, rng, shift: np.ones(len(card)),
+        pop=SimpleNamespace(merchant_country=np.zeros(1000, dtype=np.int64), **pop))
+
+
+def test_some_burst_waves_are_cloned_cards_at_a_shop_of_the_rings_city():
+    a = burst.plan(_fake_planner(), 4000, DAY0, DAY0 + DAY_US, np.random.default_rng(11))
+    assert burst.CLONED == 0.35
+    ring1 = a["ring"] == 1  # no shop in its city: always online, its device
+    assert not a["present"][ring1].any()
+    assert (a["merchant"][ring1] == 900).all() and (a["device"][ring1] == 9).all()
+    ring0 = a["ring"] == 0
+    shop = ring0 & a["present"]
+    # In person: the shop of the ring's city, no device; online: merchant and device.
+    assert (a["merchant"][shop] == 500).all() and (a["device"][shop] == -1).all()
+    online = ring0 & ~a["present"]
+    assert (a["merchant"][online] == 900).all() and (a["device"][online] == 1).all()
+    assert 0.25 < shop.sum() / ring0.sum() < 0.45  # waves of 3-7 cards, about 35% cloned
+    # A wave is all in person or all online: the waves of ring 0 (one every 2 waves)
+    # are runs of rows at one merchant within the window of noon.
+    assert (np.abs(a["t"] - (DAY0 + 12 * 3_600_000_000)) <= 10 * 60_000_000).all()
+
+
+def test_card_testing_buys_what_holders_buy():
+    from sqlgen.scenarios import card_testing
+
+    scale = np.ones(1000)
+    scale[40:] = 2.0  # merchants 40.. price twice the reference level
+    pl = _fake_planner(testing_merchants=np.asarray([3, 50]), merchant_scale=scale)
+    a = card_testing.plan(pl, 6000, DAY0, DAY0 + DAY_US, np.random.default_rng(12))
+    assert card_testing.DIGITAL == 0.7
+    assert card_testing.MICRO_PRICES.tolist() == [0.99, 1.49, 1.99, 2.99, 4.99]
+    digital = np.isin(a["merchant"], [3, 50])
+    assert set(np.unique(a["merchant"]).tolist()) <= {3, 50, 900}
+    # At a digital merchant a test is a genuine price point in the merchant's terms:
+    # amount_raw x the merchant's price level is 0.99 .. 4.99 (EUR before conversion).
+    paid = a["amount_raw"][digital] * scale[a["merchant"][digital]]
+    assert np.isin(np.round(paid, 2), card_testing.MICRO_PRICES).all()
+    assert set(np.round(paid, 2).tolist()) == set(card_testing.MICRO_PRICES.tolist())
+    # Runs (episodes) are digital as a whole; about 70% of them.
+    ep_digital = np.bincount(a["episode"], weights=digital) / np.bincount(a["episode"])
+    assert set(np.unique(ep_digital).tolist()) <= {0.0, 1.0}
+    assert 0.64 < ep_digital.mean() < 0.76
+    # Elsewhere a small purchase for that shop, well below its usual amounts.
+    assert np.median(a["amount_raw"][~digital]) < 0.3 * np.median(
+        __import__("sqlgen.sampling", fromlist=["amounts"]).amounts(
+            pl.cfg.feature.amount, 5000, np.random.default_rng(1)))
 
 
 def test_genuine_runs_repeat_card_and_merchant_within_minutes():
