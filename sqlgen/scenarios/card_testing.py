@@ -43,7 +43,7 @@ def inject(inj: Injector, quota: int) -> None:
 # what a holder would.
 MICRO_PRICES = np.asarray([0.99, 1.49, 1.99, 2.99, 4.99])
 _SMALL = 0.15  # a test at an ordinary shop: the low end of its usual amounts
-DIGITAL = 0.7  # of runs at digital-goods and misc merchants (frictionless small sums)
+DIGITAL = 0.4  # of runs at digital-goods and misc merchants (frictionless small sums)
 
 
 def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
