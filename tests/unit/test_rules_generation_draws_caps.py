@@ -23,7 +23,7 @@ def test_time_units_in_microseconds():
     assert D == 86_400_000_000
     assert draws_v3.WEEK_US == 7 * 86_400_000_000
     # The first Monday after the epoch: 1970-01-05, four days in.
-    assert draws_v3._MONDAY_US == to_us(dt.datetime(1970, 1, 5))
+    assert to_us(dt.datetime(1970, 1, 5)) == draws_v3._MONDAY_US
     assert dt.datetime(1970, 1, 5).weekday() == 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 
 import pytest
 
@@ -62,8 +63,8 @@ def test_plan_hand_checked_rows_slices_and_fraud_quotas():
     # sum t0 + 39_876_923_076.92 would land on ...077), 6/13, 9/13, 11/13.
     jan_cuts = [0, 39_876_923_076, 79_753_846_153, 119_630_769_230, 146_215_384_615, 2 * D]
     feb_cuts = [0, 37_028_571_428, 61_714_285_714, D]  # 1 day x 3/7, 5/7
-    want = [(jan + a, jan + b) for a, b in zip(jan_cuts, jan_cuts[1:])] \
-        + [(feb + a, feb + b) for a, b in zip(feb_cuts, feb_cuts[1:])]
+    want = [(jan + a, jan + b) for a, b in itertools.pairwise(jan_cuts)] \
+        + [(feb + a, feb + b) for a, b in itertools.pairwise(feb_cuts)]
     assert [(s.t0_us, s.t1_us) for s in specs] == want
     # 5 frauds (0.25 x 20) split by rows: exact shares 0.75 x 3, 0.5 x 2, 0.75, 0.5 x 2;
     # floors 0, the 5 units to the four 0.75s and the first 0.5.
