@@ -98,3 +98,67 @@ def test_attributes_follow_channel_device_and_network_rules(ctx):  # noqa: F811
     hours = np.diff(a["event_us"][o]) / 3.6e9
     rushed = (a["card_id"][o][1:] == a["card_id"][o][:-1]) & (hours < 1 / 60)
     assert not (rushed & (km > 900 * hours)).any()
+
+
+def test_online_devices_and_addresses_of_a_holder(ctx):  # noqa: F811
+    from sqlgen import sampling
+    from sqlgen.world import networks
+
+    pop, w = ctx.pop, ctx.pop.world
+    spec = dataclasses.replace(plan_chunks(ctx.cfg)[0], rows=12_000)
+    s = draws_v3.skeleton_v3(pop, spec, np.random.default_rng(7))
+    order = np.argsort(s["event_us"], kind="stable")
+    s = {k: v[order] for k, v in s.items()}
+    s["away"][:] = False  # no trips: every online row at home (or roaming)
+    a = draws_v3.attributes_v3(pop, spec, dict(s), np.random.default_rng(8))
+    r = np.flatnonzero(a["remote"])
+    owner = pop.card_owner[a["card_id"][r]]
+    day = (a["event_us"][r] - w.t0_us) / draws_v3.DAY_US  # days since the run's start
+    country = pop.customer_country[owner]
+    # Each of the holder's device slots j: its device (a new one, keyed by the slot's
+    # lifetime, after a replacement: lives of 20-500 days) and its home address (the
+    # line's lease: 7-365 days).
+    slot = np.full(len(r), -1)
+    home_ip = np.zeros(len(r), dtype=a["ip"].dtype)
+    kind = np.zeros(len(r), dtype=np.int64)
+    uuid = a["device_uuid"].reshape(len(a["ip"]), -1)[r]
+    for j in range(ctx.cfg.behaviour.max_devices):
+        js = np.full(len(r), j)
+        dev = pop.devices.rows(owner, js)
+        want = dev["uuid"].reshape(len(r), -1).copy()
+        key = (owner.astype(np.uint64) << np.uint64(6)) | np.uint64(j)
+        epoch = networks.lease_epochs(key, day, 20.0, 500.0, w.seed)
+        new = np.flatnonzero(epoch > 0)
+        want[new] = sampling.keyed_uuid4(
+            key[new] ^ (epoch[new].astype(np.uint64) << np.uint64(48)),
+            w.seed ^ 0xDE71CE).reshape(len(new), -1)
+        hit = (uuid == want).all(axis=1) & (j < pop.devices.count[owner])
+        slot[hit] = j
+        kind[hit] = dev["kind"][hit]
+        lease = networks.lease_epochs(networks.household_lines(owner, js, w.seed), day,
+                                      7.0, 365.0, w.seed)
+        home_ip[hit] = networks.household_ips(owner, js, w.seed, country, lease)[hit]
+    assert (slot >= 0).all()  # every online row on one of its holder's devices
+    assert (slot == 0).mean() > 0.5 and (slot > 0).any()
+    # Mobile carriers' gateways of the holder's country (16 a country).
+    n = networks.CARRIER_IPS_PER_COUNTRY
+    u = (np.arange(n) + 0.5) / n
+    gateway = {}
+    for c in np.unique(country).tolist():
+        keys = networks.carrier_keys(np.full(n, c), u)
+        for ip, k in zip(networks.carrier_ips(np.full(n, c), u, w.seed).tolist(),
+                         keys.tolist(), strict=True):
+            gateway[ip] = k
+    ip = a["ip"][r]
+    at_home = ip == home_ip
+    carrier = np.array([x in gateway for x in ip.tolist()])
+    mobile = kind == vocab_code("device_type", "mobile")
+    assert not carrier[~mobile].any()
+    # Mobile: half over the carrier (less the 5 % roaming); roaming: 5 % anywhere else.
+    assert abs(carrier[mobile].mean() - 0.5 * 0.95) < 0.05
+    assert abs((~at_home & ~carrier).mean() - 0.05) < 0.02
+    # A carrier row's network city is its gateway's (or home, in a country of no shops).
+    city = w.carrier_city(np.array([gateway[x] for x in ip[carrier].tolist()]))
+    want = np.where(city >= 0, city, s["ip_city"][r][carrier])
+    assert (a["ip_city"][r][carrier] == want).all()
+    assert (a["ip_city"][r][at_home] == s["ip_city"][r][at_home]).all()  # the place's
