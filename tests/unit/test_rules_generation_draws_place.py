@@ -23,6 +23,7 @@ BERLIN, HAMBURG, NEW_YORK = 0, 1, 2679  # city ids of the shipped table
 WEDNESDAY = to_us(dt.datetime(2025, 3, 5, 12))  # noon; the week's Monday is 3 March
 MONDAY = to_us(dt.datetime(2025, 3, 3, 12))
 SEED = 11
+MAX = np.iinfo(np.int64).max
 
 
 def _world(n_cards: int = 4) -> draws_v3.World:
@@ -231,3 +232,69 @@ def test_settle_fails_loudly_when_no_card_has_room():
     d = _rows([0] * 7, [5] * 7)
     with pytest.raises(SqlgenError, match="stay above a card's daily or monthly cap"):
         draws_v3.settle_v3(ctx, SPEC, d, np.zeros(7, dtype=np.int8), np.random.default_rng(0))
+
+
+def _leftovers(ctx, cards_days, over, block=None, seed=0):
+    d = _rows([c for c, _ in cards_days], [dy for _, dy in cards_days])
+    draws_v3._onto_free_cards(ctx, SPEC, d, np.asarray(over), block,
+                              np.random.default_rng(seed))
+    return d
+
+
+def test_leftovers_go_to_cards_with_room_that_day_and_month():
+    # Month cap 4. Card 0: 4 rows on 6 March and 4 on 7 March (rows 3 and 7 over).
+    # Card 1: 2 rows on 2 March (month room 2); cards 2, 3: 4 rows on 3 March (none).
+    card0 = [(0, 5)] * 4 + [(0, 6)] * 4
+    others = [(1, 1)] * 2 + [(2, 2)] * 4 + [(3, 2)] * 4
+    ctx = _ctx(per_month=4)
+    d = _leftovers(ctx, card0 + others, [3, 7])
+    assert d["card_id"][[3, 7]].tolist() == [1, 1]  # the only card with room, twice
+    assert (d["latitude"][[3, 7]] != 0).all() and d["latitude"][0] == 0  # placed anew
+    # A single row over: the same.
+    d = _leftovers(ctx, card0 + others, [7])
+    assert d["card_id"][7] == 1
+    # Card 1 with room for one more payment this month: the second day finds none.
+    with pytest.raises(SqlgenError, match=r"chunk 0: 1 payments stay above a card's"):
+        _leftovers(ctx, card0 + [(1, 1)] * 3 + [(2, 2)] * 4 + [(3, 2)] * 4, [3, 7])
+    # Room in the month but not that day (3 a day): card 1 full on 6 March.
+    with pytest.raises(SqlgenError, match="stay above"):
+        _leftovers(ctx, card0 + [(1, 5)] * 3 + [(2, 2)] * 4 + [(3, 2)] * 4, [3])
+
+
+def test_leftovers_never_go_to_a_card_blocked_by_their_latest_time():
+    # Card 0: 5 rows on 6 March, rows 3 and 4 over (10:03 and 10:04); card 1 full that
+    # day; cards 2 and 3 free unless blocked.
+    rows = [(0, 5)] * 5 + [(1, 5)] * 3
+    t_last = MARCH + 5 * D + 10 * H + 4 * 60_000_000
+    ctx = _ctx()
+    for blocked_at in (t_last, t_last - 30_000_000):  # at the latest time, or before it
+        block = np.full(5, MAX, dtype=np.int64)
+        block[2] = blocked_at
+        with pytest.raises(SqlgenError, match="stay above"):
+            _leftovers(ctx, rows, [3, 4], block)
+    block = np.full(5, MAX, dtype=np.int64)
+    block[2] = t_last + 1
+    d = _leftovers(ctx, rows, [3, 4], block)
+    assert sorted(d["card_id"][[3, 4]].tolist()) == [2, 3]
+
+
+def test_settle_after_its_rounds_moves_the_last_rows_onto_free_cards(monkeypatch):
+    # Moved payments drawn back onto their own card every round (a stuck draw): after
+    # the 16 rounds the rows still over go to cards with room. Card 0 has 5 rows on
+    # 31 March, card 1 five on 1 March (cap 3): 2 + 2 rows over.
+    calls = []
+
+    def stuck(n_cards, t, block, rng):
+        calls.append(len(t))
+        return np.where(t >= MARCH + 30 * D, 0, 1)
+
+    monkeypatch.setattr(draws_v3, "_unblocked_cards", stuck)
+    ctx = _ctx()
+    d = _rows([0] * 5 + [1] * 5, [30] * 5 + [0] * 5)
+    draws_v3.settle_v3(ctx, SPEC, d, np.zeros(10, dtype=np.int8), np.random.default_rng(0))
+    assert calls == [4] * 16
+    assert d["card_id"][:3].tolist() == [0, 0, 0] and d["card_id"][5:8].tolist() == [1, 1, 1]
+    # The last two of each day: on cards with room that day (not the full card).
+    assert set(d["card_id"][3:5].tolist()) <= {1, 2, 3}
+    assert set(d["card_id"][8:10].tolist()) <= {0, 2, 3}
+    assert (d["latitude"][[3, 4, 8, 9]] != 0).all() and (d["latitude"][[0, 5]] == 0).all()
