@@ -61,6 +61,16 @@ def test_attributes_follow_channel_device_and_network_rules(ctx):  # noqa: F811
     s = draws_v3.skeleton_v3(pop, spec, np.random.default_rng(5))
     order = np.argsort(s["event_us"], kind="stable")
     s = {k: v[order] for k, v in s.items()}
+    # A rushed pair: a card's in-person payment copied 20 s later at a shop of another
+    # country (far away): after attributes, both at the first shop.
+    here = np.flatnonzero(~s["remote"])
+    i = here[len(here) // 2]
+    far = np.flatnonzero(pop.merchant_country != pop.merchant_country[s["merchant_id"][i]])[0]
+    s = {k: np.insert(v, i + 1, v[i]) for k, v in s.items()}
+    s["event_us"][i + 1] += 20 * S
+    s["merchant_id"][i + 1] = far
+    w = pop.world
+    s["latitude"][i + 1], s["longitude"][i + 1] = w.merchant_lat[far], w.merchant_lon[far]
     # Every seventh online row away from home on a trip to city 2679 (its network there).
     trip = np.flatnonzero(s["remote"])[::7]
     s["away"][trip], s["ip_city"][trip] = True, 2679
@@ -74,6 +84,7 @@ def test_attributes_follow_channel_device_and_network_rules(ctx):  # noqa: F811
     pos = combos["channel"][a["combo"]] == vocab_code("channel", "pos")
     remote = a["remote"]
     assert (pos == ~remote).all()  # in person: a terminal; online: no terminal
+    assert a["merchant_id"][i + 1] == a["merchant_id"][i] != far
     assert (a["device_null"] == ~remote).all()
     # Online rows on a trip keep the trip's network city (never a carrier gateway's).
     assert (a["ip_city"][trip] == 2679).all()
@@ -139,7 +150,17 @@ def test_online_devices_and_addresses_of_a_holder(ctx):  # noqa: F811
                                       7.0, 365.0, w.seed)
         home_ip[hit] = networks.household_ips(owner, js, w.seed, country, lease)[hit]
     assert (slot >= 0).all()  # every online row on one of its holder's devices
-    assert (slot == 0).mean() > 0.5 and (slot > 0).any()
+    # Slot k >= 1 with probability 0.4**k (up to the holder's count): for holders of
+    # three devices 0.6, 0.24, 0.16.
+    three = pop.devices.count[owner] == 3
+    assert three.sum() > 1000
+    share = np.bincount(slot[three], minlength=3) / three.sum()
+    assert np.abs(share - [0.6, 0.24, 0.16]).max() < 0.04, share
+    # An online shop sees the device's type (a card-not-present combo of that device).
+    combos = combo_table()
+    ecom = combos["channel"][a["combo"][r]] == vocab_code("channel", "ecom")
+    assert ecom.sum() > 100
+    assert (combos["device_type"][a["combo"][r][ecom]] == kind[ecom]).all()
     # Mobile carriers' gateways of the holder's country (16 a country).
     n = networks.CARRIER_IPS_PER_COUNTRY
     u = (np.arange(n) + 0.5) / n
@@ -162,3 +183,26 @@ def test_online_devices_and_addresses_of_a_holder(ctx):  # noqa: F811
     want = np.where(city >= 0, city, s["ip_city"][r][carrier])
     assert (a["ip_city"][r][carrier] == want).all()
     assert (a["ip_city"][r][at_home] == s["ip_city"][r][at_home]).all()  # the place's
+
+
+def test_a_carrier_gateway_in_city_zero_is_the_rows_network_city(ctx, monkeypatch):  # noqa: F811
+    # Every gateway placed in city 0 (a city id like any other): mobile carrier rows
+    # take it as their network city.
+    from sqlgen.world import networks
+
+    pop, w = ctx.pop, ctx.pop.world
+    w.carrier_city(np.array([0]))  # the table, made on first use
+    monkeypatch.setattr(w, "_carrier_cities", np.zeros_like(w._carrier_cities))
+    spec = plan_chunks(ctx.cfg)[0]
+    s = draws_v3.skeleton_v3(pop, spec, np.random.default_rng(9))
+    s = {k: v[np.argsort(s["event_us"], kind="stable")] for k, v in s.items()}
+    s["away"][:] = False
+    a = draws_v3.attributes_v3(pop, spec, dict(s), np.random.default_rng(10))
+    n = networks.CARRIER_IPS_PER_COUNTRY
+    u = (np.arange(n) + 0.5) / n
+    gateways = set()
+    for c in np.unique(pop.customer_country).tolist():
+        gateways |= set(networks.carrier_ips(np.full(n, c), u, w.seed).tolist())
+    carrier = a["remote"] & np.isin(a["ip"], list(gateways))
+    assert carrier.sum() > 50
+    assert (a["ip_city"][carrier] == 0).all()

@@ -109,6 +109,10 @@ def test_over_cap_keeps_the_first_cap_rows_of_a_key_fraud_first():
     # A fraud row over the cap stays (only genuine rows move).
     assert draws_v3._over_cap(np.array([3, 3]), np.array([0, 0]),
                               np.array([False, True])).tolist() == [1]
+    # A lone fraud row over a cap of 0 stays too; small and large keys together.
+    assert draws_v3._over_cap(np.array([3]), np.array([0]), np.array([False])).tolist() == []
+    mixed = np.array([1, 1 << 40, 1 << 40], dtype=np.int64)
+    assert draws_v3._over_cap(mixed, np.array([0, 1, 1]), np.ones(3, bool)).tolist() == [0, 2]
     # Exactly at the cap: nothing over; no rows at all: nothing.
     assert draws_v3._over_cap(key[7:], cap[7:], genuine[7:]).tolist() == []
     empty = np.array([], dtype=np.int64)
