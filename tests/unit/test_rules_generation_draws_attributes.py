@@ -178,6 +178,14 @@ def test_online_devices_and_addresses_of_a_holder(ctx):  # noqa: F811
     # Mobile: half over the carrier (less the 5 % roaming); roaming: 5 % anywhere else.
     assert abs(carrier[mobile].mean() - 0.5 * 0.95) < 0.05
     assert abs((~at_home & ~carrier).mean() - 0.05) < 0.02
+    # Roaming addresses: in a provider block (top 10 bits) of the network city's country.
+    from sqlgen.schema import reference
+
+    blocks = networks._isp_blocks(w.seed, len(reference()["countries"])).astype(np.int64)
+    roam = ~at_home & ~carrier
+    cc = w.city_country[a["ip_city"][r][roam]]
+    assert len(np.unique(cc)) > 1
+    assert (blocks[cc] == (ip[roam] >> 22)[:, None]).any(axis=1).all()
     # A carrier row's network city is its gateway's (or home, in a country of no shops).
     city = w.carrier_city(np.array([gateway[x] for x in ip[carrier].tolist()]))
     want = np.where(city >= 0, city, s["ip_city"][r][carrier])
