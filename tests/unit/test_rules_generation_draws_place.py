@@ -298,3 +298,14 @@ def test_settle_after_its_rounds_moves_the_last_rows_onto_free_cards(monkeypatch
     assert set(d["card_id"][3:5].tolist()) <= {1, 2, 3}
     assert set(d["card_id"][8:10].tolist()) <= {0, 2, 3}
     assert (d["latitude"][[3, 4, 8, 9]] != 0).all() and (d["latitude"][[0, 5]] == 0).all()
+
+
+def test_a_trip_to_a_country_without_shops_stays_home():
+    # Trips go to the holder's own country or a weighted one; with no shop town in
+    # either (the only destination New York, trips drawn to country 0), no trip.
+    w = _world()
+    w.destination_city = np.array([NEW_YORK])
+    w.destinations = sampling.GroupSampler(np.array([world.cities().country[NEW_YORK]]),
+                                           np.array([1.0]))
+    dest = w._destinations(np.zeros(200, dtype=np.int64), np.arange(2800, 3000), 1.0)
+    assert (dest == -1).all()
