@@ -105,3 +105,21 @@ def test_lognormal_amounts_spread_by_each_merchants_category(ctx, monkeypatch): 
     shape = pop.world.amount_shape[d["merchant_id"]]
     assert len(np.unique(shape)) > 1
     assert np.allclose(d["amount_raw"], centre * np.exp(shape))
+
+
+def test_trips_within_a_country_go_to_its_shop_towns_by_population(ctx):  # noqa: F811
+    w, c = ctx.pop.world, world.cities()
+    home = c.country[w.customer_home]
+    h = np.bincount(home).argmax()  # the most common home country
+    towns = w.destination_city[c.country[w.destination_city] == h]
+    assert len(towns) >= 2
+    mine = np.flatnonzero(home == h)
+    weeks = 20_000 // len(mine) + 1
+    owner = np.repeat(mine, weeks)
+    week = np.tile(np.arange(2900, 2900 + weeks), len(mine))
+    dest = w._destinations(owner, week, 1.0)
+    inside = dest[np.isin(dest, towns)]
+    assert len(inside) > 5_000
+    share = np.array([(inside == t).mean() for t in towns])
+    want = c.population[towns] / c.population[towns].sum()
+    assert np.abs(share - want).max() < 0.03, np.c_[share, want]
