@@ -123,3 +123,38 @@ def test_trips_within_a_country_go_to_its_shop_towns_by_population(ctx):  # noqa
     share = np.array([(inside == t).mean() for t in towns])
     want = c.population[towns] / c.population[towns].sum()
     assert np.abs(share - want).max() < 0.03, np.c_[share, want]
+
+
+def test_carrier_gateways_sit_in_shop_towns_of_their_country_by_a_hash(ctx):  # noqa: F811
+    from sqlgen import sampling
+    from sqlgen.schema import reference
+    from sqlgen.world import networks
+
+    w, c = ctx.pop.world, world.cities()
+    # Gateway k (of country k // 16): u = top 53 bits of mix64(k ^ (seed ^ 0xCA7C17))
+    # as a fraction of 2**53, the country's shop town that u falls on by population;
+    # -1 for a country without shop towns.
+    n = len(reference()["countries"]) * networks.CARRIER_IPS_PER_COUNTRY
+    k = np.arange(n, dtype=np.uint64)
+    u = (sampling.mix64(k ^ np.uint64(w.seed ^ 0xCA7C17)) >> np.uint64(11)).astype(
+        np.float64) / 2.0**53
+    country = (k // np.uint64(16)).astype(np.int64)
+    pick = w.destinations.lookup(country, u)
+    want = np.where(pick >= 0, w.destination_city[np.maximum(pick, 0)], -1)
+    got = w.carrier_city(np.arange(n))
+    assert got.tolist() == want.tolist()
+    assert (pick == 0).any() and (got == -1).any() and len(np.unique(got[got >= 0])) > 5
+    has = got >= 0
+    assert (c.country[got[has]] == country[has]).all()
+
+
+def test_a_card_sleeps_in_a_month_by_a_hash_of_card_month_and_seed():
+    from sqlgen import sampling
+
+    card = np.arange(5_000)
+    month = 2025 * 12 + 3
+    # key = (card << 20) ^ month ^ (seed ^ 0xD0E5); asleep when the top 53 bits of
+    # mix64(key), as a fraction of 2**53, are below 15 %.
+    key = (card.astype(np.uint64) << np.uint64(20)) ^ np.uint64(month) ^ np.uint64(7 ^ 0xD0E5)
+    u = (sampling.mix64(key) >> np.uint64(11)).astype(np.float64) / 2.0**53
+    assert (draws_v3._dormant(card, month, 7) == (u < 0.15)).all()
