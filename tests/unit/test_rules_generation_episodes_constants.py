@@ -64,4 +64,4 @@ def test_constant_value_and_unit(name):
 
 
 def test_moto_share_is_five_of_thirty_eight():
-    assert episodes._MOTO_SHARE == pytest.approx(0.131578947, abs=1e-9)
+    assert pytest.approx(0.131578947, abs=1e-9) == episodes._MOTO_SHARE

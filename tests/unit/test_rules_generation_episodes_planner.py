@@ -166,7 +166,7 @@ def test_unwrapped_leaves_out_the_wrapped_rows():
 def _rows(a, t0, t1):
     keep = (a["t"] >= t0) & (a["t"] < t1)
     return [(int(t), int(c), int(e)) for t, c, e in
-            zip(a["t"][keep], a["card"][keep], a["episode"][keep])]
+            zip(a["t"][keep], a["card"][keep], a["episode"][keep], strict=True)]
 
 
 @pytest.fixture(scope="module")
@@ -253,4 +253,4 @@ def test_slices_in_order_bring_card_blocks_up_to_date(ctx, whole):  # noqa: F811
     fraud = ref["code"] > 0
     assert (block[ref["card"][fraud]] <= ref["block"][fraud]).all()
     assert (block[ref["card"][fraud]] < np.iinfo(np.int64).max).all()
-    assert episodes._CACHED_DAYS == len(p._cache)
+    assert len(p._cache) == episodes._CACHED_DAYS

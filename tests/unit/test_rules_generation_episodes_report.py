@@ -31,7 +31,7 @@ def _planner(days: int, early: int) -> Planner:
 
 def _attempts(rows) -> dict:
     """rows: (t, code, episode, card)."""
-    t, code, ep, card = (np.array(c) for c in zip(*rows))
+    t, code, ep, card = (np.array(c) for c in zip(*rows, strict=True))
     n = len(t)
     return {"t": t.astype(np.int64), "card": card.astype(np.int64),
             "merchant": np.zeros(n, np.int64), "code": code.astype(np.int8),
@@ -65,12 +65,6 @@ def _report(ints="lo"):
     return a, rng
 
 
-def _by_row(a):
-    return {(int(c), int(e & ((1 << 31) - 1)), k): (int(t), bool(w), int(b), int(r))
-            for k, (c, e, t, w, b, r) in enumerate(zip(
-                a["card"], a["episode"], a["t"], a["wrapped"], a["block"], a["reported"]))}
-
-
 def test_report_block_retry_and_wrap_by_hand():
     a, rng = _report()
     assert len(a["t"]) == len(ROWS) - 1  # the visit outside the window is dropped
@@ -100,7 +94,7 @@ def test_report_block_retry_and_wrap_by_hand():
         (T, False, r7, r7),
     ]
     got = [(int(t), bool(w), int(b), int(r)) for t, w, b, r in
-           zip(a["t"], a["wrapped"], a["block"], a["reported"])]
+           zip(a["t"], a["wrapped"], a["block"], a["reported"], strict=True)]
     assert got == want
     # The wrapped parts are episodes of their own: bit 31 set, nothing else changed.
     assert (a["episode"] >> 31).tolist() == [0] * 8 + [1, 0, 0, 0, 1, 0]

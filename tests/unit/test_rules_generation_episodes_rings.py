@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from types import SimpleNamespace
 
 import numpy as np
 
