@@ -278,4 +278,37 @@ def test_fraud_amounts_follow_the_cards_level_shifted_up(ctx):  # noqa: F811
     base = sampling.amounts(ctx.cfg.feature.amount, len(card), np.random.default_rng(6))
     noise = np.log(a0 / base)
     assert abs(noise.mean()) < 0.01 and abs(noise.std() - 0.3) < 0.01
+    # Row by row: the noise is the draw that follows the base amounts (N(0, 0.3)), added.
+    rng = np.random.default_rng(6)
+    sampling.amounts(ctx.cfg.feature.amount, len(card), rng)
+    assert noise == pytest.approx(rng.normal(0, 0.3, len(card)), abs=1e-9)
     assert episodes._CARD_LEVEL_SIGMA == 0.5
+
+
+def test_without_any_risk_breaches_and_risky_victims_are_uniform(ctx):  # noqa: F811
+    pop = copy.copy(ctx.pop)
+    pop.merchant_risk = np.zeros_like(ctx.pop.merchant_risk)
+    pop.card_risk = np.zeros_like(ctx.pop.card_risk)
+    p = Planner(pop)
+    n_m, n_c = len(pop.merchant_risk), pop.world.n_cards
+    m = p.breach_merchants(100_000, np.random.default_rng(7))
+    c = p.risky_victims(100_000, np.random.default_rng(8))
+    assert m.min() >= 0 and m.max() < n_m and c.min() >= 0 and c.max() < n_c
+    # Uniform: each half of the ids gets about half the draws.
+    assert abs((m < n_m // 2).mean() - (n_m // 2) / n_m) < 0.01
+    assert abs((c < n_c // 2).mean() - (n_c // 2) / n_c) < 0.01
+
+
+def test_materialize_writes_every_planned_row_of_the_slice_once(ctx, chunk):  # noqa: F811
+    spec, draws, _ = chunk
+    ref = Planner(ctx.pop).whole_plan()
+    sl = (ref["t"] >= spec.t0_us) & (ref["t"] < spec.t1_us)
+    d = _copy(draws)
+    codes = Planner(ctx.pop).materialize(spec, d, np.random.default_rng(0))
+    rows = np.flatnonzero(codes != 0)  # fraud and planted visits (code VISIT)
+    assert len(rows) == sl.sum()  # distinct rows: none written twice
+    got = sorted(zip(d["event_us"][rows].tolist(), d["card_id"][rows].tolist(),
+                     codes[rows].tolist(), strict=True))
+    want = sorted(zip(ref["t"][sl].tolist(), ref["card"][sl].tolist(),
+                      ref["code"][sl].tolist(), strict=True))
+    assert got == want

@@ -76,16 +76,18 @@ def done(ctx):  # noqa: F811
     ecom = combo_code("ecom", "desktop", "ecommerce")
     pos = combo_code("pos", "pos_terminal", "chip")
     d["combo"][8:10] = ecom  # genuine online rows
+    d["combo"][0] = ecom  # r0: online, on the victim's device (its slot is 0)
+    d["device_fresh"][0] = False
     d["combo"][10] = pos
     before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
     f = [1, 2, 3, 4, 6, 7]  # the ring's rows
     new_device = np.full(n, 0.5)
-    new_device[[8, 9, 10]] = [0.14, 0.15, 0.0]
+    new_device[[0, 8, 9, 10]] = [0.0, 0.14, 0.15, 0.0]  # r0 is fraud: never
     rng = Queued(
         [u for *_, u in FRAUD],  # own device
         [0.79, 0.8, 0.0, 0.0, 0.79, 0.0],  # < 0.8: entry ecommerce, else card on file
         [0.2, 5 / 38, 0.0, 0.5, 0.2, 0.5],  # < 5/38: a mail or phone order
-        [0.5],  # the proxy's household (r4)
+        [0.0],  # the proxy's household (r4): the city's first resident, customer 0
         [0.0, 0.0, 0.6, 0.0, 0.0, 0.59],  # fresh fingerprint: burst < 0.6
         new_device,  # genuine online payments from a new device: < 0.15
     )
@@ -161,8 +163,8 @@ def test_a_rings_address_is_per_ring_city_and_slot_modulo_four(ctx, done):  # no
 def test_a_residential_proxy_row_leaves_from_a_residents_home_line(ctx, done):  # noqa: F811
     _, d, _f, city, t = done
     pop, seed = ctx.pop, ctx.cfg.seed
-    host = pop.world.residents.lookup(np.array([city]), np.array([0.5]))
-    assert host[0] >= 0
+    host = pop.world.residents.lookup(np.array([city]), np.array([0.0]))
+    assert host.tolist() == [0]  # customer 0 lives there (and is a resident like any)
     zero = np.zeros(1, np.int64)
     day = np.array([(t - pop.planner.t0) / DAY_US])
     lease = networks.lease_epochs(networks.household_lines(host, zero, seed), day,

@@ -163,8 +163,20 @@ def test_attempts_outside_their_days_reach_are_an_internal_error(days, early, ti
 
 
 def test_visits_inside_the_window_are_kept_unblocked():
+    # Day 0: a visit at the window's start exactly (kept), one at its end (dropped).
     p = _planner(10, HOUR_US)
-    a = p._report(_attempts([(D, VISIT, 0, 1), (D + H, VISIT, 0, 2)]), SCENARIO,
-                  Scripted(), 2)
-    assert a["t"].tolist() == [D, D + H] and not a["wrapped"].any()
+    rows = [(T, VISIT, 0, 1), (T + H, VISIT, 0, 2), (T + 10 * DAY_US, VISIT, 0, 3)]
+    a = p._report(_attempts(rows), SCENARIO, Scripted(), 0)
+    assert a["t"].tolist() == [T, T + H] and not a["wrapped"].any()
+    assert a["card"].tolist() == [1, 2]
     assert a["block"].tolist() == [MAX, MAX] and a["reported"].tolist() == [0, 0]
+
+
+def test_the_window_is_half_open_when_no_visit_is_dropped():
+    # Day 0, fraud only: at the start exactly (inside), at the end exactly (wraps to
+    # the start: an episode of its own).
+    p = _planner(10, HOUR_US)
+    rows = [(T, 1, 0, 1), (T + 10 * DAY_US, 1, 1, 2)]
+    a = p._report(_attempts(rows), SCENARIO, Scripted(u=(0.9,)), 0)
+    assert a["t"].tolist() == [T, T] and a["wrapped"].tolist() == [False, True]
+    assert (a["episode"] >> 31).tolist() == [0, 1]

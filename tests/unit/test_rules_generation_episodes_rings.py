@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -72,17 +73,20 @@ def test_working_hours_fall_in_the_slice_wrapping_around_its_start():
     t0 = DAY0 + 12 * HOUR_US
     t = r.start(np.array([0, 1]), t0, t0 + DAY_US, Scripted())
     assert t.tolist() == [DAY0 + DAY_US + 8 * HOUR_US, DAY0 + 15 * HOUR_US]
-    # A slice of zero length: everything at its start (the length taken as 1 us).
-    t = r.start(np.array([0, 1]), t0, t0, Scripted())
-    assert t.tolist() == [t0, t0]
+    # A slice of zero length: everything at its start (the length taken as 1 us; an odd
+    # start, so a length of 2 would put some a microsecond later).
+    t = r.start(np.array([0, 1]), t0 + 1, t0 + 1, Scripted())
+    assert t.tolist() == [t0 + 1, t0 + 1]
 
 
 def test_start_near_is_the_rings_hours_on_the_day_of_each_time():
-    r = _rings([8.0, 23.5], [-60, 60])  # 09:00 UTC; 22:30 UTC
-    t = np.array([DAY0 + 5 * DAY_US + 1, DAY0 + 2 * DAY_US + 23 * HOUR_US])
-    got = r.start_near(np.array([0, 1]), t, Scripted())
+    r = _rings([8.0, 23.5, 0.0], [-60, 60, 0])  # 09:00 UTC; 22:30 UTC; midnight UTC
+    t = np.array([DAY0 + 5 * DAY_US + 1, DAY0 + 2 * DAY_US + 23 * HOUR_US,
+                  DAY0 + DAY_US + 7])
+    got = r.start_near(np.array([0, 1, 2]), t, Scripted())
     assert got.tolist() == [DAY0 + 5 * DAY_US + 9 * HOUR_US,
-                            DAY0 + 2 * DAY_US + 22 * HOUR_US + 30 * 60_000_000]
+                            DAY0 + 2 * DAY_US + 22 * HOUR_US + 30 * 60_000_000,
+                            DAY0 + DAY_US]
 
 
 def test_a_rings_device_is_one_of_its_own_slots():
@@ -180,3 +184,15 @@ def test_ring_population_hours_devices_and_favourites(ctx):  # noqa: F811
     zone = world.cities().zone[r.city]
     assert (r.zone == zone).all()
     assert (r.offset_min == world.standard_offsets()[zone]).all()
+
+
+def test_a_single_customer_hosts_every_ring(ctx):  # noqa: F811
+    # One customer (id 0) in city 7: every ring lives there.
+    w = SimpleNamespace(customer_home=np.array([7]), remote_popularity=np.ones(3),
+                        fraud_weight=np.ones(3), remote=None, in_city=None,
+                        customer_shop_city=None)
+    pop = SimpleNamespace(world=w, cfg=ctx.pop.cfg, home_merchants=None,
+                          customer_country=np.zeros(1, np.int64),
+                          card_owner=np.zeros(1, np.int64))
+    r = Rings(pop, 5, 3)
+    assert r.city.tolist() == [7] * 5
