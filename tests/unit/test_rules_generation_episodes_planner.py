@@ -249,6 +249,8 @@ def test_slices_in_order_bring_card_blocks_up_to_date(ctx, whole):  # noqa: F811
         a = p.plan(p.t0 + day * DAY_US, p.t0 + (day + 1) * DAY_US)
         s0, s1 = p.t0 + day * DAY_US, p.t0 + (day + 1) * DAY_US
         assert _rows(a, s0, s1) == _rows(ref, s0, s1), day
+        # Blocks exact for any time before the slice's end (wrapped ones included).
+        assert (np.minimum(p.card_block, s1) == np.minimum(block, s1)).all(), day
     assert (p.card_block == block).all()
     fraud = ref["code"] > 0
     assert (block[ref["card"][fraud]] <= ref["block"][fraud]).all()
