@@ -88,6 +88,7 @@ def test_spree_sizes_sum_exactly_and_cut_only_the_last():
     assert base.spree_sizes(3, 3, 3, rng).tolist() == [3]
     assert base.spree_sizes(2, 3, 3, rng).tolist() == [2]
     assert base.spree_sizes(1, 1, 1, rng).tolist() == [1]
+    assert base.spree_sizes(4, 1, 1, rng).tolist() == [1, 1, 1, 1]  # n // low + 1 drawn
     assert base.spree_sizes(0, 2, 2, rng).tolist() == []
     sizes = base.spree_sizes(2_000, 2, 3, rng)
     assert sizes.sum() == 2_000 and set(sizes[:-1].tolist()) == {2, 3}

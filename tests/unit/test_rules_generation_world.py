@@ -141,7 +141,8 @@ def test_currency_tables_accept_a_valid_table(monkeypatch):
 
 
 @pytest.mark.parametrize("currencies", [
-    {"EUR": {"per_eur": 1.0, "minor_units": 3}},  # 3 minor units: not DECIMAL(12,2)
+    # 3 minor units (of one currency): not DECIMAL(12,2)
+    {"EUR": {"per_eur": 1.0, "minor_units": 2}, "KWD": {"per_eur": 0.33, "minor_units": 3}},
     {"EUR": {"per_eur": 1.00001, "minor_units": 2}},  # 5 decimals
     {"EUR": {"per_eur": 1.0 + 1.5e-10, "minor_units": 2}},  # 1.5e-6 ten-thousandths off
     {"EUR": {"per_eur": 400.0, "minor_units": 2}},  # the rate limit itself
@@ -180,13 +181,14 @@ def test_two_decimal_prices_at_the_kind_boundaries(monkeypatch):
 def test_no_minor_unit_prices_at_their_step_boundaries(monkeypatch):
     _one_to_one(monkeypatch, 0)
     charm, rnd = 0.25, 0.45
-    base = np.array([100.0, 99.0, 3.0, 0.3, 1000.0, 640.0, 6.0, 6.0])
-    u = [0.1, 0.1, 0.3, 0.9, 0.3, 0.3, charm, rnd - 1e-9]
-    out = money.local_amounts(base, np.zeros(8, dtype=np.int64), _Fixed(u))
+    base = np.array([100.0, 99.0, 3.0, 0.3, 1000.0, 640.0, 6.0, 6.0, 6.0])
+    u = [0.1, 0.1, 0.3, 0.9, 0.3, 0.3, charm, rnd - 1e-9, rnd]
+    out = money.local_amounts(base, np.zeros(9, dtype=np.int64), _Fixed(u))
     # charm: 100 -> step 100: 100 - 20 = 80; 99 -> step 10: 100 - 2 = 98;
     # round: 3 -> at least one step of 10; exact: 0.3 -> at least 1 yen;
-    # round 1000 -> step 100: 1000; 640 -> step 10: 640; u at charm: round 6 -> 10.
-    assert out.tolist() == [80.0, 98.0, 10.0, 1.0, 1000.0, 640.0, 10.0, 10.0]
+    # round 1000 -> step 100: 1000; 640 -> step 10: 640; u at charm: round 6 -> 10;
+    # u at charm + round: exact, 6.
+    assert out.tolist() == [80.0, 98.0, 10.0, 1.0, 1000.0, 640.0, 10.0, 10.0, 6.0]
     assert money.local_amounts(np.array([6.0]), np.zeros(1, dtype=np.int64),
                                _Fixed([charm - 1e-9])).tolist() == [8.0]  # 10 - 2
 
@@ -322,6 +324,8 @@ def test_device_user_agents_fit_the_kind_and_the_year(monkeypatch):
     # by 2022: agents 0 and 1, equal weights; the desktop's only agent shipped in 2030,
     # after the run: all of them (it).
     assert networks.device_user_agents(kind, kinds, u, 2022).tolist() == [0, 0, 1, 3]
+    # by 2020 (the first's year, included): the first only
+    assert networks.device_user_agents(kind, kinds, u, 2020).tolist() == [0, 0, 0, 3]
     # no year: all three, weights 1:1:2 (cdf 0.25, 0.5, 1)
     assert networks.device_user_agents(kind, kinds, u, None).tolist() == [0, 1, 2, 3]
     # before any shipped: all of them
