@@ -134,6 +134,9 @@ def test_take_gives_distinct_free_rows_and_all_free_ones_when_short():
     inj.codes[7] = 0
     assert inj.take(3).tolist() == [7]
     assert len(_injector(1000).take(0)) == 0
+    # Any free row can be drawn, the first and the last included.
+    seen = {int(_injector(2, rng=s).take(1)[0]) for s in range(40)}
+    assert seen == {0, 1}
 
 
 def test_online_writes_card_merchant_price_level_amount_clipped_time_and_code():
