@@ -393,7 +393,7 @@ def test_compromised_merchant_plan(spy):
 def test_burst_plan(spy):
     pl = _planner(burst_size=5, window_minutes=10.0)
     n = 200
-    rng = _Rng(4)
+    rng = _Rng(4, random=[np.resize([0.1, SAME_COUNTRY, 0.9, 0.5], n)])
     a = burst.plan(pl, n, T0, T0 + DAY_US, rng)
     (sn, low, high, sizes), = spy["sizes"]
     assert (sn, low, high) == (n, 3, 7)  # burst_size 5 ± 2

@@ -66,12 +66,15 @@ class _Const:
         return np.full(n, self.value, dtype=np.int64)
 
 
-class _HomeShop:
-    """The local merchant of country c: 60 + c; none (-1) in country 2."""
+def _home_shop(country):
+    """The local merchant of country c: 0 in country 0, none (-1) in 2, else 60 + c."""
+    country = np.asarray(country)
+    return np.where(country == 2, -1, np.where(country == 0, 0, 60 + country))
 
+
+class _HomeShop:
     def draw(self, country, rng):
-        country = np.asarray(country)
-        return np.where(country == 2, -1, 60 + country)
+        return _home_shop(country)
 
 
 USUAL_20 = math.log(20.0)
@@ -197,27 +200,27 @@ def test_account_takeover_inject(difficulty):
     # none in country 2: the drawn one, 50); abroad: the drawn one (50).
     stay = np.resize(u, len(rows)) >= abroad_p
     country = cards % 4
-    # rows are written in take order; map back through the known card's country
     m = d["merchant_id"][rows]
-    assert set(m.tolist()) <= {50, 60, 61, 63}
-    assert (m == 50).any() and (m != 50).any()
-    assert stay.sum() == (np.resize(u, len(rows)) >= abroad_p).sum()
-    home_rows = (m != 50)
-    assert (m[home_rows] == 60 + country[home_rows]).all()
+    assert set(m.tolist()) <= {0, 50, 61, 63}
+    assert (m == 50).any() and (m != 50).any() and stay.any()
+    home_rows = m != 50
+    assert (m[home_rows] == _home_shop(country[home_rows])).all()
     # Amounts: usual (20) x U(2, 2 + 4 x strength), to the cent.
     (_, (a_lo, a_hi, _), v), = rng.last("uniform", (2,))
     assert (a_lo, a_hi) == pytest.approx((2, 2 + 4 * strength))
     assert np.allclose(np.sort(d["amount_raw"][rows]), np.sort(np.round(20.0 * v, 2)))
 
 
-def test_account_takeover_merchant_rule_per_attack():
-    # One attack per known payment (episodes of one row), stay decided per attack.
-    u = [0.1, 0.7, 0.7, 0.1, 0.7, 0.7]  # abroad (< 0.6) or home
+@pytest.mark.parametrize(("difficulty", "abroad_p"), [(0.5, 0.6), (0.0, 0.9)])
+def test_account_takeover_merchant_rule_per_attack(difficulty, abroad_p):
+    # One attack per known payment (episodes of one row), stay home from abroad_p on:
+    # 0.6 x strength (1 at difficulty 0.5), at most 0.9 (strength e at difficulty 0).
+    u = [0.1, abroad_p, abroad_p - 1e-9, 0.95, 0.7, 0.7]
     rng = _Rng(4, random=u)
     n, t1 = 60, T0 + 30 * DAY_US
     d = _ato_chunk(n, t1, T0)
-    d["card_id"] = np.arange(n)  # card c: customer c, country c % 4
-    inj, _takes, _eps = _inj(_pop(), n, t1, rng, d)
+    d["card_id"] = np.arange(n) * 4  # customers of country 0, whose local merchant is 0
+    inj, _takes, _eps = _inj(_pop(difficulty), n, t1, rng, d)
     inj.episodes = lambda k, low, high: np.arange(k)  # every attack its own episode
     known_rows = []
     take = inj.take
@@ -234,8 +237,10 @@ def test_account_takeover_merchant_rule_per_attack():
     attack = rows[:4]
     assert (d["card_id"][attack] == d["card_id"][known]).all()
     country = d["card_id"][known] % 4
-    stay = np.asarray(u[:4]) >= 0.6
-    want = np.where(stay & (country != 2), 60 + country, 50)
+    stay = np.asarray(u[:4]) >= abroad_p
+    assert stay.tolist() == [False, True, False, True]
+    local = _home_shop(country)
+    want = np.where(stay & (local >= 0), local, 50)
     assert d["merchant_id"][attack].tolist() == want.tolist()
     gap = d["event_us"][attack] - T0
     assert (gap >= HOUR_US).all() and (gap < 3 * DAY_US).all()
@@ -318,7 +323,35 @@ def test_compromised_merchant_inject_skips_when_no_visit_is_usable():
     assert (inj.codes == 0).all()
 
 
-def test_distinct_cards_first_visit_of_each_card_in_row_order():
+@pytest.fixture
+def alarm():
+    """Fail a test that loops for more than 20 s (a window that never grows)."""
+    import signal
+
+    def stop(*_):
+        raise TimeoutError("looped")
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def test_compromised_merchant_inject_tries_50_breaches_at_most(alarm):
+    # The risky merchant's visits are all of one card: each breach yields one fraud, so
+    # a quota of 60 stops at 50 episodes.
+    rng = _Rng(10)
+    n, t1 = 600, T0 + 40 * DAY_US
+    d = _breach_chunk(n, t1, T0 + DAY_US)
+    d["card_id"][:60] = 0
+    inj, _, _ = _inj(_pop(), n, t1, rng, d)
+    compromised_merchant.inject(inj, 60)
+    assert (inj.codes == 5).sum() == 50
+
+
+def test_distinct_cards_first_visit_of_each_card_in_row_order(alarm):
+    assert compromised_merchant._distinct_cards(np.arange(3), np.array([0, 0, 1]), 5).tolist() == [
+        0, 2]  # fewer cards than asked: all of them
     card = np.array([0] * 8 + [1, 1, 2, 3] + [4] * 8)
     rows = np.arange(20)
     # window 4k = 8 sees one card: it grows (x4) to see all; the first visit of each
