@@ -277,10 +277,10 @@ def test_compromised_merchant_inject_episodes_of_at_most_40_cards():
     d = _breach_chunk(n, t1, T0 + DAY_US)
     visits = d["event_us"][:60].copy()
     inj, takes, _ = _inj(pop, n, t1, rng, d)
-    compromised_merchant.inject(inj, 100)
+    compromised_merchant.inject(inj, 2 * CM_CARDS + 1)
     fraud = np.flatnonzero(inj.codes == 5)
-    assert len(fraud) == 100
-    assert pop.merchants.sizes == [CM_CARDS, CM_CARDS, 100 - 2 * CM_CARDS]
+    assert len(fraud) == 2 * CM_CARDS + 1
+    assert pop.merchants.sizes == [CM_CARDS, CM_CARDS, 1]  # the quota's last one too
     assert takes == pop.merchants.sizes
     assert (d["merchant_id"][fraud] == 50).all()
     # Each fraud: a visited card, 1-10 days after its visit.
@@ -317,7 +317,7 @@ def test_compromised_merchant_inject_late_frauds_spread_before_the_end():
 def test_compromised_merchant_inject_skips_when_no_visit_is_usable():
     rng = _Rng(9)
     t1 = T0 + 20 * DAY_US
-    d = _breach_chunk(200, t1, t1 - 30 * MINUTE_US)  # all visits too late
+    d = _breach_chunk(200, t1, t1 - HOUR_US)  # all visits too late (an hour is not before)
     inj, _, _ = _inj(_pop(), 200, t1, rng, d)
     compromised_merchant.inject(inj, 10)
     assert (inj.codes == 0).all()
