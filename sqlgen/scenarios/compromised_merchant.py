@@ -77,7 +77,7 @@ def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     per_breach = spree_sizes(v, 4, 15, rng)
     breach = np.repeat(np.arange(len(per_breach)), per_breach)
     b = len(per_breach)
-    merchant = pl.breach_merchants(b, rng)
+    breached = pl.breach_merchants(b, rng)  # the merchant of each breach
     w0 = rng.integers(t0, t1, b)
     w_len = rng.uniform(3, 14, b) * DAY_US
     visit = (w0[breach] + rng.random(v) * w_len[breach]).astype(np.int64)
@@ -95,7 +95,7 @@ def plan(pl, n: int, t0: int, t1: int, rng: np.random.Generator) -> Attempts:
     amount = pl.amounts(card[ep], rng, shift=0.0) * np.where(present[ep], 1.0, 1.6)
     fraud = attempts(first[ep] + offset, card[ep], merchant, SCENARIO.code, ring[ep],
                      device[ep], amount, ep, present[ep])
-    visits = attempts(visit, card, merchant[breach], VISIT, np.full(v, -1), np.full(v, -1),
+    visits = attempts(visit, card, breached[breach], VISIT, np.full(v, -1), np.full(v, -1),
                       pl.amounts(card, rng, shift=0.0), np.arange(v))
     return {k: np.concatenate([fraud[k], visits[k]]) for k in fraud}
 
