@@ -71,3 +71,18 @@ def test_a_chunk_out_of_time_order_is_sorted_by_time_within_each_merchant():
         made += out[1:].tolist() == [BURST, BURST]
     # Fill only when all 6 waves miss: (5/21)^6 < 1e-3.
     assert made == len(SEEDS)
+
+
+def test_waves_are_never_anchored_on_a_fraud():
+    # Merchant 0: three genuine payments with a tiny risk. Merchant 1: two planned
+    # frauds (risk 1: only a genuine payment's risk counts) and three genuine payments
+    # without risk. Every wave is anchored at merchant 0, so its burst is there.
+    merchant = np.array([0, 0, 0, 1, 1, 1, 1, 1])
+    event = np.zeros(8, dtype=np.int64)
+    risk = np.array([1e-9] * 3 + [1.0, 1.0, 0.0, 0.0, 0.0])
+    fixed = np.zeros(8, dtype=np.int8)
+    fixed[3:5] = 4  # planned card testing
+    for seed in range(5):
+        out = correct_labels(np.zeros(8, bool), 0, merchant, event, risk, 3, W,
+                             np.random.default_rng(seed), burst_target=3, fixed=fixed)
+        assert out.tolist() == [BURST] * 3 + [4, 4, 0, 0, 0], seed
