@@ -267,7 +267,9 @@ def test_every_partial_state_rolls_back_or_forward_whole(tmp_path, monkeypatch, 
         # After it: abandoning does nothing, and the next command completes the run.
         out.abandon(RUN2)
         assert (out.runs / RUN2).is_dir() and out.journal.is_file()
-        out.recover()
+        # A reader finds the journal and completes it (no run holds the lock).
+        (out.state / "lock").touch()
+        out.recover_for_reading()
         assert _state(out) == (RUN2, "two", "two", "two")
         assert not out.journal.exists()
         assert not out.committed(RUN1) and out.committed(RUN2)
