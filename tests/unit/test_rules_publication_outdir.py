@@ -374,9 +374,13 @@ def test_current_is_broken_needs_every_condition(tmp_path):
 
 def test_repair_points_current_at_the_run_proven_published(tmp_path, caplog):
     out = _published(tmp_path, current=False)
-    (out.runs / RUN2).mkdir()  # a run with no database: never the published one
-    (out.runs / RUN2 / "inodes.json").write_text(
-        (out.runs / RUN1 / "inodes.json").read_text())
+    # A run with no database (sorted first): never the published one, even with the
+    # right inode numbers; nor a directory whose name is not a run's.
+    for name in ("20261205T060000Z-00000000", "0-not-a-run"):
+        (out.runs / name).mkdir()
+        (out.runs / name / "inodes.json").write_text(
+            (out.runs / RUN1 / "inodes.json").read_text())
+    (out.runs / "0-not-a-run" / "sqlgen.duckdb").write_text("db")
     with caplog.at_level(logging.WARNING, logger="sqlgen"):
         out.repair_current()
     assert out.current_run_name() == RUN1
@@ -408,8 +412,10 @@ def test_reading_repairs_current_unless_a_run_holds_the_lock(tmp_path):
     fd = os.open(out.state / "lock", os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fds = len(os.listdir("/proc/self/fd"))
         out.recover_for_reading()  # a run is live: left alone
         assert out.current_run_name() is None
+        assert len(os.listdir("/proc/self/fd")) == fds  # its probe of the lock closed
     finally:
         os.close(fd)
     out.recover_for_reading()
@@ -426,6 +432,39 @@ def test_taking_the_lock_repairs_a_missing_current_first(tmp_path):
     out = _published(tmp_path, current=False)
     with out.lock():
         assert out.current_run_name() == RUN1
+
+
+def test_taking_the_lock_converts_a_first_layout_out_dir(tmp_path):
+    root = tmp_path / "out"
+    (root / "payments").mkdir(parents=True)
+    (root / "sqlgen.duckdb").write_text("db")
+    (root / ".sqlgen").mkdir()
+    (root / ".sqlgen" / "lock").touch()
+    out = OutputDir(root)
+    with out.lock():
+        assert out.is_our_link("sqlgen.duckdb") and out.current_run_name() == "legacy"
+    assert (out.runs / "legacy" / "sqlgen.duckdb").read_text() == "db"
+    assert ownership.status(out) == "owned"
+
+
+def test_a_fault_before_cleanup_is_a_warning_and_removes_nothing(tmp_path, monkeypatch,
+                                                                 caplog):
+    out = _published(tmp_path)
+    (out.runs / RUN2).mkdir()
+    steps = []
+
+    def fault(step):
+        steps.append(step)
+        raise OSError(errno.EIO, "injected")
+
+    monkeypatch.setattr(writer, "fault_point", fault)
+    with caplog.at_level(logging.WARNING, logger="sqlgen"):
+        out.cleanup_after_publish()
+    assert steps == ["cleanup"] and (out.runs / RUN2).is_dir()
+    assert "could not remove older runs" in caplog.text
+    monkeypatch.undo()
+    out.cleanup_after_publish()
+    assert not (out.runs / RUN2).exists()
 
 
 def test_a_failed_cleanup_is_a_warning(tmp_path, monkeypatch, caplog):

@@ -332,3 +332,29 @@ def test_abandon_keeps_a_run_holding_a_published_directory_moved_aside(tmp_path)
     assert not run.exists() and not (out.state / "publish.json.tmp").exists()
     out.abandon(RUN1)  # the published run: never removed
     assert _state(out) == (RUN1, "one", "one", "one")
+
+
+def test_the_view_is_made_and_synced_before_current_points_at_the_run(tmp_path, monkeypatch):
+    import duckdb
+
+    out = OutputDir(tmp_path / "out")
+    payments, _ = out.stage(RUN1)
+    rel = "year=2026/month=4/part-0.parquet"
+    (payments / rel).parent.mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT 5 AS x) TO '{payments / rel}' (FORMAT parquet)")
+    con.close()
+    duckdb.connect(str(out.staged_run(RUN1) / "sqlgen.duckdb")).close()
+    manifest = {"run_id": RUN1, "files": [{"path": f"payments/{rel}"}]}
+    out.write_manifest(RUN1, manifest)
+    events = _record(monkeypatch)
+    out.publish(RUN1, manifest)
+    monkeypatch.undo()
+    run = str(out.runs / RUN1)
+    _ordered(events, [("fault", "view"), ("fsync", f"{run}/sqlgen.duckdb"), ("fsync", run),
+                      ("fault", "symlink")])
+    db = duckdb.connect(str(out.database_file()), read_only=True)
+    try:
+        assert db.execute("SELECT x, year, month FROM payments").fetchall() == [(5, 2026, 4)]
+    finally:
+        db.close()
