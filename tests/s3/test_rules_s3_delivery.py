@@ -347,3 +347,85 @@ def test_part_size_and_ssm_bucket_names(buckets, monkeypatch):
     with pytest.raises(UploadError, match="cannot read SSM parameter '/x': ParameterNotFound"):
         s3mod.bucket_from_ssm(ssm, "/x")
     assert manifest_key("a/b/") == ".sqlgen/a/b/manifest.json"
+
+
+def test_begin_aborts_uploads_of_dead_runs_and_foreign_keys_not_of_live_runs(buckets, tmp_path):
+    s3 = buckets["s3"]
+    cfg = _cfg(buckets["url"])
+    s3.put_object(Bucket=RAW, Key=f".sqlgen/payments/inflight/{RUN_C}", Body=b"{}")  # live
+    live = "payments/" + run_unique(PARTS[0], RUN_C)
+    dead = "payments/" + run_unique(PARTS[0], RUN_A)
+    for key in (live, dead, "payments/other.bin"):
+        s3.create_multipart_upload(Bucket=RAW, Key=key)
+    live_cat, dead_cat = (f"catalogues/merchants-{r}.parquet" for r in (RUN_C, RUN_A))
+    for key in (live_cat, dead_cat):
+        s3.create_multipart_upload(Bucket=ARTIFACTS, Key=key)
+    d = Delivery(cfg, RUN_B, with_catalogs=True).begin()
+    try:
+        assert d.error is None
+        left = {u["Key"] for u in s3.list_multipart_uploads(Bucket=RAW).get("Uploads", [])}
+        assert left == {live}
+        left = {u["Key"] for u in s3.list_multipart_uploads(Bucket=ARTIFACTS)
+                .get("Uploads", [])}
+        assert left == {live_cat}
+    finally:
+        d.abandon()
+
+
+def test_a_missing_bucket_is_kept_as_the_delivery_error(buckets, tmp_path):
+    buckets["ssm"].put_parameter(Name="/fraud/gone", Value="no-such-bucket", Type="String")
+    cfg = _cfg(buckets["url"], raw_bucket_param="/fraud/gone")
+    root, _, stats, manifest = _local(tmp_path, b"b")
+    d = Delivery(cfg, RUN_B, with_catalogs=False).begin()
+    assert d.error is not None
+    with pytest.raises(UploadError, match="S3 delivery to s3://no-such-bucket/payments/ "
+                                          "failed: NoSuchBucket"):
+        d.finish(manifest, stats, root, None)
+
+
+def test_catalogs_kept_locally_are_not_sent_without_an_artifacts_bucket(buckets, tmp_path):
+    cfg = _cfg(buckets["url"])
+    root, cat, stats, manifest = _local(tmp_path, b"b", catalogs=True)
+    manifest["run_id"] = RUN_B
+    d = Delivery(cfg, RUN_B, with_catalogs=False).begin()
+    assert d.finish(manifest, stats, root, cat) == 4
+    assert _keys(buckets, ARTIFACTS) == set()
+
+
+def test_a_file_changed_on_disk_fails_the_delivery_before_its_commit(buckets, tmp_path):
+    cfg = _cfg(buckets["url"])
+    root, _, stats, manifest = _local(tmp_path, b"b")
+    manifest["run_id"] = RUN_B
+    (root / PARTS[1]).write_bytes(b"changed")
+    d = Delivery(cfg, RUN_B, with_catalogs=False).begin()
+    with pytest.raises(UploadError, match="changed on disk"):
+        d.finish(manifest, stats, root, None)
+    assert _keys(buckets) == set()  # the other object removed, nothing committed
+
+
+@pytest.mark.parametrize("failure", ["aws", "interrupt"])
+def test_a_failure_before_the_commit_removes_the_uploaded_objects(buckets, tmp_path,
+                                                                  monkeypatch, failure):
+    cfg = _cfg(buckets["url"])
+    root, _, stats, manifest = _local(tmp_path, b"b")
+    manifest["run_id"] = RUN_B
+
+    def fail(self, manifest, stats):
+        if failure == "aws":
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url="http://gone")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Delivery, "_s3_manifest", fail)
+    d = Delivery(cfg, RUN_B, with_catalogs=False).begin()
+    expected = (UploadError, "S3 delivery to s3://raw-bucket/payments/ failed") if (
+        failure == "aws") else (KeyboardInterrupt, None)
+    with pytest.raises(expected[0], match=expected[1]):
+        d.finish(manifest, stats, root, None)
+    assert _keys(buckets) == set()  # data objects removed, and the marker
+
+
+def test_reason_is_the_first_line_or_the_error_code_and_message():
+    assert s3mod.reason(ValueError("first\nsecond")) == "first"
+    exc = botocore.exceptions.ClientError({"Error": {"Code": "Nope", "Message": "no"}}, "Op")
+    assert s3mod.reason(exc) == "Nope: no" and s3mod.error_code(exc) == "Nope"
+    assert s3mod.error_code(ValueError("x")) == ""
