@@ -86,3 +86,12 @@ def test_waves_are_never_anchored_on_a_fraud():
         out = correct_labels(np.zeros(8, bool), 0, merchant, event, risk, 3, W,
                              np.random.default_rng(seed), burst_target=3, fixed=fixed)
         assert out.tolist() == [BURST] * 3 + [4, 4, 0, 0, 0], seed
+
+
+def test_no_wave_reaches_past_its_anchor_plus_twice_the_window():
+    # Anchor at 20 (the only risk), payments without risk at 21 and 41: a wave at
+    # t = 31 would hold both (its window [21, 41]) but needs the jitter +11 > W, so the
+    # payment at 41 is never in a burst (waves at t <= 30 hold 20 and 21 instead).
+    for seed in range(200):
+        out = _label([0, 0, 0], [20, 21, 41], [1.0, 0.0, 0.0], 2, seed)
+        assert out[2] != BURST, seed
