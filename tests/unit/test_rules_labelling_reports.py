@@ -1,0 +1,42 @@
+"""Rule-level tests of the v3 label noise and report times at their edges
+(`labeler.add_noise_v3`, `labeler.report_times_v3`): every fraud unreported at rate 1,
+and the one-second floor of a report's delay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from sqlgen.generate.labeler import FALSE_REPORT, add_noise_v3, report_times_v3
+
+DAY = 86_400_000_000
+
+
+def test_at_rate_one_every_fraud_is_unreported_once_and_as_many_reported():
+    # 10 frauds and 12 approved card-not-present genuine payments: k = min(10, 12) = 10,
+    # so each fraud is missed exactly once (drawn without replacement).
+    scenario = np.r_[np.arange(1, 11) % 6 + 1, np.zeros(12)].astype(np.int8)
+    before = scenario.copy()
+    ones = np.ones(22, dtype=bool)
+    for seed in range(5):
+        s = before.copy()
+        add_noise_v3(s, 1.0, ones, ones, np.random.default_rng(seed))
+        assert (s[:10] == -before[:10]).all(), seed
+        assert (s[10:] == FALSE_REPORT).sum() == 10 and (s[10:] == 0).sum() == 2
+
+
+class _Tiny:
+    """An rng whose lognormal draws are a billionth of their median: delays far below
+    a second."""
+
+    def lognormal(self, mean, sigma, size=None):
+        return np.exp(mean) * 1e-9
+
+
+def test_a_report_comes_at_least_one_second_after_the_payment():
+    scenario = np.arange(1, 8, dtype=np.int8)  # one row of every scenario code (1..7)
+    event = np.full(7, 100 * DAY, dtype=np.int64)
+    out = report_times_v3(scenario, event, np.zeros(7, bool), np.zeros(7, np.int8),
+                          np.zeros(7, np.int64), _Tiny())
+    delay = out.cast(pa.int64()).to_numpy() - event
+    assert delay.tolist() == [1_000_000] * 7  # exactly the floor: one second, in us
