@@ -120,9 +120,9 @@ class MatRng:
         return np.full(size, 3.0)
 
     def choice(self, a, size, replace=True):
-        if isinstance(a, list):
-            self.calls.append(("choice", a))
-            return np.full(size, a[0])
+        if np.asarray(a).dtype.kind == "f":  # a list of prices
+            self.calls.append(("choice", list(np.asarray(a).tolist())))
+            return np.full(size, np.asarray(a)[0])
         return np.arange(size)
 
 

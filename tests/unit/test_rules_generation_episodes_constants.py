@@ -32,7 +32,7 @@ EXPECTED = {
     "_RING_IP_DAYS": (3.0, 60.0),  # an address 3 to 60 days
     "_OWN_DEVICE": {"account_takeover": 0.45, "compromised_merchant": 0.25,
                     "logistic": 0.3, "burst": 0.1},
-    "_FRESH_FINGERPRINT": {"burst": 0.6},
+    "_FRESH_FINGERPRINT": {"burst": 0.6, "card_testing": 0.6},
     "_RING_FAVOURITES": 12,
     "_FAVOURITE_SHARE": 0.15,
     "LOCAL_CASHOUT": 0.6,

@@ -48,6 +48,7 @@ FRAUD = [
     (1, 0, ATO, 0.9),  # r6: r1's device again, an hour later
     (3, 0, BURST, 0.5),  # r7
 ]
+UA_DRAWS = [0.97, 0.03]  # the browsers of r2 and r7, whose fingerprints are fresh
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,8 @@ def done(ctx):  # noqa: F811
         [0.79, 0.8, 0.0, 0.0, 0.79, 0.0],  # < 0.8: entry ecommerce, else card on file
         [0.2, 5 / 38, 0.0, 0.5, 0.2, 0.5],  # < 5/38: a mail or phone order
         [0.0],  # the proxy's household (r4): the city's first resident, customer 0
-        [0.0, 0.0, 0.6, 0.0, 0.0, 0.59],  # fresh fingerprint: burst < 0.6
+        [0.0, 0.0, 0.6, 0.0, 0.0, 0.59],  # fresh fingerprint: burst, card testing < 0.6
+        UA_DRAWS,  # a fresh fingerprint's own browser (r2, r7)
         new_device,  # genuine online payments from a new device: < 0.15
     )
     planner.devices(d, rng)
@@ -118,7 +120,9 @@ def test_a_rings_device_is_its_slot_and_lease_period(ctx, done):  # noqa: F811
         u1 = (h >> np.uint64(11)).astype(np.float64) / 2.0**53
         u2 = (sampling.mix64(h) >> np.uint64(11)).astype(np.float64) / 2.0**53
         kind = own_kind(u1)
-        ua = networks.device_user_agents(kind, static_vocabularies()["device_type"], u2,
+        # A fresh fingerprint (r2, r7) shows a browser of its own, of the same kind.
+        u = np.array([UA_DRAWS[(2, 7).index(r)]]) if r in (2, 7) else u2
+        ua = networks.device_user_agents(kind, static_vocabularies()["device_type"], u,
                                          ctx.cfg.temporal.end_date.year)
         assert d["ua_idx"][r] == ua[0], r
         if r != 3:  # r3 is a phone order (desktop)
@@ -140,8 +144,9 @@ def test_a_rings_rows_are_online_or_phone_orders_never_recurring(done):
         ent, cof, ent, ent, ent]
     assert d["combo"][3] == combo_code("moto", "desktop", "manual")
     assert not d["device_null"][f].any() and not d["is_recurring"][f].any()
-    # Fresh fingerprints: burst rows below 0.6 only (r7 at 0.59; r3 at 0.6 is not).
-    assert d["device_fresh"][f].tolist() == [False, False, False, False, False, True]
+    # Fresh fingerprints: burst and card-testing rows below 0.6 only (r2 at 0.0, r7 at
+    # 0.59; burst r3 at 0.6 is not, nor account takeover or logistic at 0.0).
+    assert d["device_fresh"][f].tolist() == [False, True, False, False, False, True]
 
 
 def test_a_rings_address_is_per_ring_city_and_slot_modulo_four(ctx, done):  # noqa: F811

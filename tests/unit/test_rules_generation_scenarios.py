@@ -32,7 +32,9 @@ SPREES = {
 }
 CARD_TESTING_DIGITAL = 0.4  # share of card-testing runs at digital-goods merchants
 CARD_TESTING_SMALL = 0.15  # a test at an ordinary shop: x its usual amount
-CARD_TESTING_EUR = [0.5, 1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0]
+# digital tests at the genuine micro-payment price points, EUR before the merchant's level
+CARD_TESTING_EUR = [0.99, 1.49, 1.99, 2.99, 4.99]
+BURST_CLONED = 0.35  # of burst waves: cloned cards in person at a shop of the ring's city
 ATO_SHIFT = 0.35  # account takeover spends exp(0.35) x the card's level
 COUNTERFEIT = 0.35  # of breached cards cashed out in person
 ONLINE_MARKUP = 1.6  # compromised cards cashed out online spend 1.6x the card's level
@@ -55,9 +57,10 @@ def test_scenarios_codes_weights_and_report_delays():
         base.ReportDelay().sigma = 1.0
     with pytest.raises(dataclasses.FrozenInstanceError):
         burst.SCENARIO.weight = 1.0
-    assert card_testing._TEST_EUR.tolist() == CARD_TESTING_EUR
+    assert card_testing.MICRO_PRICES.tolist() == CARD_TESTING_EUR
     assert (card_testing._SMALL, compromised_merchant._COUNTERFEIT, burst.SAME_COUNTRY) == (
         CARD_TESTING_SMALL, COUNTERFEIT, SAME_COUNTRY)
+    assert (card_testing.DIGITAL, burst.CLONED) == (CARD_TESTING_DIGITAL, BURST_CLONED)
 
 
 def test_strength_is_e_at_0_one_at_half_and_one_over_e_at_1():
@@ -196,7 +199,7 @@ class _Rng:
 class _Rings:
     def __init__(self, shops=None):
         self.calls = {}
-        self.shops = shops
+        self.card_shops = shops  # cashout_shops: card 100 + i -> shops[i]
 
     def _log(self, name, *args):
         self.calls.setdefault(name, []).append(args)
@@ -221,7 +224,12 @@ class _Rings:
         return 70 + ring
 
     def cashout_shops(self, ring, card, rng):
-        return np.asarray(self.shops)[card - 100]
+        return np.asarray(self.card_shops)[card - 100]
+
+    def shops(self, ring, rng):
+        # a shop of ring i's city: 800 + i; none (-1) for every fourth ring
+        self._log("shops", ring.copy())
+        return np.where(ring % 4 == 3, -1, 800 + ring)
 
 
 def _planner(burst_size=5, window_minutes=10.0, shops=None):
@@ -229,7 +237,7 @@ def _planner(burst_size=5, window_minutes=10.0, shops=None):
         rings=_Rings(shops),
         pop=SimpleNamespace(testing_merchants=np.array([7]),
                             merchant_scale=np.array([1.0] * 7 + [2.0] + [1.0] * 600),
-                            merchant_country=np.arange(608) % 5),
+                            merchant_country=np.arange(2_000) % 5),
         cfg=SimpleNamespace(feature=SimpleNamespace(amount="spec"),
                             label=SimpleNamespace(burst_size=burst_size,
                                                   burst_window_minutes=window_minutes)),
@@ -375,7 +383,7 @@ def test_compromised_merchant_plan(spy):
     # In person (cloned card) where the draw is below 0.35 and there is a shop: at the
     # shop, no device, the card's level; otherwise online at the ring's merchants with a
     # device, 1.6 x the level.
-    shop = np.array(pl.rings.shops)[np.arange(v)]
+    shop = np.array(pl.rings.card_shops)[np.arange(v)]
     u = np.resize([0.1, 0.35, 0.9, 0.2], v)
     present = (u < COUNTERFEIT) & (shop >= 0)
     assert present.any() and (~present).any()
@@ -393,7 +401,15 @@ def test_compromised_merchant_plan(spy):
 def test_burst_plan(spy):
     pl = _planner(burst_size=5, window_minutes=10.0)
     n = 200
-    rng = _Rng(4, random=[np.resize([0.1, SAME_COUNTRY, 0.9, 0.5], n)])
+    # random calls in order: the cloned draw per wave, then the same-country per card.
+    draws = iter([[0.1, BURST_CLONED, 0.34, 0.2, 0.9], [0.1, SAME_COUNTRY, 0.9, 0.5]])
+
+    class _Seq(_Rng):
+        def random(self, n=None):
+            self.queue = [np.resize(next(draws), n)]
+            return super().random(n)
+
+    rng = _Seq(4)
     a = burst.plan(pl, n, T0, T0 + DAY_US, rng)
     (sn, low, high, sizes), = spy["sizes"]
     assert (sn, low, high) == (n, 3, 7)  # burst_size 5 ± 2
@@ -404,21 +420,33 @@ def test_burst_plan(spy):
     window = 10 * 60_000_000
     dt = a["t"] - (T0 + 1_000 * wave)
     assert (np.abs(dt) <= window).all() and dt.min() < -window / 2 and dt.max() > window / 2
-    # The ring's merchant, chosen with the wave's first card (card 100 + its index).
+    # Cloned waves: draw below 0.35 and a shop in the ring's city (ring i: shop 800 + i,
+    # none for every fourth ring): wave 0 (0.1), 2 (0.34); not 1 (0.35), 3 (0.2 but no
+    # shop), 4 (0.9).
+    assert [(r == np.arange(k)).all() for (r,) in pl.rings.calls["shops"]] == [True]
+    u = np.resize([0.1, BURST_CLONED, 0.34, 0.2, 0.9], k)
+    cloned = (u < BURST_CLONED) & (np.arange(k) % 4 != 3)
+    assert cloned[:5].tolist() == [True, False, True, False, False]
+    c = cloned[wave]
+    # The ring's merchant (chosen with the wave's first card, card 100 + its index)
+    # online with a ring device; a cloned wave in person at the shop, no device.
     (ring, card), = pl.rings.calls["merchants"]
     assert (ring == np.arange(k)).all() and (card == 100 + first).all()
-    assert (a["merchant"] == 500 + wave).all() and (a["ring"] == wave).all()
-    assert (a["device"] == 70 + wave).all() and (a["code"] == 2).all()
+    assert (a["merchant"] == np.where(c, 800 + wave, 500 + wave)).all()
+    assert (a["device"] == np.where(c, -1, 70 + wave)).all()
+    assert (a["present"] == c).all() and c.any() and (~c).any()
+    assert (a["ring"] == wave).all() and (a["code"] == 2).all()
     assert (a["episode"] == np.arange(n)).all()  # each card its own episode
     assert pl.shifts == [BURST_SHIFT]
     # The first card of a wave stays the drawn one; the others drawn below 0.8 are of
     # the merchant's country (victims_in: 5000 + country), the rest stay drawn.
-    u = next(c[2] for c in rng.calls if c[0] == "random")
+    u = [c[2] for c in rng.calls if c[0] == "random"][1]
     assert (a["card"][first] == 100 + first).all()
     others = np.setdiff1d(np.arange(n), first)
     same = others[u[others] < SAME_COUNTRY]
     assert len(same) and (a["card"][same] == 5_000 + pl.pop.merchant_country[
-        500 + wave[same]]).all()
+        a["merchant"][same]]).all()
+    assert c[same].any() and (~c[same]).any()  # cloned waves' cards too
     kept = others[u[others] >= SAME_COUNTRY]
     assert len(kept) and (a["card"][kept] == 100 + kept).all()
 
