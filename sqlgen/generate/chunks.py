@@ -227,7 +227,9 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
         logistic = np.zeros(spec.rows, dtype=bool)
         logistic[np.asarray(scored["row_idx"])] = np.asarray(scored["logistic_label"])
         if "blocked" in draws:  # v3: nobody commits new fraud on a blocked card
-            fixed = np.where(draws["blocked"] & (fixed == GENUINE), _HELD, fixed)
+            # nor on a planned dispute (the holder's own payment, reported later)
+            held = draws["blocked"] | draws["dispute"]
+            fixed = np.where(held & (fixed == GENUINE), _HELD, fixed)
         label = cfg.label
         rng = stream(cfg.seed, "labels", spec.index)
         merchant = draws["merchant_id"]
@@ -256,7 +258,7 @@ def label_chunk(ctx: ChunkContext, spec: ChunkSpec, timer: Timer = untimed) -> i
     return int(np.count_nonzero(scenario > GENUINE))  # reported: label_fraud
 
 
-_HELD = -1  # a row the labeler must leave genuine (v3: on a blocked card)
+_HELD = -1  # a row the labeler must leave genuine (v3: on a blocked card, a dispute)
 
 
 def release(ctx: ChunkContext) -> None:

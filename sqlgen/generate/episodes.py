@@ -47,9 +47,9 @@ from sqlgen.errors import SqlgenError
 from sqlgen.generate import draws_v3
 from sqlgen.generate.spec import ChunkSpec, to_us
 from sqlgen.sampling import largest_remainder
-from sqlgen.scenarios import REGISTRY, VISIT, card_testing, planned_quotas
+from sqlgen.scenarios import DISPUTE, REGISTRY, VISIT, by_code, card_testing, planned_quotas
 from sqlgen.scenarios import code as scenario_code
-from sqlgen.scenarios.base import DAY_US, HOUR_US, Attempts
+from sqlgen.scenarios.base import DAY_US, HOUR_US, Attempts, attempts
 from sqlgen.schema import static_vocabularies
 from sqlgen.seeds import stream
 from sqlgen.world import networks, world
@@ -113,6 +113,7 @@ _MICRO_SHARE = 0.5  # genuine payments at digital-goods merchants that are small
 _AFTER_BLOCK_REPORT_US = (60_000_000, HOUR_US)  # an attempt after the block: reported this soon
 _TRY_BLOCKED = 0.5  # of a holder's payments in the grace days still tried on the old card
 _SALT_RING_DEVICE = 0x51A6
+FALSE_REPORT = scenario_code("false_report")
 _SALT_IP = 0x1B7E
 
 
@@ -227,6 +228,7 @@ class Planner:
         self._per_day = {s.name: largest_remainder(self.totals[s.name],
                                                    campaigns(cfg.seed, s.code, self._n_days))
                          for s in self._planners}
+        self._disputes = dispute_quotas(cfg, self._per_day, self._n_days)
         # How far before its day an attempt can come: a burst's wave reaches back by its
         # window (`burst.plan`); everything else starts on its day.
         self.early = int(cfg.label.burst_window_minutes * 60e6) + HOUR_US
@@ -369,7 +371,8 @@ class Planner:
         self._pending = _by_time([self._pending, self._wrapped])
 
     def _block(self, a: Attempts) -> None:
-        fraud = a["code"] > 0
+        """Every report blocks its card: a fraud's, and a dispute's (true or not)."""
+        fraud = (a["code"] > 0) | (a["code"] == DISPUTE)
         np.minimum.at(self.card_block, a["card"][fraud], a["block"][fraud])
 
     def _day(self, day: int) -> Attempts:
@@ -390,6 +393,8 @@ class Planner:
             # Globally unique episode ids: (day, scenario, local episode).
             a["episode"] = (np.int64(day) * 256 + s.code) << 32 | a["episode"]
             parts.append(self._report(a, s, rng, day))
+        if self._disputes[day]:
+            parts.append(self._dispute(day, int(self._disputes[day])))
         a = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else _empty()
         own = a["t"][~a["wrapped"]]
         if len(own):
@@ -451,10 +456,49 @@ class Planner:
             _AFTER_BLOCK_REPORT_US[0], _AFTER_BLOCK_REPORT_US[1], len(after))
         return a
 
+    def _dispute(self, day: int, k: int) -> Attempts:
+        """The day's planned disputes (friendly fraud, from their own stream): a holder
+        pays online at a merchant they would use (domestic or anywhere online, as
+        `draws_v3.place`), in their local daily rhythm and at their card's level, and
+        later reports it as fraud (`false_report`'s delay profile, capped at the
+        chargeback window, at least a second later); the issuer blocks the card at the
+        report, as at any report. A dispute on a card already blocked at its time is
+        dropped by the chunk (`materialize`)."""
+        rng = stream(self.seed, "disputes", day)
+        t0 = self.t0 + day * DAY_US
+        w = self.pop.world
+        card = self.victims(k, rng)
+        date = self.cfg.temporal.start_date + dt.timedelta(days=day)
+        for _ in range(3):  # a card in a drawer that month pays nothing (`skeleton_v3`)
+            asleep = np.flatnonzero(draws_v3._dormant(card, date.year * 12 + date.month,
+                                                      w.seed))
+            if len(asleep) == 0:
+                break
+            card[asleep] = self.victims(len(asleep), rng)
+        owner = self.pop.card_owner[card]
+        hourly = np.asarray(self.cfg.temporal.hourly_weights, dtype=np.float64)
+        local_h = sampling.CdfSampler(hourly).draw(k, rng) + rng.random(k)
+        offset_us = world.standard_offsets()[w.customer_zone[owner]].astype(np.int64) * 60_000_000
+        t = t0 + ((local_h * HOUR_US).astype(np.int64) - offset_us) % DAY_US
+        domestic = rng.random(k) < self.cfg.behaviour.home_share
+        local = w.domestic.draw(self.pop.customer_country[owner], rng)
+        merchant = np.where(domestic & (local >= 0), local, w.remote.draw(k, rng))
+        none = np.full(k, -1, dtype=np.int64)
+        a = attempts(t, card, merchant, DISPUTE, none, none, self.amounts(card, rng, 0.0),
+                     (np.int64(day) * 256 + FALSE_REPORT) << 32 | np.arange(k, dtype=np.int64))
+        r = by_code(FALSE_REPORT).report
+        days = np.minimum(rng.lognormal(np.log(r.median_days * r.cnp_factor), r.sigma, k),
+                          CAP_US / DAY_US)
+        a["block"] = t + np.maximum((days * DAY_US).astype(np.int64), 1_000_000)
+        a["reported"] = a["block"].copy()
+        a["wrapped"] = np.zeros(k, dtype=bool)
+        return a
+
     # -- one chunk ---------------------------------------------------------------------
     def materialize(self, spec: ChunkSpec, d: Draws, rng: np.random.Generator) -> np.ndarray:
         """Write the plan's rows of this time slice over random rows of the skeleton;
-        return their codes (VISIT for planted genuine visits). Also gives genuine rows
+        return their codes (VISIT for planted genuine visits, DISPUTE for planted
+        disputes, on cards still open at their time). Also gives genuine rows
         their card's spending level, some big purchases and small digital ones."""
         n = spec.rows
         level = self.card_level[d["card_id"]]
@@ -467,12 +511,17 @@ class Planner:
             d["merchant_id"][micro]]
         a = self.plan(spec.t0_us, spec.t1_us)
         lo, hi = np.searchsorted(a["t"], [spec.t0_us, spec.t1_us])
-        k = int(hi - lo)
+        sl = np.arange(lo, hi)
+        # A dispute needs a card still open at its time: on a card blocked before
+        # (exact here: `plan` brought `card_block` up to date for this slice) it is
+        # dropped, its own later block changes nothing.
+        dropped = (a["code"][sl] == DISPUTE) & (a["t"][sl] >= self.card_block[a["card"][sl]])
+        sl = sl[~dropped]
+        k = len(sl)
         if k > n // 2:
             raise SqlgenError(too_many_frauds(spec, k, self.cfg.batch_size))
         rows = rng.choice(n, k, replace=False)
         codes = np.zeros(n, dtype=np.int8)
-        sl = slice(lo, lo + k)
         codes[rows] = a["code"][sl]
         d["card_id"][rows] = a["card"][sl]
         d["merchant_id"][rows] = a["merchant"][sl]
@@ -515,7 +564,8 @@ class Planner:
     def place(self, d: Draws, codes: np.ndarray, rng: np.random.Generator) -> None:
         """After the daily cap (which may move rows): which rows hit a blocked card;
         fraud rows online, seen at the ring's city or, through a residential proxy, near
-        the victim's home; planted visits are the holder's own online payments."""
+        the victim's home; planted visits and disputes are the holder's own online
+        payments (`dispute` marks the disputes)."""
         d["blocked"] = d["event_us"] >= self.card_block[d["card_id"]]
         w = self.pop.world
         fraud = np.flatnonzero(codes > 0)
@@ -539,7 +589,9 @@ class Planner:
         d["latitude"][shop], d["longitude"][shop] = w.merchant_lat[m], w.merchant_lon[m]
         d["zone"][shop] = w.merchant_zone[m]
         d["remote"][shop] = False
-        visits = np.flatnonzero(codes == VISIT)
+        # Planted visits and disputes: the holder's own online payments, from home.
+        d["dispute"] = codes == DISPUTE
+        visits = np.flatnonzero((codes == VISIT) | d["dispute"])
         owner = self.pop.card_owner[d["card_id"][visits]]
         d["ip_city"][visits] = w.customer_home[owner]
         d["away"][visits] = False
@@ -617,6 +669,21 @@ class Planner:
         fresh = remote & (d["fraud_device"] < 0) & (rng.random(len(remote)) < _NEW_DEVICE)
         d["device_fresh"] |= fresh
         d["device_null"] &= ~fresh
+
+
+def dispute_quotas(cfg, per_day: dict[str, np.ndarray], n_days: int) -> np.ndarray:
+    """Disputes planned per day: `label.noise_rate` of the run's frauds (rounded), over
+    the days by each day's planned attempts plus its share of the frauds the chunks draw
+    themselves. Each chunk leaves as many of its frauds unreported as it plants disputes
+    (`labeler.add_noise_v3`), so both fraud counts stay exact."""
+    weight = np.full(n_days, max(0, cfg.fraud_target - sum(planned_quotas(cfg).values()))
+                     / max(n_days, 1), dtype=np.float64)
+    for quota in per_day.values():
+        weight += quota
+    total = round(cfg.label_noise_rate * cfg.fraud_target)
+    if total == 0 or weight.sum() <= 0:
+        return np.zeros(n_days, dtype=np.int64)
+    return largest_remainder(total, weight)
 
 
 _CAMPAIGN_DAYS = 20  # about one campaign per this many days, per scenario

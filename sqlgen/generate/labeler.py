@@ -76,32 +76,32 @@ def add_noise(scenario: np.ndarray, rate: float, rng: np.random.Generator) -> No
 
 
 def add_noise_v3(
-    scenario: np.ndarray,
-    rate: float,
-    approved: np.ndarray,
-    remote: np.ndarray,
-    rng: np.random.Generator,
-) -> None:
-    """v3 label noise, in place: `rate` of the chunk's frauds are never reported and as
-    many genuine payments are reported as fraud, so both the reported count
-    (label_fraud) and the true count stay exact.
+    scenario: np.ndarray, dispute: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """v3 label noise, in place: the chunk's planned disputes (`dispute`, friendly
+    fraud: approved card-not-present payments of cards still open, their report and
+    block planned run-wide by `sqlgen.generate.episodes`) become false reports, and as
+    many of the chunk's frauds are never reported, so both the reported count
+    (label_fraud) and the true count stay exact. Returns the rows made false reports.
 
     An unreported fraud keeps its scenario as a negative code (`-code`: label_fraud
     false, fraud_scenario still the truth, no fraud_reported_at); any fraud can be one.
     Its card may still be blocked: by its episode's other reports, or, when none is
     reported, for a reason the data does not show (issuers also reissue cards after a
-    breach). A false report (friendly fraud: the holder disputes a purchase of their
-    own) falls on an approved card-not-present genuine payment: a declined payment
-    cannot be charged back.
+    breach). A chunk with fewer frauds than disputes reports only as many disputes (the
+    others stay genuine payments; their card's block is one the data does not explain).
     """
     frauds = np.flatnonzero(scenario > GENUINE)
-    genuine = np.flatnonzero((scenario == GENUINE) & approved & remote)
-    k = min(round(rate * len(frauds)), len(genuine))
+    planted = np.flatnonzero(dispute & (scenario == GENUINE))
+    k = min(len(planted), len(frauds))
+    disputed = np.zeros(len(scenario), dtype=bool)
     if k <= 0:
-        return
+        return disputed
     missed = rng.choice(frauds, k, replace=False)
     scenario[missed] = -scenario[missed]
-    scenario[rng.choice(genuine, k, replace=False)] = FALSE_REPORT
+    disputed[planted if k == len(planted) else rng.choice(planted, k, replace=False)] = True
+    scenario[disputed] = FALSE_REPORT
+    return disputed
 
 
 def report_times(
@@ -126,12 +126,16 @@ def report_times_v3(
     planned: np.ndarray,
     planned_reported: np.ndarray,
     rng: np.random.Generator,
+    disputed: np.ndarray | None = None,
 ) -> pa.Array:
-    """v3 `fraud_reported_at`: planned episodes bring their own (`sqlgen.generate.episodes`);
-    other frauds get their scenario's delay profile (`Scenario.report`, card-not-present
-    payments x `cnp_factor`), capped at the 120-day chargeback window."""
+    """v3 `fraud_reported_at`: planned episodes and planned disputes (`disputed`) bring
+    their own (`sqlgen.generate.episodes`); other frauds get their scenario's delay
+    profile (`Scenario.report`, card-not-present payments x `cnp_factor`), capped at the
+    120-day chargeback window."""
     reported = np.zeros(len(scenario), dtype=np.int64)
     own = (planned > 0) & (scenario == planned)
+    if disputed is not None:
+        own |= disputed & (scenario == FALSE_REPORT)
     reported[own] = planned_reported[own]
     for s in REGISTRY:
         rows = np.flatnonzero((scenario == s.code) & ~own)

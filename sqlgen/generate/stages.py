@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sqlgen.combos import Draws
-from sqlgen.generate.auth import authorise
+from sqlgen.generate.auth import APPROVED, authorise
 from sqlgen.generate.draws import attributes_v2, draw_v1, sort_by_time
 from sqlgen.generate.draws_v3 import (
     attributes_v3,
@@ -189,7 +189,7 @@ def issuer_decides(
     """v3: the issuer declines on the truth (`sqlgen.generate.auth`)."""
     fraud = (scenario != GENUINE) & (scenario != FALSE_REPORT)
     blocked = draws.get("blocked", np.zeros(len(scenario), dtype=bool))
-    return authorise(
+    auth = authorise(
         fraud,
         scenario == code("card_testing"),
         draws["remote"],
@@ -198,6 +198,11 @@ def issuer_decides(
         cfg.auth,
         rng,
     )
+    # A planned dispute is of an approved payment: a declined one cannot be charged
+    # back (it is on a card still open at its time, `Planner.materialize`).
+    if "dispute" in draws:
+        auth[draws["dispute"]] = APPROVED
+    return auth
 
 
 # --- report -------------------------------------------------------------------------
@@ -222,10 +227,11 @@ def report_noisy(cfg, spec, draws, scenario, fixed, auth, rng) -> np.ndarray:
 
 
 def report_disputes(cfg, spec, draws, scenario, fixed, auth, rng) -> np.ndarray:
-    """v3: false reports and missed frauds by channel and outcome; report times per
-    scenario (`labeler.report_times_v3`)."""
-    add_noise_v3(scenario, cfg.label_noise_rate, auth == 0, draws["remote"],
-                 stream(cfg.seed, "noise", spec.index))
+    """v3: the chunk's planned disputes reported (false reports) and as many of its
+    frauds never reported (`labeler.add_noise_v3`); report times per scenario, the
+    planned ones as planned (`labeler.report_times_v3`)."""
+    disputed = add_noise_v3(scenario, draws["dispute"], stream(cfg.seed, "noise", spec.index))
     return report_times_v3(
-        scenario, draws["event_us"], draws["remote"], fixed, draws["reported_us"], rng
+        scenario, draws["event_us"], draws["remote"], fixed, draws["reported_us"], rng,
+        disputed=disputed,
     )

@@ -23,13 +23,14 @@ import numpy as np
 
 from sqlgen.combos import Draws, combo_code
 from sqlgen.sampling import largest_remainder
-from sqlgen.scenarios.base import GENUINE, VISIT, Injector, ReportDelay, Scenario, strength
+from sqlgen.scenarios.base import DISPUTE, GENUINE, VISIT, Injector, ReportDelay, Scenario, strength
 
 if TYPE_CHECKING:
     from sqlgen.generate.plan import ChunkSpec
     from sqlgen.generate.population import Population
 
 __all__ = [
+    "DISPUTE",
     "GENUINE",
     "INJECTED",
     "NAMES",

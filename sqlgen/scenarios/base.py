@@ -33,6 +33,9 @@ DAY_US = 24 * HOUR_US
 # one episode share their report and the card's block).
 Attempts = dict[str, np.ndarray]
 VISIT = -2  # a planned genuine payment (a breached merchant's customer), code 0 when written
+# A planned dispute (v3 label noise): a genuine card-not-present payment its holder
+# reports as fraud (`false_report`); its report blocks the card. Code 0 when written.
+DISPUTE = -3
 
 
 def attempts(
