@@ -291,7 +291,7 @@ def skeleton_v3(ctx: Population, spec: ChunkSpec, rng: np.random.Generator) -> D
     cards = w.cards.draw(n, rng)
     # Some cards lie in a drawer some months: their draws go to other cards.
     for _ in range(3):
-        asleep = np.flatnonzero(_dormant(cards, spec.year * 12 + spec.month, w.seed))
+        asleep = np.flatnonzero(dormant(cards, spec.year * 12 + spec.month, w.seed))
         if len(asleep) == 0:
             break
         cards[asleep] = w.cards.draw(len(asleep), rng)
@@ -354,7 +354,7 @@ def genuine_runs(ctx: Population, spec: ChunkSpec, d: Draws, codes: np.ndarray,
 _DORMANT = 0.15  # of card-months in which a card is not used
 
 
-def _dormant(card: np.ndarray, month: int, seed: int) -> np.ndarray:
+def dormant(card: np.ndarray, month: int, seed: int) -> np.ndarray:
     """Whether each card sleeps in the month (a hash of card, month and seed)."""
     h = sampling.mix64((card.astype(np.uint64) << np.uint64(20)) ^ np.uint64(month)
                        ^ np.uint64(seed ^ 0xD0E5))

@@ -470,8 +470,7 @@ class Planner:
         card = self.victims(k, rng)
         date = self.cfg.temporal.start_date + dt.timedelta(days=day)
         for _ in range(3):  # a card in a drawer that month pays nothing (`skeleton_v3`)
-            asleep = np.flatnonzero(draws_v3._dormant(card, date.year * 12 + date.month,
-                                                      w.seed))
+            asleep = np.flatnonzero(draws_v3.dormant(card, date.year * 12 + date.month, w.seed))
             if len(asleep) == 0:
                 break
             card[asleep] = self.victims(len(asleep), rng)

@@ -17,7 +17,7 @@ from sqlgen.generate.chunks import ChunkContext, draw_chunk
 from sqlgen.generate.episodes import Planner
 from sqlgen.generate.plan import plan_chunks
 from sqlgen.generate.population import Population
-from sqlgen.scenarios.base import DAY_US
+from sqlgen.scenarios.base import DAY_US, DISPUTE
 from sqlgen.world.catalogs import build_catalogs
 from sqlgen.world.pools import make_pools
 from tests.conftest import TINY
@@ -39,8 +39,9 @@ def world():
     plan = whole.whole_plan()
     specs = plan_chunks(cfg)
     assert len(specs) > 40 and (plan["code"] > 0).sum() > 4000
-    # Each card's block: its earliest report over the whole plan.
-    fraud = plan["code"] > 0
+    # Each card's block: its earliest report over the whole plan, a dispute's too.
+    fraud = (plan["code"] > 0) | (plan["code"] == DISPUTE)
+    assert (plan["code"] == DISPUTE).sum() == round(0.04 * cfg.fraud_target)
     block = np.full(len(pop.card_owner), np.iinfo(np.int64).max)
     np.minimum.at(block, plan["card"][fraud], plan["block"][fraud])
     np.testing.assert_array_equal(whole.card_block, block)

@@ -57,11 +57,11 @@ def test_abroad_trips_spread_over_countries_by_their_weights(ctx):  # noqa: F811
 
 def test_cards_sleep_fifteen_percent_of_months_a_new_draw_each_month():
     cards = np.arange(200_000)
-    march = draws_v3._dormant(cards, 2025 * 12 + 3, 7)
-    april = draws_v3._dormant(cards, 2025 * 12 + 4, 7)
+    march = draws_v3.dormant(cards, 2025 * 12 + 3, 7)
+    april = draws_v3.dormant(cards, 2025 * 12 + 4, 7)
     assert abs(march.mean() - 0.15) < 0.005 and abs(april.mean() - 0.15) < 0.005
     assert abs((march & april).mean() - 0.15**2) < 0.003  # independent months
-    assert (draws_v3._dormant(cards, 2025 * 12 + 3, 7) == march).all()  # a hash: fixed
+    assert (draws_v3.dormant(cards, 2025 * 12 + 3, 7) == march).all()  # a hash: fixed
 
 
 def test_chunk_caps_are_the_chunks_share_of_the_day_and_of_the_month():
@@ -206,7 +206,7 @@ def test_a_sleeping_cards_draw_is_redrawn_three_times_then_stands(ctx):  # noqa:
     # q: the share of draws landing on a card asleep this month (by card popularity);
     # a draw stays there only if it and its three redraws all do: q**4 of the rows.
     p = np.diff(w.cards.cdf, prepend=0.0)
-    q = p[draws_v3._dormant(np.arange(len(p)), month, w.seed)].sum()
+    q = p[draws_v3.dormant(np.arange(len(p)), month, w.seed)].sum()
     assert 0.1 < q < 0.2
-    asleep = draws_v3._dormant(d["card_id"], month, w.seed).sum()
+    asleep = draws_v3.dormant(d["card_id"], month, w.seed).sum()
     assert 0.6 < asleep / (spec.rows * q**4) < 1.5, (asleep, spec.rows * q**4)

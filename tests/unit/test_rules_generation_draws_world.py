@@ -83,7 +83,7 @@ def test_a_single_sleeping_draw_is_redrawn(ctx, monkeypatch):  # noqa: F811
     w = ctx.pop.world
     spec = dataclasses.replace(plan_chunks(ctx.cfg)[0], rows=5)
     month = spec.year * 12 + spec.month
-    asleep = draws_v3._dormant(np.arange(w.n_cards), month, w.seed)
+    asleep = draws_v3.dormant(np.arange(w.n_cards), month, w.seed)
     a, b = np.flatnonzero(asleep)[0], np.flatnonzero(~asleep)[0]
     # The first draw lands once on a sleeping card: that one row is drawn again.
     monkeypatch.setattr(w, "cards", _Cards([a, b, b, b, b], [b]))
@@ -157,4 +157,4 @@ def test_a_card_sleeps_in_a_month_by_a_hash_of_card_month_and_seed():
     # mix64(key), as a fraction of 2**53, are below 15 %.
     key = (card.astype(np.uint64) << np.uint64(20)) ^ np.uint64(month) ^ np.uint64(7 ^ 0xD0E5)
     u = (sampling.mix64(key) >> np.uint64(11)).astype(np.float64) / 2.0**53
-    assert (draws_v3._dormant(card, month, 7) == (u < 0.15)).all()
+    assert (draws_v3.dormant(card, month, 7) == (u < 0.15)).all()

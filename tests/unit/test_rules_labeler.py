@@ -111,28 +111,24 @@ def test_v3_report_times_per_scenario_channel_and_cap():
 
 
 def _noise_chunk():
-    """40 rows: 10 frauds (codes 1..6) and 30 genuine payments, of which only rows
-    20..29 are approved card-not-present (the rows a false report may fall on)."""
+    """40 rows: 10 frauds (codes 1..6) and 30 genuine payments, of which rows 20, 22 and
+    25 are the chunk's planned disputes (`Planner.materialize`)."""
     scenario = np.zeros(40, dtype=np.int8)
     scenario[:10] = [1, 1, 2, 3, 4, 4, 5, 6, 1, 5]
-    approved = np.ones(40, dtype=bool)
-    remote = np.ones(40, dtype=bool)
-    remote[10:20] = False  # genuine in person
-    approved[30:] = False  # genuine declined online
-    return scenario, approved, remote
+    dispute = np.zeros(40, dtype=bool)
+    dispute[[20, 22, 25]] = True
+    return scenario, dispute
 
 
-def test_v3_noise_unreports_frauds_and_reports_approved_cnp_genuine_rows():
-    scenario, approved, remote = _noise_chunk()
+def test_v3_noise_reports_the_disputes_and_unreports_as_many_frauds():
+    scenario, dispute = _noise_chunk()
     before = scenario.copy()
-    add_noise_v3(scenario, 0.3, approved, remote, np.random.default_rng(5))
-    k = 3  # round(0.3 * 10 frauds)
+    disputed = add_noise_v3(scenario, dispute, np.random.default_rng(5))
     missed = np.flatnonzero(scenario < 0)
     false = np.flatnonzero(scenario == FALSE_REPORT)
-    assert len(missed) == len(false) == k
-    assert set(missed) <= set(range(10))  # only true frauds go unreported ...
-    assert (scenario[missed] == -before[missed]).all()  # ... and keep their scenario
-    assert set(false) <= set(range(20, 30))  # never on a fraud, in person or declined
+    assert false.tolist() == [20, 22, 25] and (disputed == dispute).all()
+    assert len(missed) == 3 and set(missed) <= set(range(10))  # only true frauds ...
+    assert (scenario[missed] == -before[missed]).all()  # ... and they keep their scenario
     assert ((scenario > 0).sum(), (before > 0).sum()) == (10, 10)  # reported count exact
     true_fraud = (scenario != 0) & (scenario != FALSE_REPORT)
     assert true_fraud.sum() == 10 and (true_fraud == (before > 0)).all()  # truth kept
@@ -140,42 +136,44 @@ def test_v3_noise_unreports_frauds_and_reports_approved_cnp_genuine_rows():
     assert (scenario[untouched] == before[untouched]).all()
 
 
-def test_v3_noise_rate_zero_changes_nothing_and_is_deterministic():
-    scenario, approved, remote = _noise_chunk()
+def test_v3_noise_without_disputes_changes_nothing_and_is_deterministic():
+    scenario, dispute = _noise_chunk()
     before = scenario.copy()
-    add_noise_v3(scenario, 0.0, approved, remote, np.random.default_rng(5))
-    assert (scenario == before).all()
+    disputed = add_noise_v3(scenario, np.zeros(40, dtype=bool), np.random.default_rng(5))
+    assert (scenario == before).all() and not disputed.any()
     a, b = before.copy(), before.copy()
-    add_noise_v3(a, 0.2, approved, remote, np.random.default_rng(9))
-    add_noise_v3(b, 0.2, approved, remote, np.random.default_rng(9))
+    add_noise_v3(a, dispute, np.random.default_rng(9))
+    add_noise_v3(b, dispute, np.random.default_rng(9))
     assert (a == b).all()
 
 
-def test_v3_noise_is_capped_by_the_rows_a_false_report_may_fall_on():
-    scenario, approved, remote = _noise_chunk()
-    approved[21:] = False  # one approved card-not-present genuine row left: row 20
-    add_noise_v3(scenario, 0.4, approved, remote, np.random.default_rng(3))
-    assert np.flatnonzero(scenario == FALSE_REPORT).tolist() == [20]
-    assert (scenario < 0).sum() == 1 and (scenario > 0).sum() == 10
+def test_v3_noise_reports_no_more_disputes_than_the_chunk_has_frauds():
+    """Two frauds, three disputes: two disputes reported (both frauds unreported), the
+    third stays a genuine payment; a dispute flag on a fraud row is ignored."""
+    scenario = np.array([3, 0, 0, 0, 6, 0], dtype=np.int8)
+    dispute = np.array([True, True, True, False, False, True])
+    disputed = add_noise_v3(scenario, dispute, np.random.default_rng(3))
+    assert scenario[[0, 4]].tolist() == [-3, -6]
+    assert (scenario[[1, 2, 5]] == FALSE_REPORT).sum() == 2 and scenario[3] == 0
+    assert disputed.sum() == 2 and (disputed <= dispute).all() and not disputed[0]
+    assert (scenario[[1, 2, 5]] == FALSE_REPORT).tolist() == disputed[[1, 2, 5]].tolist()
 
 
-def test_v3_noise_picks_frauds_and_genuine_rows_uniformly():
-    """Over many chunks, each fraud is unreported with probability k / frauds and each
-    eligible genuine row reported with k / eligible: counts within 4.5 binomial sigmas."""
-    scenario, approved, remote = _noise_chunk()
+def test_v3_noise_unreports_frauds_uniformly():
+    """Over many chunks, each fraud is unreported with probability k / frauds: counts
+    within 4.5 binomial sigmas."""
+    scenario, dispute = _noise_chunk()
     trials, k = 2_000, 3
     missed = np.zeros(40)
-    false = np.zeros(40)
     rng = np.random.default_rng(11)
     for _ in range(trials):
         s = scenario.copy()
-        add_noise_v3(s, 0.3, approved, remote, rng)
+        add_noise_v3(s, dispute, rng)
         missed += s < 0
-        false += s == FALSE_REPORT
-    for counts, rows, p in ((missed, range(10), k / 10), (false, range(20, 30), k / 10)):
-        sigma = np.sqrt(trials * p * (1 - p))
-        assert np.abs(counts[list(rows)] - trials * p).max() < 4.5 * sigma
-    assert false[:20].sum() == false[30:].sum() == 0 and missed[10:].sum() == 0
+    p = k / 10
+    sigma = np.sqrt(trials * p * (1 - p))
+    assert np.abs(missed[:10] - trials * p).max() < 4.5 * sigma
+    assert missed[10:].sum() == 0
 
 
 def test_v3_unreported_frauds_have_no_report_false_reports_come_after_the_payment():

@@ -1,6 +1,6 @@
 """Rule-level tests of the v3 label noise and report times at their edges
-(`labeler.add_noise_v3`, `labeler.report_times_v3`): every fraud unreported at rate 1,
-and the one-second floor of a report's delay."""
+(`labeler.add_noise_v3`, `labeler.report_times_v3`): every fraud unreported once when
+the chunk has as many disputes, and the one-second floor of a report's delay."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from sqlgen.generate.labeler import FALSE_REPORT, add_noise_v3, report_times_v3
 DAY = 86_400_000_000
 
 
-def test_at_rate_one_every_fraud_is_unreported_once_and_as_many_reported():
-    # 10 frauds and 12 approved card-not-present genuine payments: k = min(10, 12) = 10,
-    # so each fraud is missed exactly once (drawn without replacement).
+def test_as_many_disputes_as_frauds_leave_every_fraud_unreported_once():
+    # 10 frauds and 12 planned disputes: k = min(12, 10) = 10, so each fraud is missed
+    # exactly once (drawn without replacement) and 10 of the disputes are reported.
     scenario = np.r_[np.arange(1, 11) % 6 + 1, np.zeros(12)].astype(np.int8)
     before = scenario.copy()
-    ones = np.ones(22, dtype=bool)
+    dispute = np.r_[np.zeros(10, bool), np.ones(12, bool)]
     for seed in range(5):
         s = before.copy()
-        add_noise_v3(s, 1.0, ones, ones, np.random.default_rng(seed))
+        add_noise_v3(s, dispute, np.random.default_rng(seed))
         assert (s[:10] == -before[:10]).all(), seed
         assert (s[10:] == FALSE_REPORT).sum() == 10 and (s[10:] == 0).sum() == 2
 

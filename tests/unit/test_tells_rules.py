@@ -190,9 +190,9 @@ def test_cards_per_customer_are_a_handful_and_each_has_a_replacement():
 
 
 def test_dormant_card_months():
-    from sqlgen.generate.draws_v3 import _DORMANT, _dormant
+    from sqlgen.generate.draws_v3 import _DORMANT, dormant
 
     cards = np.arange(100_000)
-    jan, feb = _dormant(cards, 2025 * 12 + 1, 7), _dormant(cards, 2025 * 12 + 2, 7)
+    jan, feb = dormant(cards, 2025 * 12 + 1, 7), dormant(cards, 2025 * 12 + 2, 7)
     assert abs(jan.mean() - _DORMANT) < 0.01 and abs(feb.mean() - _DORMANT) < 0.01
     assert abs((jan & feb).mean() - _DORMANT ** 2) < 0.01  # months independent
