@@ -113,6 +113,7 @@ _MICRO_SHARE = 0.5  # genuine payments at digital-goods merchants that are small
 _AFTER_BLOCK_REPORT_US = (60_000_000, HOUR_US)  # an attempt after the block: reported this soon
 _TRY_BLOCKED = 0.5  # of a holder's payments in the grace days still tried on the old card
 _SALT_RING_DEVICE = 0x51A6
+_CANDIDATES = 4  # cards tried per planned dispute: the first open one at its time
 FALSE_REPORT = scenario_code("false_report")
 _SALT_IP = 0x1B7E
 
@@ -237,6 +238,7 @@ class Planner:
         # `materialize` asks for before `settle` and `place` compare).
         self.card_block = np.full(n_cards, np.iinfo(np.int64).max, dtype=np.int64)
         self._upto = 0  # days [0, _upto) are in card_block
+        self._settled = 0  # the disputes of days [0, _settled) too
         self._floor = self.t0
         self._pending = _empty()
         self._behind = (0, 0, _empty())  # (t0, t1, attempts ending in [t0, t1))
@@ -304,18 +306,21 @@ class Planner:
                     return behind
                 # Recompute the days reaching the slice, and a few days before it (slices
                 # taken backwards then recompute only now and then).
-                self._extend(hi)
+                self._extend(hi, t1_us)
                 b0 = max(self.t0, t0_us - max(_BACK_US, 4 * (t1_us - t0_us)))
                 lo = self._days_for(b0, t1_us)[0]
                 days = lo + np.flatnonzero((self._ends[lo:hi + 1, 0] < t1_us)
                                            & (self._ends[lo:hi + 1, 1] >= b0))
+                first = max(0, (b0 - self.t0) // DAY_US)
                 behind = _by_time([_between(self._wrapped, b0, t1_us)]
                                   + [_between(_unwrapped(self._day(d)), b0, t1_us)
-                                     for d in days.tolist()])
+                                     for d in days.tolist()]
+                                  + [_between(self._chosen(e), b0, t1_us)
+                                     for e in range(first, self._dispute_days(t1_us) + 1)])
                 self._behind = (b0, t1_us, behind)
                 return behind
             self._floor = max(self._floor, t0_us - _KEEP_US)
-            self._extend(hi)
+            self._extend(hi, t1_us)
             return self._pending
 
     def whole_plan(self) -> Attempts:
@@ -325,7 +330,8 @@ class Planner:
             parts = [self._day(d) for d in range(self._n_days)]
             for a in parts:
                 self._block(a)
-            return _by_time(parts)
+            self._settled = 0
+            return _by_time(parts + self._settle_disputes(self._n_days - 1))
 
     def _days_for(self, t0_us: int, t1_us: int) -> tuple[int, int]:
         """The days whose attempts can end in [t0, t1), the last one also the last
@@ -334,10 +340,15 @@ class Planner:
         hi = -((self.t0 - t1_us - self.early) // DAY_US) - 1  # ceil(...) - 1
         return max(0, lo), min(self._n_days - 1, hi)
 
-    def _extend(self, last: int) -> None:
+    def _extend(self, last: int, t1_us: int) -> None:
         """Compute days up to `last`: their blocks into `card_block`, their attempts
-        ending at or after the floor into `_pending`."""
-        if last < self._upto:
+        ending at or after the floor into `_pending`; then the disputes that can come
+        before t1 (`_chosen`, after the days that can block a card before their day's
+        end)."""
+        disputes = self._dispute_days(t1_us)
+        if disputes >= self._settled:
+            last = max(last, self._need(disputes))
+        elif last < self._upto:
             return
         keep = _between(self._pending, self._floor, self.t1)
         parts = [keep]
@@ -345,7 +356,8 @@ class Planner:
             a = self._day(d)
             self._block(a)
             parts.append(_between(_unwrapped(a), self._floor, self.t1))
-        self._upto = last + 1
+        self._upto = max(self._upto, last + 1)
+        parts += [_between(a, self._floor, self.t1) for a in self._settle_disputes(disputes)]
         self._pending = _by_time(parts)
 
     def wrap_days(self) -> list[int]:
@@ -375,6 +387,42 @@ class Planner:
         fraud = (a["code"] > 0) | (a["code"] == DISPUTE)
         np.minimum.at(self.card_block, a["card"][fraud], a["block"][fraud])
 
+    def _settle_disputes(self, last: int) -> list[Attempts]:
+        """Choose the disputes of the days up to `last` (`_chosen`), in day order, and
+        block their cards; returns them."""
+        parts = []
+        for e in range(self._settled, last + 1):
+            a = self._chosen(e)
+            self._block(a)
+            parts.append(a)
+        self._settled = max(self._settled, last + 1)
+        return parts
+
+    def _chosen(self, day: int) -> Attempts:
+        """The day's disputes: each takes the first of its `_CANDIDATES` candidates
+        (`_dispute`) whose card is still open at the candidate's time (none open: no
+        dispute). Exact and the same whenever it is computed once the days that can
+        block a card before the day's end are in `card_block` (`_need`) and the
+        disputes of the days before it too: a dispute's own report comes a day or more
+        after it, past its day's end, so no dispute of the day or later changes it."""
+        k = int(self._disputes[day])
+        if k == 0:
+            return _empty()
+        a = self._dispute(day, k * _CANDIDATES)
+        open_ = (a["t"] < self.card_block[a["card"]]).reshape(k, _CANDIDATES)
+        pick = np.flatnonzero(open_.any(axis=1))
+        rows = pick * _CANDIDATES + open_[pick].argmax(axis=1)
+        return {key: v[rows] for key, v in a.items()}
+
+    def _need(self, day: int) -> int:
+        """The last day whose blocks can come before the end of `day`."""
+        start = self.t0 + day * DAY_US
+        return self._days_for(start, start + DAY_US)[1]
+
+    def _dispute_days(self, t1_us: int) -> int:
+        """The last day whose disputes can come before t1 (a dispute is on its day)."""
+        return min(self._n_days - 1, (t1_us - 1 - self.t0) // DAY_US)
+
     def _day(self, day: int) -> Attempts:
         """One day block of the plan: the episodes planned on that day (drawn from its
         own stream), with report times, in plan order (not time order). A few recent
@@ -393,8 +441,6 @@ class Planner:
             # Globally unique episode ids: (day, scenario, local episode).
             a["episode"] = (np.int64(day) * 256 + s.code) << 32 | a["episode"]
             parts.append(self._report(a, s, rng, day))
-        if self._disputes[day]:
-            parts.append(self._dispute(day, int(self._disputes[day])))
         a = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else _empty()
         own = a["t"][~a["wrapped"]]
         if len(own):
@@ -461,9 +507,9 @@ class Planner:
         pays online at a merchant they would use (domestic or anywhere online, as
         `draws_v3.place`), in their local daily rhythm and at their card's level, and
         later reports it as fraud (`false_report`'s delay profile, capped at the
-        chargeback window, at least a second later); the issuer blocks the card at the
+        chargeback window, at least a day later); the issuer blocks the card at the
         report, as at any report. A dispute on a card already blocked at its time is
-        dropped by the chunk (`materialize`)."""
+        not chosen (`_chosen`)."""
         rng = stream(self.seed, "disputes", day)
         t0 = self.t0 + day * DAY_US
         w = self.pop.world
@@ -488,7 +534,8 @@ class Planner:
         r = by_code(FALSE_REPORT).report
         days = np.minimum(rng.lognormal(np.log(r.median_days * r.cnp_factor), r.sigma, k),
                           CAP_US / DAY_US)
-        a["block"] = t + np.maximum((days * DAY_US).astype(np.int64), 1_000_000)
+        # A day or more later: past the end of its day (`_chosen` relies on it).
+        a["block"] = t + np.maximum((days * DAY_US).astype(np.int64), DAY_US)
         a["reported"] = a["block"].copy()
         a["wrapped"] = np.zeros(k, dtype=bool)
         return a
@@ -497,7 +544,7 @@ class Planner:
     def materialize(self, spec: ChunkSpec, d: Draws, rng: np.random.Generator) -> np.ndarray:
         """Write the plan's rows of this time slice over random rows of the skeleton;
         return their codes (VISIT for planted genuine visits, DISPUTE for planted
-        disputes, on cards still open at their time). Also gives genuine rows
+        disputes, on cards still open at their time: `_chosen`). Also gives genuine rows
         their card's spending level, some big purchases and small digital ones."""
         n = spec.rows
         level = self.card_level[d["card_id"]]
@@ -510,17 +557,12 @@ class Planner:
             d["merchant_id"][micro]]
         a = self.plan(spec.t0_us, spec.t1_us)
         lo, hi = np.searchsorted(a["t"], [spec.t0_us, spec.t1_us])
-        sl = np.arange(lo, hi)
-        # A dispute needs a card still open at its time: on a card blocked before
-        # (exact here: `plan` brought `card_block` up to date for this slice) it is
-        # dropped, its own later block changes nothing.
-        dropped = (a["code"][sl] == DISPUTE) & (a["t"][sl] >= self.card_block[a["card"][sl]])
-        sl = sl[~dropped]
-        k = len(sl)
+        k = int(hi - lo)
         if k > n // 2:
             raise SqlgenError(too_many_frauds(spec, k, self.cfg.batch_size))
         rows = rng.choice(n, k, replace=False)
         codes = np.zeros(n, dtype=np.int8)
+        sl = slice(lo, lo + k)
         codes[rows] = a["code"][sl]
         d["card_id"][rows] = a["card"][sl]
         d["merchant_id"][rows] = a["merchant"][sl]

@@ -70,5 +70,20 @@ def test_false_reports_are_approved_online_genuine_payments_reported_later(payme
     # chunk leaves as many frauds unreported as it reports disputes.
     assert reported == true == cfg.fraud_target == 500
     assert missed == false
-    # Planned: round(0.04 * 500) = 20 disputes; a few fall on cards blocked before.
-    assert 14 <= false <= 20
+    # Planned: round(0.04 * 500) = 20 disputes, each on the first of its candidate cards
+    # open at its time.
+    assert false == 20
+
+
+def test_false_reports_do_not_depend_on_chunking_or_workers(payments, tmp_path):
+    cfg, con = payments
+    other = with_overrides(cfg, batch_size=7_000, num_workers=2, executor="processes",
+                           out_dir=tmp_path / "out")
+    run(other, show_progress=False)
+    # (amounts are rounded to price points by each chunk's own draws)
+    query = """SELECT event_time, card_id, merchant_id, fraud_reported_at
+               FROM read_parquet('{}/payments/**/*.parquet', hive_partitioning = true)
+               WHERE fraud_scenario = 'false_report' ORDER BY ALL"""
+    mine = con.execute(query.format(cfg.out_dir)).fetchall()
+    theirs = con.execute(query.format(other.out_dir)).fetchall()
+    assert len(mine) == 20 and mine == theirs

@@ -41,7 +41,9 @@ def world():
     assert len(specs) > 40 and (plan["code"] > 0).sum() > 4000
     # Each card's block: its earliest report over the whole plan, a dispute's too.
     fraud = (plan["code"] > 0) | (plan["code"] == DISPUTE)
-    assert (plan["code"] == DISPUTE).sum() == round(0.04 * cfg.fraud_target)
+    # At most 4% of the frauds (a dispute with no open card among its candidates is
+    # dropped: most cards of this small world are blocked within the year).
+    assert 0 < (plan["code"] == DISPUTE).sum() <= round(0.04 * cfg.fraud_target)
     block = np.full(len(pop.card_owner), np.iinfo(np.int64).max)
     np.minimum.at(block, plan["card"][fraud], plan["block"][fraud])
     np.testing.assert_array_equal(whole.card_block, block)
@@ -110,9 +112,12 @@ def test_first_chunk_computes_only_the_days_it_needs(world):
     plan, planner, first = world.plan, Planner(world.pop), world.specs[0]
     _check(planner, plan, world.block, first.t0_us, first.t1_us)
     # Attempts of a day come at most a burst window before it: the days up to the one
-    # starting within that of the chunk's end, and no later one.
-    last = (first.t1_us + planner.early - planner.t0 - 1) // DAY_US
-    assert last < 10
+    # starting within that of the end of the day of the chunk's end (a day's disputes
+    # are chosen among cards open at their time, so the blocks before its end are
+    # needed), and no later one.
+    day_end = planner.t0 + ((first.t1_us - 1 - planner.t0) // DAY_US + 1) * DAY_US
+    last = (day_end + planner.early - planner.t0 - 1) // DAY_US
+    assert last < 10 and day_end >= first.t1_us
     assert set(planner.computed) == set(range(last + 1)) | set(planner.wrap_days())
     # Its rows come from earlier days too: some attempts end days after their day.
     assert plan["t"][plan["code"] > 0].max() > planner.t0 + 150 * DAY_US

@@ -22,7 +22,7 @@ from sqlgen.generate.chunks import draw_chunk
 from sqlgen.generate.episodes import CAP_US, Planner, dispute_quotas
 from sqlgen.generate.labeler import FALSE_REPORT, report_times_v3
 from sqlgen.generate.plan import plan_chunks
-from sqlgen.scenarios import DISPUTE, planned_quotas
+from sqlgen.scenarios import DISPUTE, ReportDelay, planned_quotas
 from sqlgen.scenarios.base import DAY_US, HOUR_US
 from sqlgen.world import world
 from tests.unit.test_rules_generation import ctx  # noqa: F401  (module fixture)
@@ -107,16 +107,29 @@ def test_a_disputes_report_blocks_its_card_within_the_chargeback_window(disputes
     _, a = disputes
     delay = a["reported"] - a["t"]
     assert (a["block"] == a["reported"]).all()  # blocked at the report
-    assert (delay >= 1_000_000).all() and (delay <= CAP_US + 1_000_000).all()
+    assert (delay >= DAY_US).all() and (delay <= CAP_US).all()
     # false_report's delay profile: lognormal, median 30 days (card not present x1).
     assert 24 < np.median(delay) / DAY_US < 37
+
+
+@pytest.mark.parametrize(("median", "want"), [(1e-6, DAY_US), (1e4, CAP_US)])
+def test_a_disputes_report_comes_a_day_or_more_later_within_the_chargeback_window(
+        ctx, monkeypatch, median, want):  # noqa: F811
+    """At least a day (past the end of its day, which `_chosen` relies on), at most the
+    120-day window, whatever the delay profile."""
+    from sqlgen.generate import episodes
+
+    slow = SimpleNamespace(report=ReportDelay(median, 0.01))
+    monkeypatch.setattr(episodes, "by_code", lambda c: slow if c == FALSE_REPORT else None)
+    a = Planner(ctx.pop)._dispute(3, 50)
+    assert (a["block"] - a["t"] == want).all()
 
 
 def test_every_dispute_of_the_plan_blocks_its_card(ctx):  # noqa: F811
     p = Planner(ctx.pop)
     a = p.whole_plan()
     d = a["code"] == DISPUTE
-    assert d.sum() == p._disputes.sum() > 0
+    assert 0 < d.sum() <= p._disputes.sum()
     assert (p.card_block[a["card"][d]] <= a["block"][d]).all()
     # Some dispute is its card's first report: the card's block is the dispute's.
     assert (p.card_block[a["card"][d]] == a["block"][d]).any()
@@ -136,22 +149,40 @@ def _dispute_chunk(ctx):  # noqa: F811
     raise AssertionError("no chunk plants a dispute")
 
 
-def test_a_dispute_on_a_card_blocked_before_it_is_dropped(ctx):  # noqa: F811
-    spec, p, a, sl = _dispute_chunk(ctx)
-    i = int(sl[0])
-    card, t = int(a["card"][i]), int(a["t"][i])
-    assert p.card_block[card] > t  # open at its time in the real plan
-    planted = []
-    for block in (t + 1, t):  # blocked a microsecond after it, then at its instant
-        q = Planner(ctx.pop)
-        q.plan(spec.t0_us, spec.t1_us)
-        q.card_block[card] = block
-        draws, _, _ = draw_chunk(ctx, spec)  # a fresh skeleton, then the hand-set block
-        skeleton = {k: v.copy() for k, v in draws.items() if isinstance(v, np.ndarray)}
-        codes = q.materialize(spec, skeleton, np.random.default_rng(0))
-        planted.append(((codes == DISPUTE) & (skeleton["card_id"] == card)
-                        & (skeleton["event_us"] == t)).sum())
-    assert planted == [1, 0]
+def test_a_dispute_takes_its_first_candidate_open_at_its_time(ctx, monkeypatch):  # noqa: F811
+    """Three disputes of four candidates each (cards 10.., times 1000 + j): the first
+    candidate whose card is open at its time (its block later than it); none open: no
+    dispute."""
+    p = Planner(ctx.pop)
+    p._disputes = np.zeros(p._n_days, np.int64)
+    p._disputes[2] = 3
+    n = 3 * 4
+    t = 1_000 + np.arange(n, dtype=np.int64)
+    cand = {"t": t, "card": 10 + np.arange(n, dtype=np.int64),
+            "code": np.full(n, DISPUTE, np.int8), "block": t + DAY_US}
+    monkeypatch.setattr(p, "_dispute", lambda day, k: dict(cand) if (day, k) == (2, n)
+                        else pytest.fail(f"asked for {k} candidates of day {day}"))
+    block = np.full(len(p.card_block), MAX)
+    # Dispute 0: candidate 0 blocked at its instant, candidate 1 a microsecond after it.
+    block[10], block[11] = t[0], t[1] + 1
+    # Dispute 1: candidates 4, 5, 6 blocked before, 7 open.
+    block[14:17] = t[4:7] - 1
+    # Dispute 2: all four blocked.
+    block[18:22] = t[8:12]
+    p.card_block = block
+    chosen = p._chosen(2)
+    assert chosen["card"].tolist() == [11, 17]
+    assert chosen["t"].tolist() == [t[1], t[7]]
+    assert p._chosen(0)["t"].tolist() == []  # a day without disputes
+
+
+def test_every_dispute_of_the_plan_is_on_a_card_open_at_its_time(ctx):  # noqa: F811
+    p = Planner(ctx.pop)
+    a = p.whole_plan()
+    d = a["code"] == DISPUTE
+    assert d.any()
+    # Before the card's block by any report of the run (its own is later).
+    assert (a["t"][d] < p.card_block[a["card"][d]]).all()
 
 
 def test_a_chunk_plants_its_disputes_as_the_holders_approved_online_payments(ctx):  # noqa: F811
