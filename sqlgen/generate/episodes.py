@@ -27,6 +27,11 @@ that can wrap first. Each chunk takes the attempts of its time slice
 holder's later payments move to a replacement card) and gives the fraud rows the ring's
 device, address and browser (`Planner.devices`).
 
+Label noise is planned too (`dispute_quotas`, `Planner._chosen`): each day's disputes
+(false reports: a holder's own approved online payment, reported as fraud later) go on
+cards still open at their time, and their report blocks the card like any report; the
+chunk leaves as many of its frauds unreported (`labeler.add_noise_v3`).
+
 Genuine life makes the same signals at realistic rates: new devices, trips (the world
 module), big purchases, small digital purchases; each card has its own spending level,
 which fraud amounts follow too.
