@@ -118,9 +118,9 @@ _MICRO_SHARE = 0.5  # genuine payments at digital-goods merchants that are small
 _AFTER_BLOCK_REPORT_US = (60_000_000, HOUR_US)  # an attempt after the block: reported this soon
 _TRY_BLOCKED = 0.5  # of a holder's payments in the grace days still tried on the old card
 _SALT_RING_DEVICE = 0x51A6
-_CANDIDATES = 4  # cards tried per planned dispute: the first open one at its time
-FALSE_REPORT = scenario_code("false_report")
 _SALT_IP = 0x1B7E
+FALSE_REPORT = scenario_code("false_report")
+_CANDIDATES = 4  # cards tried per planned dispute: the first open one at its time
 
 
 class Rings:

@@ -28,9 +28,9 @@ DAY_US = 24 * HOUR_US
 
 
 # Planned attempts (v3), one entry per row: `t` (µs), `card`, `merchant`, `code` (the
-# scenario; VISIT for a planted genuine payment), `ring` and `device` (the fraudster's;
-# -1: none), `amount_raw` (before the merchant's price level) and `episode` (rows of
-# one episode share their report and the card's block).
+# scenario; VISIT for a planted genuine payment, DISPUTE for a planted dispute), `ring`
+# and `device` (the fraudster's; -1: none), `amount_raw` (before the merchant's price
+# level) and `episode` (rows of one episode share their report and the card's block).
 Attempts = dict[str, np.ndarray]
 VISIT = -2  # a planned genuine payment (a breached merchant's customer), code 0 when written
 # A planned dispute (v3 label noise): a genuine card-not-present payment its holder
