@@ -79,7 +79,7 @@ def _day_planner(per_day_a, per_day_b, seen) -> Planner:
     p._ends = np.zeros((n, 2), np.int64)
     p._planners = [_scenario("a", 4, 1, seen), _scenario("b", 6, 2, seen)]
     p._per_day = {"a": np.array(per_day_a), "b": np.array(per_day_b)}
-    p._disputes = np.zeros(n, np.int64)  # no disputes (`test_rules_false_reports`)
+    p._disputes = np.zeros(n, np.int64)  # no disputes (`test_rules_generation_episodes_disputes`)
     return p
 
 

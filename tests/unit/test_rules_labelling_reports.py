@@ -40,3 +40,24 @@ def test_a_report_comes_at_least_one_second_after_the_payment():
                           np.zeros(7, np.int64), _Tiny())
     delay = out.cast(pa.int64()).to_numpy() - event
     assert delay.tolist() == [1_000_000] * 7  # exactly the floor: one second, in us
+
+
+def test_a_reported_dispute_keeps_its_planned_report():
+    day = DAY
+    # A reported dispute with its planned report, a false report without one (its
+    # scenario's median, 30 days), a genuine row, and a dispute left genuine.
+    scenario = np.array([FALSE_REPORT, FALSE_REPORT, 0, 0], dtype=np.int8)
+    disputed = np.array([True, False, False, True])
+    event = np.full(4, 100 * day, dtype=np.int64)
+    planned_reported = np.array([125, 0, 0, 140], dtype=np.int64) * day
+
+    class Median:
+        def lognormal(self, mean, sigma, size=None):
+            return np.exp(mean)
+
+    out = report_times_v3(scenario, event, np.ones(4, bool), np.zeros(4, np.int8),
+                          planned_reported, Median(), disputed=disputed)
+    assert out.is_null().to_pylist() == [False, False, True, True]
+    t = out.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    assert t[0] == 125 * day  # as planned
+    assert t[1] == 130 * day  # not planned: false_report's median, 30 days

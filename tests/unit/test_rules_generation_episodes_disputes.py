@@ -1,17 +1,17 @@
 """Rule-level tests of v3 false reports (issue 24, item 3: a lifecycle for every fraud):
-disputes are planned run-wide (`episodes.dispute_quotas`, `Planner._dispute`), and a
-dispute's report blocks its card like any report; a chunk plants the disputes of its
-slice on cards still open (`Planner.materialize`, `place`), the issuer approves them
-(`stages.issuer_decides`) and the labeller reports them while leaving as many frauds
-unreported (`labeler.add_noise_v3`), with their planned report (`report_times_v3`).
-Hand-checked on made-up inputs and on the small v3 world of `test_rules_generation`."""
+disputes are planned run-wide (`episodes.dispute_quotas`, `Planner._dispute`, `_chosen`),
+and a dispute's report blocks its card like any report; a chunk plants the disputes of
+its slice (`Planner.materialize`, `place`) and the issuer approves them
+(`stages.issuer_decides`). The labeller's side is tested with the labeller: as many
+frauds unreported (`labeler.add_noise_v3`, `test_rules_labeler`), the planned report kept
+(`report_times_v3`, `test_rules_labelling_reports`). Hand-checked on made-up inputs and
+on the small v3 world of `test_rules_generation`."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from sqlgen import sampling
@@ -20,7 +20,7 @@ from sqlgen.generate import draws_v3, stages
 from sqlgen.generate.auth import APPROVED
 from sqlgen.generate.chunks import draw_chunk
 from sqlgen.generate.episodes import CAP_US, Planner, dispute_quotas
-from sqlgen.generate.labeler import FALSE_REPORT, report_times_v3
+from sqlgen.generate.labeler import FALSE_REPORT
 from sqlgen.generate.plan import plan_chunks
 from sqlgen.scenarios import DISPUTE, ReportDelay, planned_quotas
 from sqlgen.scenarios.base import DAY_US, HOUR_US
@@ -210,26 +210,6 @@ def test_the_issuer_approves_a_dispute_whatever_its_draws(ctx):  # noqa: F811
                                  np.random.default_rng(2))
     assert (auth[dispute] == APPROVED).all()
     assert (auth[~dispute] != APPROVED).mean() > 0.8  # the others are declined at 90%
-
-
-def test_a_reported_dispute_keeps_its_planned_report():
-    day = DAY_US
-    scenario = np.array([FALSE_REPORT, FALSE_REPORT, 0, 0], dtype=np.int8)
-    disputed = np.array([True, False, False, True])
-    event = np.full(4, 100 * day, dtype=np.int64)
-    planned_reported = np.array([130, 0, 0, 140], dtype=np.int64) * day
-
-    class Median:
-        def lognormal(self, mean, sigma, size=None):
-            return np.exp(mean)
-
-    out = report_times_v3(scenario, event, np.ones(4, bool), np.zeros(4, np.int8),
-                          planned_reported, Median(), disputed=disputed)
-    assert out.is_null().to_pylist() == [False, False, True, True]
-    t = out.cast(pa.int64()).to_numpy(zero_copy_only=False)
-    assert t[0] == 130 * day  # as planned
-    assert t[1] == 130 * day  # not planned: false_report's median, 30 days
-    # A dispute the labeller did not report (row 3, genuine) has no report.
 
 
 def test_a_blocked_cards_later_payments_follow_the_lifecycle(ctx, monkeypatch):  # noqa: F811
