@@ -48,7 +48,8 @@ TARGETS = {
     "history adds >= 0.15 PR-AUC": lambda r: r["history"]["pr_auc"] - r["raw"]["pr_auc"] >= 0.15,
     "no scenario > 0.95 on raw": lambda r: max(r["raw"]["per_scenario"].values()) <= 0.95,
     "planned scenarios 0.85-0.97 with history": lambda r: all(
-        0.85 <= v <= 0.97 for k, v in r["history"]["per_scenario"].items() if k != "logistic"),
+        0.85 <= v <= 0.97 for k, v in r["history"]["per_scenario"].items()
+        if k not in ("logistic", "false_report")),
     "no single feature separates a scenario > 0.95": lambda r: max(
         a for _, a in r["best_single"].values()) <= 0.95,
     "no single raw column > 0.75": lambda r: r["best_column"][1] <= 0.75,

@@ -20,13 +20,14 @@ def sqlgen_exe() -> str:
     return str(exe) if exe.exists() else shutil.which("sqlgen")
 
 
-def sqlgen(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
+def sqlgen(*args, cwd=None, env=None, timeout=300) -> subprocess.CompletedProcess:
+    """Run the CLI; `timeout` (s) is a hang guard: a hang raises TimeoutExpired."""
     return subprocess.run(
         [sqlgen_exe(), *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
-        timeout=300,
+        timeout=timeout,
         env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
     )
 
