@@ -307,7 +307,8 @@ class LabelConfig(_Model):
         description="v2: share of frauds never reported (labelled genuine), matched by as many "
         "genuine payments falsely reported (fraud_scenario 'false_report'); v3: unreported "
         "frauds keep their true fraud_scenario with label_fraud false and no "
-        "fraud_reported_at, false reports are approved card-not-present payments; null: the "
+        "fraud_reported_at, false reports are approved card-not-present payments whose "
+        "report blocks the card; null: the "
         f"realism's default (v1, v2: 0; v3: {V3_NOISE_RATE})",
     )
     report_delay_median_days: Float = Field(
