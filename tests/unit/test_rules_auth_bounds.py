@@ -70,3 +70,20 @@ def test_a_rate_of_zero_or_one_acts_as_one_in_a_million_in_the_logit():
         declined = (out != APPROVED).reshape(-1, 3).mean(axis=0)
         want = [_expit(logit - 10), _expit(logit), _expit(logit + 10)]
         assert np.allclose(declined, want, atol=3 / n), (rate, declined, want)
+
+
+def test_a_caught_fraud_with_no_genuine_candidate_leaves_the_rest_quietly():
+    # Row 0 a fraud stopped `suspected_fraud` (as above); row 1 genuine but declined
+    # (genuine rate 0.9 above its uniform 0.75: not approved, so no candidate for the
+    # screening). The screening has nothing to flag: the decisions stand, and no
+    # statistic of an empty set is taken (numpy would warn "Mean of empty slice" on the
+    # user's terminal).
+    import warnings
+
+    fraud = np.array([True, False])
+    none = np.zeros(2, dtype=bool)
+    cfg = AuthConfig(genuine_decline_rate=0.9, fraud_decline_rate=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = authorise(fraud, none, ~none, np.array([10.0, 10.0]), none, cfg, _Grid())
+    assert out[0] == reason_code("suspected_fraud") and out[1] != APPROVED
