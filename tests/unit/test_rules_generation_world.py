@@ -291,6 +291,13 @@ def test_household_lines_and_addresses():
     e0 = networks.household_ips(c, slots[0], 9, country, np.zeros(n, dtype=np.int64))
     e1 = networks.household_ips(c, slots[0], 9, country, np.ones(n, dtype=np.int64))
     assert (e0 == home).all() and (e1 != e0).mean() > 0.99
+    # The lease's key: (customer << 2 | line) with the epoch in the bits from 44 up (clear
+    # of any customer id below 2**42), hashed with the home salt, then the country's block.
+    k = (c.astype(np.uint64) << np.uint64(2)) | lines[0].astype(np.uint64) & np.uint64(3)
+    epoch = np.full(n, 3, dtype=np.int64)
+    h = sampling.mix64(k ^ (np.uint64(3) << np.uint64(44)) ^ np.uint64(9 ^ 0x40E1))
+    assert (networks.household_ips(c, slots[0], 9, country, epoch)
+            == networks.country_ip(h, country, 9)).all()
 
 
 def test_carrier_keys_and_gateways():
